@@ -1,0 +1,104 @@
+"""Shared pieces of every app's REST API: the role-aware base viewset,
+object permission and error format."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, serializers, viewsets
+from rest_framework import permissions as drf_permissions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import permissions
+
+
+def exception_handler(exc, context):
+    # Model validation raised inside a service is a 400 with the fields, not a 500.
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    return drf_exception_handler(exc, context)
+
+
+class RolePermission(drf_permissions.BasePermission):
+    """Reads need `can_view` (rows are already scoped, so others get 404);
+    writes need `can_change` on the object."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in drf_permissions.SAFE_METHODS:
+            return permissions.can_view(request.user, obj)
+        return permissions.can_change(request.user, obj)
+
+
+class ScopedModelViewSet(viewsets.ModelViewSet):
+    """A model viewset whose rows are what the user may see.
+
+    Subclasses set `queryset` and `serializer_class`; creation is checked with
+    `permissions.can_create` against the team/organization the new row names.
+    """
+
+    permission_classes = [RolePermission]
+
+    def get_queryset(self):
+        return permissions.viewable(self.request.user, super().get_queryset())
+
+    def creation_scope(self, validated_data) -> dict:
+        """The {organization, team} a new row will belong to."""
+        team = validated_data.get("team")
+        organization = validated_data.get("organization") or (team.organization if team else None)
+        return {"organization": organization, "team": team}
+
+    def perform_create(self, serializer):
+        scope = self.creation_scope(serializer.validated_data)
+        if scope["organization"] is not None and not permissions.org_role(self.request.user, scope["organization"]):
+            # Naming an org one is not in reads as a missing object, not a hint it exists.
+            raise exceptions.ValidationError({"organization": "No such organization."})
+        if not permissions.can_create(self.request.user, self.queryset.model, **scope):
+            raise exceptions.PermissionDenied("You may not create this here.")
+        self.save_new(serializer)
+
+    def save_new(self, serializer):
+        """Write the new row; override to call the app's service instead."""
+        serializer.save()
+
+    def perform_update(self, serializer):
+        # Moving a row to another team or org needs the right to create it there.
+        scope = self.creation_scope({**self._current_scope(serializer.instance), **serializer.validated_data})
+        if not permissions.can_create(self.request.user, self.queryset.model, **scope):
+            raise exceptions.PermissionDenied("You may not move this there.")
+        serializer.save()
+
+    def _current_scope(self, instance) -> dict:
+        scope = {}
+        for name in ("organization", "team"):
+            if hasattr(instance, f"{name}_id"):
+                scope[name] = getattr(instance, name)
+        return scope
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related-object field that only accepts rows the requester can see:
+    an id from another org is "does not exist", exactly like a wrong id."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        queryset = super().get_queryset()
+        if request is None:
+            return queryset.none()
+        return permissions.viewable(request.user, queryset)
+
+
+class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [RolePermission]
+
+    def get_queryset(self):
+        return permissions.viewable(self.request.user, super().get_queryset())
+
+
+__all__ = [
+    "RolePermission",
+    "ScopedModelViewSet",
+    "ScopedPrimaryKeyRelatedField",
+    "ScopedReadOnlyViewSet",
+    "exception_handler",
+]

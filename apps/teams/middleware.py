@@ -1,0 +1,25 @@
+from django.utils.functional import SimpleLazyObject
+
+SESSION_KEY = "current_org_id"
+
+
+def _current_organization(request):
+    from .selectors import organizations_for_user
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    orgs = organizations_for_user(user)
+    wanted = request.session.get(SESSION_KEY)
+    return (wanted and orgs.filter(pk=wanted).first()) or orgs.first()
+
+
+class CurrentOrganizationMiddleware:
+    """`request.organization`: the org chosen in the switcher, or the user's first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = SimpleLazyObject(lambda: _current_organization(request))
+        return self.get_response(request)
