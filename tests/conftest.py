@@ -25,6 +25,8 @@ from rest_framework.test import APIClient
 from apps.teams import services as team_services
 from tests.factories import OrganizationFactory, ServiceFactory, TeamFactory, UserFactory
 
+pytest_plugins = ["tests.browser"]
+
 ROLES = ("org_admin", "leader", "lead", "member", "other_member", "outsider", "anonymous")
 
 
