@@ -50,6 +50,11 @@ class User(AbstractUser):
     def __str__(self):
         return self.name or self.email
 
+    def clean(self):
+        super().clean()
+        # One person, one address: emails are compared and stored lower-case.
+        self.email = (self.email or "").strip().lower()
+
     @property
     def display_name(self):
         return self.name or self.email.split("@")[0]

@@ -2,6 +2,7 @@
 object permission and error format."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework import permissions as drf_permissions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -9,11 +10,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from . import permissions
 
 
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "This object is still in use."
+    default_code = "conflict"
+
+
 def exception_handler(exc, context):
     # Model validation raised inside a service is a 400 with the fields, not a 500.
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
+    # Deleting something others still point at (a team that owns services) is a 409 saying what.
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        blockers = sorted({f"{o._meta.verbose_name}: {o}" for o in list(exc.args[1])[:10]})
+        exc = Conflict({"detail": "Still in use; remove or move these first.", "blocked_by": blockers})
     return drf_exception_handler(exc, context)
 
 

@@ -61,8 +61,14 @@ class OrgScopedResource(resources.ModelResource):
         for name, (model, required) in self.scoped_fields.items():
             self.fields[name].widget = ScopedSlugWidget(model, user=user, required=required)
 
-    def get_import_id_fields(self):
-        return ["organization", "slug"]
+    def get_instance(self, instance_loader, row):
+        # A row naming an unknown organization is "new" here; the field's own
+        # validation then reports it beside every other bad row, instead of
+        # one lookup error stopping the whole report.
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None
 
 
 class TeamResource(OrgScopedResource):

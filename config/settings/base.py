@@ -257,7 +257,6 @@ CONTENT_SECURITY_POLICY = (
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
-FORMS_URLFIELD_ASSUME_HTTPS = True
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
 

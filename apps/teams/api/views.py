@@ -1,4 +1,5 @@
 from django_filters import rest_framework as filters
+from rest_framework.exceptions import PermissionDenied
 
 from apps.core.api import ScopedModelViewSet
 
@@ -13,18 +14,14 @@ class OrganizationViewSet(ScopedModelViewSet):
     search_fields = ["name", "slug"]
     ordering_fields = ["name", "created_at"]
 
-    def creation_scope(self, validated_data):
-        return {"organization": None, "team": None}  # only superusers create organizations
-
     def perform_create(self, serializer):
-        from rest_framework.exceptions import PermissionDenied
-
         if not self.request.user.is_superuser:
             raise PermissionDenied("Only a superuser creates organizations.")
         serializer.save()
 
-    def _current_scope(self, instance):
-        return {"organization": instance}
+    def perform_update(self, serializer):
+        # An organization cannot move anywhere: the object permission (org admin) suffices.
+        serializer.save()
 
 
 class DepartmentViewSet(ScopedModelViewSet):

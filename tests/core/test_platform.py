@@ -1,0 +1,147 @@
+"""Settings, jobs and demo data of the platform as a whole."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args, env_extra=None):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _manage(
+        "check",
+        "--settings=config.settings.production",
+        env_extra={"ALLOWED_HOSTS": "x.example.com", "DATABASE_URL": "sqlite:////tmp/x.sqlite3"},
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_check_deploy_is_clean():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        "--settings=config.settings.production",
+        env_extra={
+            "SECRET_KEY": "x" * 20 + "-Qm3Vq9Zk1Lp0Wr8Ty7Ux6Sd5Fg4Hj2Kl",
+            "ALLOWED_HOSTS": "x.example.com",
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:////tmp/x.sqlite3"),
+            "REDIS_URL": "redis://127.0.0.1:6379/14",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_celery_is_configured_for_idempotent_tasks():
+    from config.celery_app import app
+
+    conf = app.conf
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.task_time_limit < conf.broker_transport_options["visibility_timeout"]
+    assert conf.broker_url.startswith("redis://")
+    assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+@pytest.mark.django_db
+def test_schedules_are_created_after_migrate_and_admin_edits_stick():
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.core.schedules import sync_periodic_tasks
+
+    sync_periodic_tasks()
+    task = PeriodicTask.objects.get(name="worker heartbeat")
+    assert task.task == "apps.core.tasks.heartbeat" and task.interval.every == 60
+    task.enabled = False
+    task.save()
+    sync_periodic_tasks()
+    assert PeriodicTask.objects.get(name="worker heartbeat").enabled is False
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_on_redis_runs_the_heartbeat(settings):
+    """Queue through Redis and let a real worker thread execute the task."""
+    from celery.contrib.testing.worker import start_worker
+    from django.core.cache import cache
+
+    from apps.core.tasks import HEARTBEAT_KEY, heartbeat
+    from config.celery_app import app
+
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="INFO"):
+            import time
+
+            heartbeat.delay()
+
+            deadline = time.monotonic() + 20
+            while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+    finally:
+        app.conf.task_always_eager = True
+    assert cache.get(HEARTBEAT_KEY) is not None
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    from django.contrib.auth import get_user_model
+
+    from apps.teams.models import Department, Organization, OrgMembership, Service, Team, TeamMembership
+
+    models = [Organization, Department, Team, Service, OrgMembership, TeamMembership, get_user_model()]
+    call_command("seed_demo", "--quiet-logins")
+    first = {m.__name__: m.objects.count() for m in models}
+    snapshot = sorted(Service.objects.values_list("slug", "team__slug", "tier", "lifecycle"))
+    call_command("seed_demo")
+    assert {m.__name__: m.objects.count() for m in models} == first
+    assert sorted(Service.objects.values_list("slug", "team__slug", "tier", "lifecycle")) == snapshot
+    north = Organization.objects.get(slug="northwind")
+    assert north.departments.count() == 3 and north.teams.count() == 12
+    assert 35 <= north.services.count() <= 45
+    roles = set(north.memberships.values_list("role", flat=True))
+    assert roles == {"admin", "leader", "member"}
+    assert "Demo sign-ins" in capsys.readouterr().out
+
+
+def test_the_default_settings_need_no_server():
+    """The embedded default: SQLite and a filesystem broker."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings.local';"
+            "django.setup(); from django.conf import settings as s;"
+            "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")},
+    )
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "filesystem://",
+        "django.core.cache.backends.db.DatabaseCache",
+    ], result.stderr
+    assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")  # while tests use the real Redis
