@@ -1,1 +1,301 @@
-from django.db import models  # noqa: F401
+"""SLIs, SLOs, their samples, error budget policies and burn-rate alerts.
+
+Numbers follow DESIGN.md ("The numbers, defined once"); the maths lives in
+`apps.slos.maths`, the reads in `selectors`, the writes in `services`.
+
+Samples are stored per SLI per 5-minute bucket. A bucket is identified by the
+Unix time (seconds, UTC) at which it starts, so window arithmetic is integer
+arithmetic both in Python and in SQL.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from apps.core.models import TimeStampedModel
+from apps.teams.models import Organization, Service, Team
+
+BUCKET_SECONDS = 300
+
+
+class SLI(TimeStampedModel):
+    class Kind(models.TextChoices):
+        AVAILABILITY = "availability", "Availability"
+        LATENCY = "latency", "Latency"
+        FRESHNESS = "freshness", "Freshness"
+        CORRECTNESS = "correctness", "Correctness"
+        OTHER = "other", "Other"
+
+    class Source(models.TextChoices):
+        PROMETHEUS = "prometheus", "Prometheus"
+        PUSH = "push", "Pushed samples"
+
+    class SyncState(models.TextChoices):
+        NEVER = "never", "Not synced yet"
+        OK = "ok", "Synced"
+        ERROR = "error", "Query error"
+        RETRYING = "retrying", "Prometheus unreachable, retrying"
+
+    # Kept beside the service so names (OpenSLO metadata.name) are unique org-wide.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="slis")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="slis")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.AVAILABILITY)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.PUSH)
+    prometheus_url = models.URLField(
+        blank=True, help_text="Base URL of the Prometheus HTTP API; empty uses the server's PROMETHEUS_URL."
+    )
+    good_query = models.TextField(
+        blank=True, help_text="PromQL giving the number of good events per 5 minutes, e.g. sum(increase(x[5m]))."
+    )
+    total_query = models.TextField(blank=True, help_text="PromQL giving the number of all events per 5 minutes.")
+    # Prometheus sync: everything before `sync_cursor` (a bucket boundary) is stored.
+    sync_cursor = models.DateTimeField(null=True, blank=True)
+    sync_state = models.CharField(max_length=20, choices=SyncState.choices, default=SyncState.NEVER)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SLI"
+        ordering = ["organization", "slug"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_sli_slug")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("slos:sli_detail", args=[self.pk])
+
+    def clean(self):
+        if self.service_id and self.organization_id and self.service.organization_id != self.organization_id:
+            raise ValidationError({"service": "The service belongs to another organization."})
+        if self.source == self.Source.PROMETHEUS:
+            errors = {}
+            if not self.good_query.strip():
+                errors["good_query"] = "A Prometheus SLI needs a good-events query."
+            if not self.total_query.strip():
+                errors["total_query"] = "A Prometheus SLI needs a total-events query."
+            if errors:
+                raise ValidationError(errors)
+
+
+class SLO(TimeStampedModel):
+    class WindowKind(models.TextChoices):
+        ROLLING = "rolling", "Rolling"
+        CALENDAR = "calendar", "Calendar"
+
+    class CalendarUnit(models.TextChoices):
+        MONTH = "month", "Month"
+        QUARTER = "quarter", "Quarter"
+
+    class Budgeting(models.TextChoices):
+        OCCURRENCES = "occurrences", "Occurrences"
+        TIMESLICES = "timeslices", "Timeslices"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="slos")
+    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="slos")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_slos"
+    )
+    target = models.DecimalField(
+        max_digits=7,
+        decimal_places=6,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Fraction of good events (or slices), e.g. 0.999 for 99.9%.",
+    )
+    window_kind = models.CharField(max_length=10, choices=WindowKind.choices, default=WindowKind.ROLLING)
+    window_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(366)], help_text="Length of a rolling window."
+    )
+    calendar_unit = models.CharField(max_length=10, choices=CalendarUnit.choices, blank=True)
+    budgeting = models.CharField(max_length=12, choices=Budgeting.choices, default=Budgeting.OCCURRENCES)
+    timeslice_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Slice length in seconds (a multiple of 300)."
+    )
+    timeslice_target = models.DecimalField(
+        max_digits=7,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="A slice is good when its ratio is at least this.",
+    )
+    alerting = models.BooleanField(default=True, help_text="Evaluate multiwindow burn-rate alerts.")
+
+    class Meta:
+        verbose_name = "SLO"
+        ordering = ["organization", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="uniq_slo_slug"),
+            models.CheckConstraint(condition=Q(target__gt=0) & Q(target__lt=1), name="slo_target_between_0_1"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("slos:detail", args=[self.pk])
+
+    @property
+    def target_percent(self) -> float:
+        return float(self.target) * 100
+
+    @property
+    def window_label(self) -> str:
+        if self.window_kind == self.WindowKind.CALENDAR:
+            return f"calendar {self.calendar_unit}"
+        return f"rolling {self.window_days} days"
+
+    def clean(self):
+        errors = {}
+        if self.target is not None and not (0 < self.target < 1):
+            errors["target"] = "The target is a fraction strictly between 0 and 1, e.g. 0.999."
+        if self.window_kind == self.WindowKind.CALENDAR and not self.calendar_unit:
+            errors["calendar_unit"] = "A calendar window needs a month or quarter."
+        if self.window_kind == self.WindowKind.ROLLING:
+            self.calendar_unit = ""
+            if not self.window_days:
+                errors["window_days"] = "A rolling window needs a number of days."
+        if self.budgeting == self.Budgeting.TIMESLICES:
+            if not self.timeslice_seconds or self.timeslice_seconds % BUCKET_SECONDS:
+                errors["timeslice_seconds"] = f"Slices are a positive multiple of {BUCKET_SECONDS} seconds."
+            elif self.timeslice_seconds > 86400:
+                errors["timeslice_seconds"] = "Slices are at most one day."
+            if self.timeslice_target is None or not (0 < self.timeslice_target <= 1):
+                errors["timeslice_target"] = "Timeslices need a slice target between 0 and 1."
+        else:
+            self.timeslice_seconds = None
+            self.timeslice_target = None
+        if self.sli_id and self.organization_id and self.sli.organization_id != self.organization_id:
+            errors["sli"] = "The SLI belongs to another organization."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SLISample(models.Model):
+    """Good and total events of one SLI in the 5-minute bucket starting at `bucket` (Unix seconds)."""
+
+    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="samples")
+    bucket = models.BigIntegerField(help_text="Unix time (s) of the bucket start, a multiple of 300.")
+    good = models.FloatField()
+    total = models.FloatField()
+
+    class Meta:
+        verbose_name = "SLI sample"
+        constraints = [
+            models.UniqueConstraint(fields=["sli", "bucket"], name="uniq_sli_sample_bucket"),
+            models.CheckConstraint(
+                condition=Q(good__gte=0) & Q(total__gte=0) & Q(good__lte=models.F("total")),
+                name="sli_sample_counts_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sli_id}@{self.bucket}: {self.good}/{self.total}"
+
+
+def default_policy_steps():
+    return [
+        {"consumed_percent": 50, "action": "Prioritise reliability work in the next sprint."},
+        {"consumed_percent": 100, "action": "Freeze feature deploys until the budget is positive again."},
+    ]
+
+
+class ErrorBudgetPolicy(TimeStampedModel):
+    """Thresholds of budget consumed and the actions the team agreed for each.
+
+    A policy with `slo` set applies to that SLO; one without is the team's default.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="error_budget_policies")
+    slo = models.OneToOneField(SLO, on_delete=models.CASCADE, null=True, blank=True, related_name="policy")
+    name = models.CharField(max_length=200, default="Error budget policy")
+    steps = models.JSONField(
+        default=default_policy_steps,
+        help_text='[{"consumed_percent": 50, "action": "..."}], thresholds in increasing order.',
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "error budget policies"
+        ordering = ["team", "slo"]
+        constraints = [
+            models.UniqueConstraint(fields=["team"], condition=Q(slo__isnull=True), name="uniq_team_default_policy")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from .maths import validate_policy_steps
+
+        try:
+            self.steps = validate_policy_steps(self.steps)
+        except ValueError as exc:
+            raise ValidationError({"steps": str(exc)})
+        if self.slo_id and self.team_id and self.slo.sli.service.team_id != self.team_id:
+            raise ValidationError({"slo": "The SLO belongs to another team's service."})
+
+
+class BurnRateAlert(TimeStampedModel):
+    """One firing of a multiwindow burn-rate rule; resolved_at is empty while it is open."""
+
+    class Severity(models.TextChoices):
+        PAGE = "page", "Page"
+        TICKET = "ticket", "Ticket"
+
+    slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="alerts")
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    long_window = models.PositiveIntegerField(help_text="Seconds.")
+    short_window = models.PositiveIntegerField(help_text="Seconds.")
+    factor = models.FloatField()
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    long_burn_rate = models.FloatField()
+    short_burn_rate = models.FloatField()
+    peak_burn_rate = models.FloatField()
+    notified_open_at = models.DateTimeField(null=True, blank=True)
+    notified_resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slo", "long_window", "short_window"],
+                condition=Q(resolved_at__isnull=True),
+                name="uniq_open_alert_per_rule",
+            )
+        ]
+        indexes = [models.Index(fields=["slo", "resolved_at"])]
+
+    def __str__(self):
+        return f"{self.get_severity_display()} {self.slo}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class AlertSettings(TimeStampedModel):
+    """Where a team is told about its SLOs' burn-rate alerts."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="slo_alert_settings")
+    email = models.EmailField(blank=True)
+    webhook_url = models.URLField(blank=True, help_text="Receives a JSON POST when an alert opens or resolves.")
+    notify_tickets = models.BooleanField(default=True, help_text="Also send ticket-severity alerts (pages always).")
+
+    class Meta:
+        verbose_name = "alert notification settings"
+        verbose_name_plural = "alert notification settings"
+
+    def __str__(self):
+        return f"Alert settings of {self.team}"

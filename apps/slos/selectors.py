@@ -1,0 +1,434 @@
+"""Reads of the SLO catalog. Every batch read runs a fixed number of queries:
+window sums and burn rates for any number of SLOs are aggregated in SQL
+(one scan per query over `slos_slisample`), never one query per SLO.
+
+Public helpers other apps use:
+- `slo_budget_spent(slo=, start=, end=)`: error budget consumed by the bad events in [start, end).
+- `slos_for_services(service_ids=)`: the SLOs measuring those services.
+- `team_reliability(team_ids=)`: coverage, attainment and budget left per team.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from apps.core import permissions
+from apps.teams.models import Service
+
+from . import maths
+from .models import BUCKET_SECONDS, SLI, SLO, BurnRateAlert, ErrorBudgetPolicy, SLISample
+
+STATUS_HEALTHY = "healthy"
+STATUS_AT_RISK = "at_risk"
+STATUS_EXHAUSTED = "exhausted"
+STATUS_NO_DATA = "no_data"
+STATUS_LABELS = {
+    STATUS_HEALTHY: "Healthy",
+    STATUS_AT_RISK: "At risk",
+    STATUS_EXHAUSTED: "Budget exhausted",
+    STATUS_NO_DATA: "No data",
+}
+# Remaining budget below this share is "at risk".
+AT_RISK_BELOW = 0.25
+# SLOs per aggregate query (keeps the parameter count well under the databases' limits).
+CHUNK = 2000
+
+
+@dataclass
+class SLOStatus:
+    window_start: datetime
+    window_end: datetime
+    good: float = 0.0  # events, or good slices for timeslices
+    total: float = 0.0  # events, or slices with data for timeslices
+    budget: maths.Budget | None = None
+    burn_rates: dict[int, float | None] = field(default_factory=dict)
+    period_hours: float = 0.0
+
+    @property
+    def sli(self) -> float | None:
+        return self.budget.sli if self.budget else None
+
+    @property
+    def remaining(self) -> float | None:
+        return self.budget.remaining if self.budget else None
+
+    @property
+    def consumed(self) -> float | None:
+        return self.budget.consumed if self.budget else None
+
+    @property
+    def state(self) -> str:
+        if self.budget is None:
+            return STATUS_NO_DATA
+        if self.budget.remaining <= 0:
+            return STATUS_EXHAUSTED
+        if self.budget.remaining < AT_RISK_BELOW:
+            return STATUS_AT_RISK
+        return STATUS_HEALTHY
+
+    @property
+    def state_label(self) -> str:
+        return STATUS_LABELS[self.state]
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.budget is None else self.budget.remaining >= 0
+
+
+def slo_window(slo: SLO, now: datetime) -> tuple[datetime, datetime]:
+    return maths.window_bounds(kind=slo.window_kind, days=slo.window_days, unit=slo.calendar_unit, now=now)
+
+
+def slo_period_hours(slo: SLO, now: datetime) -> float:
+    return maths.period_hours(kind=slo.window_kind, days=slo.window_days, unit=slo.calendar_unit, now=now)
+
+
+def _values_cte(name: str, columns: list[str], rows: list[tuple]) -> tuple[str, list]:
+    placeholders = ", ".join("(" + ", ".join(["%s"] * len(columns)) + ")" for _ in rows)
+    params = [v for row in rows for v in row]
+    return f"{name}({', '.join(columns)}) AS (VALUES {placeholders})", params
+
+
+def slo_statuses(slos, *, now: datetime | None = None) -> dict[int, SLOStatus]:
+    """{slo.pk: SLOStatus} for the given SLOs: window SLI, budget and every burn-rate window.
+
+    Runs at most two queries per 2,000 SLOs (one for occurrences, one for timeslices),
+    whatever the number of samples.
+    """
+    now = now or timezone.now()
+    slos = list(slos)
+    hi = int(now.timestamp())
+    # Burn-rate windows end at the last complete bucket: [hi_b - w, hi_b).
+    hi_b = maths.floor_to(hi, BUCKET_SECONDS)
+    burn_lo = {w: hi_b - w for w in maths.BURN_WINDOWS}
+    longest = min(burn_lo.values())
+    result: dict[int, SLOStatus] = {}
+    occ_rows, slice_rows = [], []
+    for slo in slos:
+        start, end = slo_window(slo, now)
+        lo, _ = maths.bucket_range(start, end, BUCKET_SECONDS)
+        result[slo.pk] = SLOStatus(window_start=start, window_end=end, period_hours=slo_period_hours(slo, now))
+        if slo.budgeting == SLO.Budgeting.TIMESLICES:
+            step = slo.timeslice_seconds
+            # Whole slices only: the window starts at the first slice boundary inside it.
+            slice_lo = lo if lo % step == 0 else maths.floor_to(lo, step) + step
+            scan_lo = min(slice_lo, maths.floor_to(longest, step))
+            slice_rows.append((slo.pk, slo.sli_id, slice_lo, scan_lo, step, float(slo.timeslice_target)))
+        else:
+            occ_rows.append((slo.pk, slo.sli_id, lo, min(lo, longest)))
+
+    windows = list(maths.BURN_WINDOWS)
+    with connection.cursor() as cursor:
+        for i in range(0, len(occ_rows), CHUNK):
+            chunk = occ_rows[i : i + CHUNK]
+            cte, params = _values_cte("p", ["slo_id", "sli_id", "lo", "scan_lo"], chunk)
+            burn_cols = ", ".join(
+                "SUM(CASE WHEN s.bucket >= %s AND s.bucket < %s THEN s.good ELSE 0 END), "
+                "SUM(CASE WHEN s.bucket >= %s AND s.bucket < %s THEN s.total ELSE 0 END)"
+                for _ in windows
+            )
+            burn_params = [v for w in windows for v in (burn_lo[w], hi_b, burn_lo[w], hi_b)]
+            sql = (
+                f"WITH {cte} SELECT p.slo_id, "  # noqa: S608 (only placeholders and the model's table)
+                "SUM(CASE WHEN s.bucket >= p.lo THEN s.good ELSE 0 END), "
+                "SUM(CASE WHEN s.bucket >= p.lo THEN s.total ELSE 0 END), "
+                f"{burn_cols} "
+                f"FROM p JOIN {SLISample._meta.db_table} s ON s.sli_id = p.sli_id "
+                "AND s.bucket >= p.scan_lo AND s.bucket < %s GROUP BY p.slo_id"
+            )
+            cursor.execute(sql, params + burn_params + [hi])
+            for row in cursor.fetchall():
+                st = result[row[0]]
+                st.good, st.total = float(row[1] or 0), float(row[2] or 0)
+                for j, w in enumerate(windows):
+                    st.burn_rates[w] = (float(row[3 + 2 * j] or 0), float(row[4 + 2 * j] or 0))
+        for i in range(0, len(slice_rows), CHUNK):
+            chunk = slice_rows[i : i + CHUNK]
+            cte, params = _values_cte("p", ["slo_id", "sli_id", "lo", "scan_lo", "step", "tgt"], chunk)
+            burn_cols = ", ".join(
+                "SUM(CASE WHEN st >= %s - (%s %% step) AND st < %s THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN st >= %s - (%s %% step) AND st < %s AND g * 1.0 / t >= tgt THEN 1 ELSE 0 END)"
+                for _ in windows
+            )
+            # A slice is in a burn window when it starts in it (the window start rounded down to a slice).
+            burn_params = [v for w in windows for v in (burn_lo[w], burn_lo[w], hi_b) * 2]
+            sql = (
+                f"WITH {cte}, sl AS ("  # noqa: S608 (only placeholders and the model's table)
+                "SELECT p.slo_id AS slo_id, s.bucket - (s.bucket %% p.step) AS st, MAX(p.lo) AS lo, "
+                "MAX(p.tgt) AS tgt, MAX(p.step) AS step, SUM(s.good) AS g, SUM(s.total) AS t "
+                f"FROM p JOIN {SLISample._meta.db_table} s ON s.sli_id = p.sli_id "
+                "AND s.bucket >= p.scan_lo AND s.bucket < %s "
+                "GROUP BY p.slo_id, s.bucket - (s.bucket %% p.step)) "
+                "SELECT slo_id, SUM(CASE WHEN st >= lo THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN st >= lo AND g * 1.0 / t >= tgt THEN 1 ELSE 0 END), "
+                f"{burn_cols} FROM sl WHERE t > 0 GROUP BY slo_id"
+            )
+            cursor.execute(sql, params + [hi] + burn_params)
+            for row in cursor.fetchall():
+                st = result[row[0]]
+                st.total, st.good = float(row[1] or 0), float(row[2] or 0)
+                for j, w in enumerate(windows):
+                    # (good slices, slices) in the burn window
+                    st.burn_rates[w] = (float(row[4 + 2 * j] or 0), float(row[3 + 2 * j] or 0))
+
+    for slo in slos:
+        st = result[slo.pk]
+        target = float(slo.target)
+        st.budget = maths.occurrences_budget(st.good, st.total, target)
+        st.burn_rates = {
+            w: maths.burn_rate_from_counts(*st.burn_rates.get(w, (0.0, 0.0)), target) for w in maths.BURN_WINDOWS
+        }
+    return result
+
+
+def slo_status(slo: SLO, *, now: datetime | None = None) -> SLOStatus:
+    return slo_statuses([slo], now=now)[slo.pk]
+
+
+# --- for other apps --------------------------------------------------------------
+
+
+def _range_counts(slo: SLO, lo: int, hi: int) -> tuple[float, float]:
+    """(good, total) events, or (good slices, slices with data), for buckets in [lo, hi)."""
+    qs = SLISample.objects.filter(sli_id=slo.sli_id, bucket__gte=lo, bucket__lt=hi)
+    if slo.budgeting != SLO.Budgeting.TIMESLICES:
+        from django.db.models import Sum
+
+        agg = qs.aggregate(g=Sum("good"), t=Sum("total"))
+        return float(agg["g"] or 0), float(agg["t"] or 0)
+    step, target = slo.timeslice_seconds, float(slo.timeslice_target)
+    slices: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for bucket, good, total in qs.values_list("bucket", "good", "total"):
+        acc = slices[maths.floor_to(bucket, step)]
+        acc[0] += good
+        acc[1] += total
+    verdicts = [maths.slice_is_good(g, t, target) for g, t in slices.values()]
+    verdicts = [v for v in verdicts if v is not None]
+    return float(sum(verdicts)), float(len(verdicts))
+
+
+def slo_budget_spent(*, slo: SLO, start: datetime, end: datetime) -> float | None:
+    """Fraction of the SLO's error budget consumed by the bad events in [start, end).
+
+    The budget is that of the SLO window ending at `end` (its calendar period for
+    calendar SLOs): (1 - target) x events (or slices) in that window. 1.0 means
+    the range alone spent the whole budget. None when the window or the range has no data.
+    """
+    if end <= start:
+        raise ValueError("end must be after start")
+    w_start, w_end = slo_window(slo, end)
+    w_lo, w_hi = maths.bucket_range(w_start, w_end, BUCKET_SECONDS)
+    _, window_total = _range_counts(slo, w_lo, w_hi)
+    lo, hi = maths.bucket_range(start, end, BUCKET_SECONDS)
+    good, total = _range_counts(slo, lo, hi)
+    if not window_total or not total:
+        return None
+    return (total - good) / ((1.0 - float(slo.target)) * window_total)
+
+
+def slos_for_services(*, service_ids) -> QuerySet:
+    """SLOs whose SLI measures one of these services (not scoped: callers scope the services)."""
+    return (
+        SLO.objects.filter(sli__service_id__in=list(service_ids))
+        .select_related("sli__service__team", "owner")
+        .order_by("sli__service__name", "name")
+    )
+
+
+def team_reliability(*, team_ids, now: datetime | None = None) -> dict[int, dict]:
+    """Per team: services, SLO coverage by tier, attainment and average budget left.
+
+    coverage_by_tier[t] = services of tier t with at least one SLO / services of tier t (None if none).
+    attainment = SLOs meeting their target / SLOs with data (None if none has data).
+    budget_remaining_avg = mean remaining budget of SLOs with data (None if none).
+    Four queries whatever the number of teams.
+    """
+    team_ids = list(team_ids)
+    out = {
+        tid: {
+            "services": 0,
+            "services_with_slo": 0,
+            "coverage_by_tier": {1: None, 2: None, 3: None},
+            "slos": 0,
+            "slos_meeting_target": 0,
+            "attainment": None,
+            "budget_remaining_avg": None,
+        }
+        for tid in team_ids
+    }
+    services = (
+        Service.objects.filter(team_id__in=team_ids)
+        .annotate(slo_count=Count("slis__slos"))
+        .values_list("team_id", "tier", "slo_count")
+    )
+    tiers: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for team_id, tier, slo_count in services:
+        row = out[team_id]
+        row["services"] += 1
+        row["services_with_slo"] += bool(slo_count)
+        tiers[team_id][tier][0] += 1
+        tiers[team_id][tier][1] += bool(slo_count)
+    for team_id, by_tier in tiers.items():
+        for tier, (count, covered) in by_tier.items():
+            out[team_id]["coverage_by_tier"][tier] = covered / count if count else None
+    slos = list(SLO.objects.filter(sli__service__team_id__in=team_ids).select_related("sli__service"))
+    statuses = slo_statuses(slos, now=now)
+    remaining: dict[int, list[float]] = defaultdict(list)
+    for slo in slos:
+        team_id = slo.sli.service.team_id
+        row, st = out[team_id], statuses[slo.pk]
+        row["slos"] += 1
+        if st.budget is not None:
+            remaining[team_id].append(st.budget.remaining)
+            row["slos_meeting_target"] += bool(st.meets_target)
+    for team_id, values in remaining.items():
+        out[team_id]["attainment"] = out[team_id]["slos_meeting_target"] / len(values)
+        out[team_id]["budget_remaining_avg"] = sum(values) / len(values)
+    return out
+
+
+# --- pages ---------------------------------------------------------------------------
+
+SORTS = {
+    "budget": "Budget left",
+    "name": "Name",
+    "service": "Service",
+    "target": "Target",
+}
+
+
+@dataclass
+class CatalogRow:
+    slo: SLO
+    status: SLOStatus
+    open_alerts: int
+
+
+def catalog(
+    *,
+    user,
+    organization,
+    team=None,
+    service=None,
+    tier=None,
+    status: str | None = None,
+    sort: str = "budget",
+    now: datetime | None = None,
+) -> list[CatalogRow]:
+    """The catalog rows the user may see, filtered, with live status. Query count is constant."""
+    qs = (
+        permissions.viewable(user, SLO.objects.filter(organization=organization))
+        .select_related("sli__service__team", "owner")
+        .annotate(open_alerts=Count("alerts", filter=Q(alerts__resolved_at__isnull=True)))
+    )
+    if team:
+        qs = qs.filter(sli__service__team=team)
+    if service:
+        qs = qs.filter(sli__service=service)
+    if tier:
+        qs = qs.filter(sli__service__tier=tier)
+    slos = list(qs)
+    statuses = slo_statuses(slos, now=now)
+    rows = [CatalogRow(slo=s, status=statuses[s.pk], open_alerts=s.open_alerts) for s in slos]
+    if status:
+        rows = [r for r in rows if r.status.state == status]
+    if sort == "name":
+        rows.sort(key=lambda r: r.slo.name.lower())
+    elif sort == "service":
+        rows.sort(key=lambda r: (r.slo.sli.service.name, r.slo.name.lower()))
+    elif sort == "target":
+        rows.sort(key=lambda r: (-r.slo.target, r.slo.name.lower()))
+    else:
+        # Least budget left first; no data after every measured SLO.
+        rows.sort(key=lambda r: (r.status.remaining is None, r.status.remaining or 0, r.slo.name.lower()))
+    return rows
+
+
+def slo_detail(*, user, pk: int) -> SLO:
+    qs = SLO.objects.select_related("sli__service__team", "sli__service__organization", "owner", "organization")
+    return permissions.get_for_user(user, qs, pk=pk)
+
+
+def sli_detail(*, user, pk: int) -> SLI:
+    qs = SLI.objects.select_related("service__team", "organization").prefetch_related("slos")
+    return permissions.get_for_user(user, qs, pk=pk)
+
+
+def sli_list(*, user, organization) -> QuerySet:
+    return permissions.viewable(user, SLI.objects.filter(organization=organization)).select_related("service__team")
+
+
+def policy_for(slo: SLO) -> ErrorBudgetPolicy | None:
+    """The SLO's own policy, else its team's default (one query)."""
+    policies = list(ErrorBudgetPolicy.objects.filter(Q(slo=slo) | Q(team_id=slo.sli.service.team_id, slo__isnull=True)))
+    own = [p for p in policies if p.slo_id == slo.pk]
+    return (own or policies or [None])[0]
+
+
+def alert_history(*, slo: SLO, limit: int = 50) -> list[BurnRateAlert]:
+    return list(slo.alerts.order_by("-opened_at")[:limit])
+
+
+def slo_series(slo: SLO, *, now: datetime | None = None) -> dict:
+    """Points for the SLO page: SLI per step and remaining budget over the window (burn-down)."""
+    now = now or timezone.now()
+    start, end = slo_window(slo, now)
+    lo, hi = maths.bucket_range(start, end, BUCKET_SECONDS)
+    span = hi - lo
+    step = 3600 if span <= 8 * 86400 else 6 * 3600 if span <= 35 * 86400 else 86400
+    if slo.budgeting == SLO.Budgeting.TIMESLICES:
+        step = max(step, slo.timeslice_seconds)
+        step = maths.floor_to(step, slo.timeslice_seconds) or slo.timeslice_seconds
+    rows = SLISample.objects.filter(sli_id=slo.sli_id, bucket__gte=lo, bucket__lt=hi).values_list(
+        "bucket", "good", "total"
+    )
+    target = float(slo.target)
+    per_step: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])  # good, total, good sl, slices
+    if slo.budgeting == SLO.Budgeting.TIMESLICES:
+        slices: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for bucket, good, total in rows:
+            acc = slices[maths.floor_to(bucket, slo.timeslice_seconds)]
+            acc[0] += good
+            acc[1] += total
+        for slice_start, (g, t) in slices.items():
+            verdict = maths.slice_is_good(g, t, float(slo.timeslice_target))
+            acc = per_step[maths.floor_to(slice_start, step)]
+            acc[0] += g
+            acc[1] += t
+            if verdict is not None:
+                acc[2] += verdict
+                acc[3] += 1
+    else:
+        for bucket, good, total in rows:
+            acc = per_step[maths.floor_to(bucket, step)]
+            acc[0] += good
+            acc[1] += total
+            acc[2] += good
+            acc[3] += total
+    total_units = sum(v[3] for v in per_step.values())
+    budget_units = (1 - target) * total_units
+    labels, sli_points, remaining_points = [], [], []
+    bad_so_far = 0.0
+    for ts in range(maths.floor_to(lo, step), hi, step):
+        acc = per_step.get(ts)
+        labels.append(datetime.fromtimestamp(ts, UTC).strftime("%b %d %H:%M"))
+        if acc and acc[1]:
+            sli_points.append(round(acc[0] / acc[1] * 100, 4))
+        else:
+            sli_points.append(None)
+        if acc:
+            bad_so_far += acc[3] - acc[2]
+        remaining_points.append(round((1 - bad_so_far / budget_units) * 100, 3) if budget_units else None)
+    return {
+        "labels": labels,
+        "sli": sli_points,
+        "remaining": remaining_points,
+        "target_percent": target * 100,
+        "step": step,
+    }

@@ -1,0 +1,474 @@
+"""Writes of the SLO catalog: SLIs, SLOs, samples (push and Prometheus sync),
+burn-rate alert evaluation and notifications. Transactional and idempotent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.text import slugify
+
+from apps.core import permissions
+
+from . import maths, prometheus, selectors
+from .models import BUCKET_SECONDS, SLI, SLO, AlertSettings, BurnRateAlert, ErrorBudgetPolicy, SLISample
+
+logger = logging.getLogger(__name__)
+
+MAX_PUSH_SAMPLES = 10_000
+# Prometheus sync: how far back a new SLI starts, how many 5-minute steps per request,
+# and how long to wait for scrapes to land before a bucket is considered complete.
+SYNC_BACKFILL_DAYS = 30
+SYNC_STEPS_PER_QUERY = 2016  # 7 days
+SYNC_LAG_SECONDS = 60
+SLI_SYNC_FIELDS = ("source", "good_query", "total_query", "prometheus_url")
+
+
+class PayloadTooLarge(Exception):
+    """More samples than one request may carry (HTTP 413)."""
+
+
+# --- catalog -----------------------------------------------------------------------
+
+
+def _unique_slug(model, organization, name: str, slug: str | None, *, exclude_pk=None) -> str:
+    base = slugify(slug or name)[:110] or "item"
+    candidate, n = base, 2
+    qs = model.objects.filter(organization=organization)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    if slug:
+        return base  # an explicit slug is taken as given (the unique constraint reports clashes)
+    while qs.filter(slug=candidate).exists():
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _save(instance):
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def sli_create(*, service, name: str, slug: str | None = None, **fields) -> SLI:
+    sli = SLI(
+        organization_id=service.organization_id,
+        service=service,
+        name=name,
+        slug=_unique_slug(SLI, service.organization_id, name, slug),
+        **fields,
+    )
+    return _save(sli)
+
+
+@transaction.atomic
+def sli_update(*, sli: SLI, **fields) -> SLI:
+    changed_source = any(k in fields and fields[k] != getattr(sli, k) for k in SLI_SYNC_FIELDS)
+    for key, value in fields.items():
+        setattr(sli, key, value)
+    if "service" in fields:
+        sli.organization_id = sli.service.organization_id
+    if changed_source:
+        # New queries: forget the old error and let the next sync try again from the cursor.
+        sli.sync_state, sli.last_error, sli.last_error_at = SLI.SyncState.NEVER, "", None
+    return _save(sli)
+
+
+@transaction.atomic
+def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, **fields) -> SLO:
+    slo = SLO(
+        organization_id=sli.organization_id,
+        sli=sli,
+        name=name,
+        target=target,
+        slug=_unique_slug(SLO, sli.organization_id, name, slug),
+        **fields,
+    )
+    return _save(slo)
+
+
+@transaction.atomic
+def slo_update(*, slo: SLO, **fields) -> SLO:
+    for key, value in fields.items():
+        setattr(slo, key, value)
+    if "sli" in fields:
+        slo.organization_id = slo.sli.organization_id
+    return _save(slo)
+
+
+@transaction.atomic
+def policy_set(*, team, slo: SLO | None = None, name: str, steps, notes: str = "") -> ErrorBudgetPolicy:
+    """The SLO's own policy (slo given) or the team's default; upserted."""
+    policy = ErrorBudgetPolicy.objects.filter(team=team, slo=slo).first() or ErrorBudgetPolicy(team=team, slo=slo)
+    policy.name, policy.steps, policy.notes = name, steps, notes
+    return _save(policy)
+
+
+@transaction.atomic
+def alert_settings_set(*, team, email: str = "", webhook_url: str = "", notify_tickets: bool = True) -> AlertSettings:
+    obj = AlertSettings.objects.filter(team=team).first() or AlertSettings(team=team)
+    obj.email, obj.webhook_url, obj.notify_tickets = email, webhook_url, notify_tickets
+    return _save(obj)
+
+
+# --- samples -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def samples_upsert(rows: Iterable[tuple[int, int, float, float]]) -> int:
+    """Store (sli_id, bucket, good, total) rows; the last write of a (sli, bucket) wins.
+
+    Sending the same rows twice changes nothing. On PostgreSQL the rows are
+    COPYed into a temporary table and merged with INSERT ... ON CONFLICT; elsewhere
+    bulk_create(update_conflicts=True). Rows must not repeat a (sli, bucket).
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    table = SLISample._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS slo_ingest "
+                "(sli_id bigint, bucket bigint, good double precision, total double precision) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE slo_ingest")
+            raw = cursor.cursor
+            with raw.copy("COPY slo_ingest (sli_id, bucket, good, total) FROM STDIN") as copy:
+                copy.write("".join(f"{s}\t{b}\t{g!r}\t{t!r}\n" for s, b, g, t in rows))
+            cursor.execute(
+                f"INSERT INTO {table} (sli_id, bucket, good, total) "  # noqa: S608 (table name from the model)
+                "SELECT sli_id, bucket, good, total FROM slo_ingest "
+                "ON CONFLICT (sli_id, bucket) DO UPDATE SET good = EXCLUDED.good, total = EXCLUDED.total "
+                f"WHERE ({table}.good, {table}.total) IS DISTINCT FROM (EXCLUDED.good, EXCLUDED.total)"
+            )
+    else:
+        SLISample.objects.bulk_create(
+            [SLISample(sli_id=s, bucket=b, good=g, total=t) for s, b, g, t in rows],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["sli", "bucket"],
+            update_fields=["good", "total"],
+        )
+    return len(rows)
+
+
+def _number(value, name: str, errors: dict, where: str) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors[f"{where}.{name}"] = [f"{name} must be a number."]
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        errors[f"{where}.{name}"] = [f"{name} must be finite."]
+        return None
+    if value < 0:
+        errors[f"{where}.{name}"] = [f"{name} must be 0 or more."]
+        return None
+    return float(value)
+
+
+def _timestamp(value, errors: dict, where: str) -> int | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                errors[f"{where}.timestamp"] = ["Give a timezone, e.g. 2026-01-31T12:00:00Z."]
+                return None
+            return int(parsed.timestamp())
+    errors[f"{where}.timestamp"] = ["timestamp is an ISO 8601 date-time with a timezone, or Unix seconds."]
+    return None
+
+
+MAX_REPORTED_ERRORS = 50
+
+
+def validate_push(*, user, items, now: datetime | None = None) -> list[tuple[int, int, float, float]]:
+    """Check a push request; every failing item is named ("samples[3].good").
+
+    Raises PayloadTooLarge (413) above MAX_PUSH_SAMPLES, ValidationError (400) for bad
+    items, PermissionDenied (403) for an SLI the user sees but may not change.
+    """
+    now = now or timezone.now()
+    if not isinstance(items, list):
+        raise ValidationError({"samples": ['Send {"samples": [{sli, timestamp, good, total}, ...]}.']})
+    if len(items) > MAX_PUSH_SAMPLES:
+        raise PayloadTooLarge(f"At most {MAX_PUSH_SAMPLES} samples per request; this one has {len(items)}.")
+    if not items:
+        raise ValidationError({"samples": ["Send at least one sample."]})
+    errors: dict[str, list[str]] = {}
+    wanted = {i.get("sli") for i in items if isinstance(i, dict) and isinstance(i.get("sli"), int)}
+    visible = {
+        sli.pk: sli
+        for sli in permissions.viewable(user, SLI.objects.filter(pk__in=wanted)).select_related("service__team")
+    }
+    now_ts = int(now.timestamp())
+    rows, seen, forbidden = [], {}, set()
+    for index, item in enumerate(items):
+        where = f"samples[{index}]"
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+        if not isinstance(item, dict):
+            errors[where] = ["Each sample is an object {sli, timestamp, good, total}."]
+            continue
+        unknown = set(item) - {"sli", "timestamp", "good", "total"}
+        if unknown:
+            errors[where] = [f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}."]
+            continue
+        sli = visible.get(item.get("sli")) if isinstance(item.get("sli"), int) else None
+        if sli is None:
+            errors[f"{where}.sli"] = [f"Unknown SLI {item.get('sli')!r}."]
+            continue
+        if sli.source != SLI.Source.PUSH:
+            errors[f"{where}.sli"] = [f"SLI {sli.pk} ({sli.slug}) takes its data from Prometheus, not pushes."]
+            continue
+        if sli.pk not in forbidden and not permissions.can_change(user, sli):
+            forbidden.add(sli.pk)
+        good = _number(item.get("good"), "good", errors, where)
+        total = _number(item.get("total"), "total", errors, where)
+        ts = _timestamp(item.get("timestamp"), errors, where)
+        if good is None or total is None or ts is None:
+            continue
+        if good > total:
+            errors[f"{where}.good"] = [f"good ({good:g}) must not exceed total ({total:g})."]
+            continue
+        if ts > now_ts:
+            errors[f"{where}.timestamp"] = ["The timestamp is in the future."]
+            continue
+        bucket = maths.floor_to(ts, BUCKET_SECONDS)
+        key = (sli.pk, bucket)
+        if key in seen:
+            errors[f"{where}.timestamp"] = [f"Same SLI and 5-minute bucket as samples[{seen[key]}]."]
+            continue
+        seen[key] = index
+        rows.append((sli.pk, bucket, good, total))
+    if errors:
+        raise ValidationError(errors)
+    if forbidden:
+        raise PermissionDenied(f"You may not push samples to SLI(s) {', '.join(map(str, sorted(forbidden)))}.")
+    return rows
+
+
+def samples_push(*, user, items, now: datetime | None = None) -> dict:
+    """Validate and store pushed samples, all or nothing; then re-evaluate the SLIs' alerts."""
+    rows = validate_push(user=user, items=items, now=now)
+    with transaction.atomic():
+        samples_upsert(rows)
+        sli_ids = sorted({r[0] for r in rows})
+        transaction.on_commit(lambda: _queue_alert_evaluation(sli_ids))
+    return {"accepted": len(rows), "slis": sli_ids}
+
+
+def _queue_alert_evaluation(sli_ids):
+    from .tasks import evaluate_alerts
+
+    for sli_id in sli_ids:
+        evaluate_alerts.delay(sli_id)
+
+
+# --- Prometheus sync -------------------------------------------------------------------
+
+
+def prometheus_url_for(sli: SLI) -> str:
+    return sli.prometheus_url or getattr(settings, "PROMETHEUS_URL", "") or os.environ.get("PROMETHEUS_URL", "")
+
+
+def sli_sync(*, sli_id: int, now: datetime | None = None, force: bool = False) -> int:
+    """Fetch the SLI's buckets from its cursor up to the last complete bucket and upsert them.
+
+    Idempotent: the cursor only moves after the rows it covers are stored, and the
+    rows are upserted, so a repeated or overlapping run counts nothing twice. A
+    connection problem raises PrometheusUnavailable (the task retries with backoff);
+    a bad query is recorded on the SLI and the periodic job stops asking until the
+    SLI's queries are changed (or a user asks for a sync with force=True).
+    Returns the number of buckets stored.
+    """
+    now = now or timezone.now()
+    sli = SLI.objects.get(pk=sli_id)
+    if sli.source != SLI.Source.PROMETHEUS:
+        return 0
+    if sli.sync_state == SLI.SyncState.ERROR and not force:
+        return 0
+    url = prometheus_url_for(sli)
+    if not url:
+        _record_error(sli, "No Prometheus URL: set it on the SLI or PROMETHEUS_URL on the server.", now)
+        return 0
+    end = maths.floor_to(int(now.timestamp()) - SYNC_LAG_SECONDS, BUCKET_SECONDS)
+    cursor = int(sli.sync_cursor.timestamp()) if sli.sync_cursor else end - SYNC_BACKFILL_DAYS * 86400
+    stored = 0
+    while cursor < end:
+        chunk_end = min(cursor + SYNC_STEPS_PER_QUERY * BUCKET_SECONDS, end)
+        try:
+            # The value at t counts the events of (t - 5m, t]: the bucket starting at t - 5m.
+            good = prometheus.query_range(url, sli.good_query, start=cursor + BUCKET_SECONDS, end=chunk_end, step=300)
+            total = prometheus.query_range(url, sli.total_query, start=cursor + BUCKET_SECONDS, end=chunk_end, step=300)
+        except prometheus.PromQLError as exc:
+            _record_error(sli, str(exc), now)
+            return stored
+        except prometheus.PrometheusUnavailable as exc:
+            SLI.objects.filter(pk=sli.pk).update(
+                sync_state=SLI.SyncState.RETRYING, last_error=str(exc), last_error_at=now
+            )
+            raise
+        rows = []
+        for ts, t in total.items():
+            if ts in good and t >= 0:
+                g = min(max(good[ts], 0.0), t)  # counter extrapolation can nudge good past total
+                rows.append((sli.pk, ts - BUCKET_SECONDS, g, t))
+        with transaction.atomic():
+            samples_upsert(rows)
+            SLI.objects.filter(pk=sli.pk).update(
+                sync_cursor=datetime.fromtimestamp(chunk_end, UTC),
+                sync_state=SLI.SyncState.OK,
+                last_synced_at=now,
+                last_error="",
+                last_error_at=None,
+            )
+        stored += len(rows)
+        cursor = chunk_end
+    alerts_evaluate(slos=list(SLO.objects.filter(sli_id=sli.pk)), now=now)
+    return stored
+
+
+def _record_error(sli: SLI, message: str, now: datetime) -> None:
+    logger.warning("SLI %s (%s): %s", sli.pk, sli.slug, message)
+    SLI.objects.filter(pk=sli.pk).update(sync_state=SLI.SyncState.ERROR, last_error=message[:4000], last_error_at=now)
+
+
+def prometheus_slis_due():
+    """Prometheus SLIs the periodic job syncs (those with a query error wait for a fix)."""
+    return SLI.objects.filter(source=SLI.Source.PROMETHEUS).exclude(sync_state=SLI.SyncState.ERROR)
+
+
+# --- alerts ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tuple[BurnRateAlert, str]]:
+    """Open and resolve burn-rate alerts for these SLOs; returns [(alert, "opened"|"resolved")].
+
+    Running it twice at the same instant changes nothing the second time.
+    """
+    now = now or timezone.now()
+    if not slos:
+        return []
+    ids = [s.pk for s in slos]
+    slos = list(SLO.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    statuses = selectors.slo_statuses(slos, now=now)
+    open_alerts = {
+        (a.slo_id, a.long_window, a.short_window): a
+        for a in BurnRateAlert.objects.filter(slo_id__in=ids, resolved_at__isnull=True)
+    }
+    events = []
+    for slo in slos:
+        st = statuses[slo.pk]
+        for rule in maths.alert_rules(st.period_hours):
+            long_burn, short_burn = st.burn_rates.get(rule.long_window), st.burn_rates.get(rule.short_window)
+            fires = slo.alerting and maths.alert_fires(rule, long_burn, short_burn)
+            alert = open_alerts.get((slo.pk, rule.long_window, rule.short_window))
+            if fires and alert is None:
+                alert = BurnRateAlert.objects.create(
+                    slo=slo,
+                    severity=rule.severity,
+                    long_window=rule.long_window,
+                    short_window=rule.short_window,
+                    factor=rule.factor,
+                    opened_at=now,
+                    long_burn_rate=long_burn,
+                    short_burn_rate=short_burn,
+                    peak_burn_rate=long_burn,
+                )
+                events.append((alert, "opened"))
+            elif fires:
+                if long_burn > alert.peak_burn_rate:
+                    alert.peak_burn_rate = long_burn
+                    alert.save(update_fields=["peak_burn_rate", "updated_at"])
+            elif alert is not None:
+                alert.resolved_at = now
+                alert.save(update_fields=["resolved_at", "updated_at"])
+                events.append((alert, "resolved"))
+    if events:
+        pending = [(a.pk, e) for a, e in events]
+        transaction.on_commit(lambda: _queue_notifications(pending))
+    return events
+
+
+def _queue_notifications(pending):
+    from .tasks import notify_alert
+
+    for alert_id, event in pending:
+        notify_alert.delay(alert_id, event)
+
+
+def alert_payload(alert: BurnRateAlert, event: str) -> dict:
+    slo = alert.slo
+    return {
+        "event": event,
+        "severity": alert.severity,
+        "slo": {"id": slo.pk, "slug": slo.slug, "name": slo.name, "target": float(slo.target)},
+        "service": slo.sli.service.slug,
+        "team": slo.sli.service.team.slug,
+        "url": settings.SITE_URL.rstrip("/") + slo.get_absolute_url(),
+        "long_window": maths.duration_label(alert.long_window),
+        "short_window": maths.duration_label(alert.short_window),
+        "factor": alert.factor,
+        "long_burn_rate": round(alert.long_burn_rate, 4),
+        "short_burn_rate": round(alert.short_burn_rate, 4),
+        "opened_at": alert.opened_at.isoformat(),
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+    }
+
+
+def alert_notify(*, alert_id: int, event: str) -> bool:
+    """Tell the team (webhook, then email) once per alert event; True when something was sent."""
+    alert = BurnRateAlert.objects.select_related("slo__sli__service__team").get(pk=alert_id)
+    field = "notified_open_at" if event == "opened" else "notified_resolved_at"
+    if getattr(alert, field) is not None:
+        return False
+    team = alert.slo.sli.service.team
+    conf = AlertSettings.objects.filter(team=team).first()
+    if conf is None or (alert.severity == BurnRateAlert.Severity.TICKET and not conf.notify_tickets):
+        return False
+    if not conf.email and not conf.webhook_url:
+        return False
+    payload = alert_payload(alert, event)
+    if conf.webhook_url:
+        body = json.dumps(payload).encode()
+        request = urllib.request.Request(  # noqa: S310 (URLField allows http/https only)
+            conf.webhook_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500 or exc.code == 429:
+                raise ConnectionError(f"Webhook answered {exc.code}")
+            logger.warning("Alert webhook for %s refused with %s", team, exc.code)
+        except (urllib.error.URLError, OSError) as exc:
+            raise ConnectionError(f"Webhook unreachable: {exc}")
+    if conf.email:
+        verb = "firing" if event == "opened" else "resolved"
+        send_mail(
+            subject=f"[{alert.severity.upper()}] {alert.slo.name} burn rate {verb}",
+            message=(
+                f"SLO {alert.slo.name} ({payload['service']}): the error budget burns at "
+                f"{payload['long_burn_rate']}x over {payload['long_window']} and {payload['short_burn_rate']}x over "
+                f"{payload['short_window']} (threshold {alert.factor}x).\n{payload['url']}"
+            ),
+            from_email=None,
+            recipient_list=[conf.email],
+        )
+    BurnRateAlert.objects.filter(pk=alert.pk).update(**{field: timezone.now()})
+    return True

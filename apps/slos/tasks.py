@@ -1,0 +1,29 @@
+"""Celery jobs of the SLO catalog: thin, take ids, call a service."""
+
+from apps.core.tasks import idempotent_task
+
+from . import services
+from .models import SLO
+
+
+@idempotent_task
+def sync_all_prometheus():
+    """Periodic: queue a sync for every Prometheus SLI (those with a bad query wait for a fix)."""
+    for sli_id in services.prometheus_slis_due().values_list("pk", flat=True):
+        sync_sli.delay(sli_id)
+
+
+@idempotent_task
+def sync_sli(sli_id: int, force: bool = False):
+    # PrometheusUnavailable is a ConnectionError: retried with backoff by idempotent_task.
+    return services.sli_sync(sli_id=sli_id, force=force)
+
+
+@idempotent_task
+def evaluate_alerts(sli_id: int):
+    services.alerts_evaluate(slos=list(SLO.objects.filter(sli_id=sli_id)))
+
+
+@idempotent_task
+def notify_alert(alert_id: int, event: str):
+    return services.alert_notify(alert_id=alert_id, event=event)

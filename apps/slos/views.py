@@ -1,0 +1,405 @@
+"""HTML pages of the SLO catalog. Thin: validate input, call services/selectors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.html import escape
+from django.views.decorators.http import require_POST
+
+from apps.core import permissions
+from apps.teams.models import Service, Team
+
+from . import maths, openslo, selectors, services
+from .forms import AlertSettingsForm, OpenSLOImportForm, PolicyForm, SLIForm, SLOForm
+from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
+
+
+def _org_or_404(request):
+    if request.organization is None:
+        raise Http404("Choose an organization first.")
+    return request.organization
+
+
+def _int_param(request, name):
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _chart(config: dict) -> str:
+    return escape(json.dumps(config, separators=(",", ":")))
+
+
+@login_required
+def catalog(request):
+    org = request.organization
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    teams = permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name")
+    team = teams.filter(pk=_int_param(request, "team")).first() if _int_param(request, "team") else None
+    services_qs = permissions.viewable(request.user, Service.objects.filter(organization=org)).order_by("name")
+    if team:
+        services_qs = services_qs.filter(team=team)
+    service = services_qs.filter(pk=_int_param(request, "service")).first() if _int_param(request, "service") else None
+    tier = _int_param(request, "tier") if _int_param(request, "tier") in (1, 2, 3) else None
+    status = request.GET.get("status") if request.GET.get("status") in selectors.STATUS_LABELS else None
+    sort = request.GET.get("sort") if request.GET.get("sort") in selectors.SORTS else "budget"
+    rows = selectors.catalog(
+        user=request.user, organization=org, team=team, service=service, tier=tier, status=status, sort=sort
+    )
+    counts = dict.fromkeys(selectors.STATUS_LABELS, 0)
+    for row in rows:
+        counts[row.status.state] += 1
+    context = {
+        "rows": rows,
+        "teams": teams,
+        "services": services_qs,
+        "team": team,
+        "service": service,
+        "tier": tier,
+        "status": status,
+        "sort": sort,
+        "sorts": selectors.SORTS,
+        "statuses": selectors.STATUS_LABELS,
+        "counts": counts,
+        "filtered": bool(team or service or tier or status),
+        "can_add": permissions.editable_teams(request.user, SLO, teams).exists(),
+    }
+    template = "slos/_catalog_rows.html" if request.htmx else "slos/catalog.html"
+    return render(request, template, context)
+
+
+def _burn_rows(status: selectors.SLOStatus) -> list[dict]:
+    rows = []
+    for rule in maths.alert_rules(status.period_hours):
+        long_burn = status.burn_rates.get(rule.long_window)
+        short_burn = status.burn_rates.get(rule.short_window)
+        rows.append(
+            {
+                "rule": rule,
+                "long": long_burn,
+                "short": short_burn,
+                "fires": maths.alert_fires(rule, long_burn, short_burn),
+            }
+        )
+    return rows
+
+
+@login_required
+def slo_detail(request, pk):
+    slo = selectors.slo_detail(user=request.user, pk=pk)
+    now = timezone.now()
+    status = selectors.slo_status(slo, now=now)
+    series = selectors.slo_series(slo, now=now)
+    policy = selectors.policy_for(slo)
+    burndown = {
+        "type": "line",
+        "data": {
+            "labels": series["labels"],
+            "datasets": [
+                {
+                    "label": "Error budget left (%)",
+                    "data": series["remaining"],
+                    "borderColor": "#0d6efd",
+                    "backgroundColor": "rgba(13,110,253,.08)",
+                    "fill": True,
+                    "pointRadius": 0,
+                    "spanGaps": True,
+                    "tension": 0.1,
+                }
+            ],
+        },
+        "options": {
+            "maintainAspectRatio": False,
+            "interaction": {"intersect": False, "mode": "index"},
+            "scales": {"x": {"ticks": {"maxTicksLimit": 8}}, "y": {"title": {"display": True, "text": "%"}}},
+        },
+    }
+    sli_chart = {
+        "type": "line",
+        "data": {
+            "labels": series["labels"],
+            "datasets": [
+                {
+                    "label": "SLI (%)",
+                    "data": series["sli"],
+                    "borderColor": "#198754",
+                    "pointRadius": 0,
+                    "spanGaps": False,
+                    "borderWidth": 1.5,
+                },
+                {
+                    "label": "Target (%)",
+                    "data": [series["target_percent"]] * len(series["labels"]),
+                    "borderColor": "#dc3545",
+                    "borderDash": [6, 4],
+                    "pointRadius": 0,
+                    "borderWidth": 1,
+                },
+            ],
+        },
+        "options": {
+            "maintainAspectRatio": False,
+            "interaction": {"intersect": False, "mode": "index"},
+            "scales": {"x": {"ticks": {"maxTicksLimit": 8}}},
+        },
+    }
+    return render(
+        request,
+        "slos/slo_detail.html",
+        {
+            "slo": slo,
+            "status": status,
+            "burn_rows": _burn_rows(status),
+            "alerts": selectors.alert_history(slo=slo),
+            "policy": policy,
+            "policy_reached": maths.policy_steps_reached(policy.steps, status.consumed) if policy else [],
+            "burndown_json": _chart(burndown),
+            "sli_json": _chart(sli_chart),
+            "series_step": maths.duration_label(series["step"]),
+            "has_series": any(v is not None for v in series["sli"]),
+            "can_edit": permissions.can_change(request.user, slo),
+        },
+    )
+
+
+def _save_form(form, save) -> bool:
+    """Run a service; its ValidationErrors land on the form's fields."""
+    try:
+        save()
+        return True
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for fname, errs in exc.message_dict.items():
+                form.add_error(fname if fname in form.fields else None, errs)
+        else:
+            form.add_error(None, exc.messages)
+        return False
+
+
+@login_required
+def slo_create(request):
+    org = _org_or_404(request)
+    form = SLOForm(request.POST or None, user=request.user, organization=org)
+    if not form.fields["sli"].queryset.exists() and not request.POST:
+        messages.info(request, "Add an SLI first: an SLO sets a target on an SLI.")
+        return redirect("slos:sli_create")
+    result = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.slo_fields()
+        sli = data.pop("sli")
+        if not permissions.can_create(request.user, SLO, team=sli.service.team):
+            raise PermissionDenied
+        if _save_form(form, lambda: result.setdefault("slo", services.slo_create(sli=sli, **data))):
+            messages.success(request, f"Created SLO {result['slo'].name}.")
+            return redirect(result["slo"])
+    return render(request, "slos/slo_form.html", {"form": form, "slo": None})
+
+
+@login_required
+def slo_edit(request, pk):
+    slo = permissions.get_for_user(request.user, SLO.objects.select_related("sli__service__team"), change=True, pk=pk)
+    form = SLOForm(request.POST or None, instance=slo, user=request.user, organization=slo.organization)
+    if request.method == "POST" and form.is_valid():
+        data = form.slo_fields()
+        if not permissions.can_create(request.user, SLO, team=data["sli"].service.team):
+            raise PermissionDenied
+        slo.refresh_from_db()
+        if _save_form(form, lambda: services.slo_update(slo=slo, **data)):
+            messages.success(request, f"Saved {slo.name}.")
+            return redirect(slo)
+    return render(request, "slos/slo_form.html", {"form": form, "slo": slo})
+
+
+@login_required
+@require_POST
+def slo_delete(request, pk):
+    slo = permissions.get_for_user(request.user, SLO.objects.all(), change=True, pk=pk)
+    name = slo.name
+    slo.delete()
+    messages.success(request, f"Deleted SLO {name}.")
+    return redirect("slos:catalog")
+
+
+@login_required
+def policy_edit(request, pk):
+    slo = permissions.get_for_user(request.user, SLO.objects.select_related("sli__service__team"), change=True, pk=pk)
+    team = slo.sli.service.team
+    current = selectors.policy_for(slo)
+    initial = {"name": current.name if current else "Error budget policy"}
+    initial["steps"] = PolicyForm.steps_text(current.steps if current else ErrorBudgetPolicy().steps)
+    initial["notes"] = current.notes if current else ""
+    form = PolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        scope = None if request.POST.get("scope") == "team" else slo
+        data = form.cleaned_data
+        if _save_form(
+            form,
+            lambda: services.policy_set(
+                team=team, slo=scope, name=data["name"], steps=data["steps"], notes=data["notes"]
+            ),
+        ):
+            messages.success(request, "Saved the error budget policy.")
+            return redirect(slo)
+    return render(request, "slos/policy_form.html", {"form": form, "slo": slo, "current": current})
+
+
+@login_required
+def sli_list(request):
+    org = _org_or_404(request)
+    slis = selectors.sli_list(user=request.user, organization=org).order_by("service__name", "name")
+    teams = Team.objects.filter(organization=org)
+    return render(
+        request,
+        "slos/sli_list.html",
+        {"slis": slis, "can_add": permissions.editable_teams(request.user, SLI, teams).exists()},
+    )
+
+
+@login_required
+def sli_detail(request, pk):
+    sli = selectors.sli_detail(user=request.user, pk=pk)
+    slos = list(sli.slos.all())
+    statuses = selectors.slo_statuses(slos)
+    last = sli.samples.order_by("-bucket").values_list("bucket", "good", "total").first()
+    return render(
+        request,
+        "slos/sli_detail.html",
+        {
+            "sli": sli,
+            "slo_rows": [(s, statuses[s.pk]) for s in slos],
+            "last_sample": last,
+            "last_sample_at": datetime.fromtimestamp(last[0], UTC) if last else None,
+            "can_edit": permissions.can_change(request.user, sli),
+            "prometheus_url": services.prometheus_url_for(sli),
+        },
+    )
+
+
+@login_required
+def sli_create(request):
+    org = _org_or_404(request)
+    form = SLIForm(request.POST or None, user=request.user, organization=org)
+    if not form.fields["service"].queryset.exists():
+        raise PermissionDenied("You lead no team whose services could get an SLI.")
+    result = {}
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        service = data.pop("service")
+        if not permissions.can_create(request.user, SLI, team=service.team):
+            raise PermissionDenied
+        if _save_form(form, lambda: result.setdefault("sli", services.sli_create(service=service, **data))):
+            messages.success(request, f"Created SLI {result['sli'].name}.")
+            return redirect(result["sli"])
+    return render(request, "slos/sli_form.html", {"form": form, "sli": None})
+
+
+@login_required
+def sli_edit(request, pk):
+    sli = permissions.get_for_user(request.user, SLI.objects.select_related("service__team"), change=True, pk=pk)
+    form = SLIForm(request.POST or None, instance=sli, user=request.user, organization=sli.organization)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if not permissions.can_create(request.user, SLI, team=data["service"].team):
+            raise PermissionDenied
+        sli.refresh_from_db()
+        if _save_form(form, lambda: services.sli_update(sli=sli, **data)):
+            messages.success(request, f"Saved {sli.name}.")
+            return redirect(sli)
+    return render(request, "slos/sli_form.html", {"form": form, "sli": sli})
+
+
+@login_required
+@require_POST
+def sli_sync(request, pk):
+    sli = permissions.get_for_user(request.user, SLI.objects.all(), change=True, pk=pk)
+    if sli.source != SLI.Source.PROMETHEUS:
+        messages.error(request, "Only Prometheus SLIs are synced; pushed SLIs receive samples through the API.")
+        return redirect(sli)
+    from .tasks import sync_sli
+
+    sync_sli.delay(sli.pk, force=True)
+    messages.info(request, "Sync queued: the page shows the result once the worker has run it.")
+    return redirect(sli)
+
+
+@login_required
+def alert_settings(request, team_id):
+    team = permissions.get_for_user(request.user, Team.objects.all(), pk=team_id)
+    if not permissions.can_create(request.user, AlertSettings, team=team):
+        raise PermissionDenied("Only the team's lead and org admins set where alerts go.")
+    instance = AlertSettings.objects.filter(team=team).first() or AlertSettings(team=team)
+    form = AlertSettingsForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _save_form(form, lambda: services.alert_settings_set(team=team, **data)):
+            messages.success(request, f"Saved where {team.name} hears about burn-rate alerts.")
+            return redirect(team)
+    return render(request, "slos/alert_settings_form.html", {"form": form, "team": team})
+
+
+@login_required
+def openslo_import(request):
+    org = _org_or_404(request)
+    form = OpenSLOImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = openslo.import_documents(user=request.user, organization=org, text=form.cleaned_data["document"])
+        except openslo.OpenSLOError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Imported: {result.summary()}.")
+    return render(request, "slos/openslo_import.html", {"form": form, "result": result})
+
+
+@login_required
+def openslo_export(request):
+    org = _org_or_404(request)
+    qs = permissions.viewable(request.user, SLO.objects.filter(organization=org)).select_related(
+        "sli__service", "owner"
+    )
+    team_id = _int_param(request, "team")
+    if team_id:
+        qs = qs.filter(sli__service__team_id=team_id)
+    response = HttpResponse(openslo.export_documents(list(qs)), content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{org.slug}-openslo.yaml"'
+    return response
+
+
+# --- panels on the team and service pages ------------------------------------------
+
+
+def team_panel(request, team) -> dict:
+    summary = selectors.team_reliability(team_ids=[team.pk])[team.pk]
+    slos = list(selectors.slos_for_services(service_ids=team.services.values_list("pk", flat=True)))
+    statuses = selectors.slo_statuses(slos)
+    rows = sorted(
+        ((s, statuses[s.pk]) for s in slos),
+        key=lambda r: (r[1].remaining is None, r[1].remaining or 0),
+    )
+    return {
+        "team": team,
+        "summary": summary,
+        "tiers": [(tier, summary["coverage_by_tier"][tier]) for tier in (1, 2, 3)],
+        "rows": rows[:8],
+        "more": max(len(rows) - 8, 0),
+        "can_configure": permissions.can_create(request.user, AlertSettings, team=team),
+    }
+
+
+def service_panel(request, service) -> dict:
+    slos = list(selectors.slos_for_services(service_ids=[service.pk]))
+    statuses = selectors.slo_statuses(slos)
+    return {
+        "service": service,
+        "rows": [(s, statuses[s.pk]) for s in slos],
+        "can_add": permissions.can_create(request.user, SLI, team=service.team),
+    }

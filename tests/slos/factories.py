@@ -1,0 +1,24 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from apps.slos import services
+from apps.slos.models import BUCKET_SECONDS, SLI, SLO
+
+# A fixed "now" on a bucket boundary: Wed 2026-04-15 12:00 UTC (April has 30 days, Q2 has 91).
+NOW = datetime(2026, 4, 15, 12, 0, tzinfo=UTC)
+NOW_TS = int(NOW.timestamp())
+
+
+def make_sli(service, *, name="Availability", source=SLI.Source.PUSH, **fields) -> SLI:
+    return services.sli_create(service=service, name=name, source=source, **fields)
+
+
+def make_slo(sli, *, name="Availability 99.9", target="0.999", **fields) -> SLO:
+    return services.slo_create(sli=sli, name=name, target=Decimal(target), **fields)
+
+
+def fill(sli, *, start_ts, end_ts, good, total):
+    """One sample per 5-minute bucket in [start_ts, end_ts) with the same counts."""
+    rows = [(sli.pk, b, float(good), float(total)) for b in range(start_ts, end_ts, BUCKET_SECONDS)]
+    services.samples_upsert(rows)
+    return len(rows)
