@@ -1,0 +1,153 @@
+"""REST API of CALMS assessments. Role rules are apps.core.permissions'; writes go through services."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from apps.core.api import ScopedModelViewSet, ScopedReadOnlyViewSet
+
+from .. import selectors, services
+from ..models import Answer, Assessment, Campaign, Dimension, Question
+from . import serializers
+
+
+class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Framework versions (read-only): built-in ones and those of your organizations.
+    The detail includes dimensions, questions, weights and the level descriptors."""
+
+    permission_classes = [IsAuthenticated]
+    filterset_fields = ["key", "version", "organization"]
+    search_fields = ["name", "key"]
+    ordering_fields = ["key", "version"]
+
+    def get_queryset(self):
+        qs = selectors.frameworks_for_user(self.request.user).order_by("key", "-version")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(
+                Prefetch("dimensions", queryset=Dimension.objects.order_by("order", "pk")),
+                Prefetch("dimensions__questions", queryset=Question.objects.order_by("order", "pk")),
+            )
+        return qs
+
+    def get_serializer_class(self):
+        return serializers.FrameworkDetailSerializer if self.action == "retrieve" else serializers.FrameworkSerializer
+
+
+class CampaignViewSet(ScopedModelViewSet):
+    """Campaigns: the whole org reads them; org admins open and change them."""
+
+    queryset = Campaign.objects.select_related("framework").prefetch_related("assessments")
+    serializer_class = serializers.CampaignSerializer
+    filterset_fields = ["organization", "framework"]
+    search_fields = ["name"]
+    ordering_fields = ["opens_on", "closes_on", "name"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def save_new(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.campaign_open(
+            organization=data["organization"],
+            framework=data["framework"],
+            name=data["name"],
+            opens_on=data["opens_on"],
+            closes_on=data["closes_on"],
+            teams=data.get("teams", []),
+            by=self.request.user,
+        )
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.campaign_update(
+            campaign=serializer.instance,
+            name=data.get("name"),
+            opens_on=data.get("opens_on"),
+            closes_on=data.get("closes_on"),
+            teams=data.get("teams"),
+        )
+
+    @extend_schema(responses=serializers.CampaignResultsSerializer)
+    @action(detail=True, methods=["get"])
+    def results(self, request, pk=None):
+        """Progress per team, the teams x dimensions scores (submitted only), department and org averages."""
+        campaign = self.get_object()
+        overview = selectors.campaign_overview(campaign=campaign)
+        context = {**self.get_serializer_context(), "dimension_keys": [d.key for d in overview.dimensions]}
+        return Response(serializers.CampaignResultsSerializer(overview, context=context).data)
+
+
+class AssessmentViewSet(ScopedReadOnlyViewSet):
+    """Team assessments. Members of the team write answers; the team lead submits and reopens."""
+
+    queryset = Assessment.objects.select_related("campaign", "team", "submitted_by")
+    serializer_class = serializers.AssessmentSerializer
+    filterset_fields = ["campaign", "team", "status"]
+    ordering_fields = ["submitted_at", "created_at"]
+
+    def _lead_only(self, assessment):
+        if not services.can_submit(self.request.user, assessment):
+            raise exceptions.PermissionDenied("Only the team lead submits or reopens the assessment.")
+
+    @extend_schema(
+        methods=["GET"], responses=serializers.AnswerSerializer(many=True), description="The stored answers."
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=serializers.AnswersBulkSerializer,
+        responses={
+            200: serializers.AnswersWrittenSerializer,
+            400: OpenApiResponse(
+                description='Nothing written. Keys name the failing item, e.g. {"answers[2].level": ["…"]}.'
+            ),
+        },
+        description="Upsert many answers of this assessment in one request: all or nothing. "
+        "Omitted fields keep their value; the same request twice leaves the same answers.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def answers(self, request, pk=None):
+        assessment = self.get_object()
+        if request.method == "GET":
+            rows = Answer.objects.filter(assessment=assessment).select_related("question__dimension", "answered_by")
+            return Response(serializers.AnswerSerializer(rows, many=True).data)
+        payload = serializers.AnswersBulkSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        items = [
+            services.AnswerInput(question=item["question"], **{k: v for k, v in item.items() if k != "question"})
+            for item in payload.validated_data["answers"]
+        ]
+        services.answers_upsert(assessment=assessment, items=items, by=request.user)
+        assessment.refresh_from_db()
+        rows = Answer.objects.filter(assessment=assessment).select_related("question__dimension", "answered_by")
+        return Response(
+            {
+                "assessment": serializers.AssessmentSerializer(assessment).data,
+                "answers": serializers.AnswerSerializer(rows, many=True).data,
+            }
+        )
+
+    @extend_schema(request=None, responses=serializers.AssessmentSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Submit (team lead): scores are computed and stored, answers become read-only. Idempotent."""
+        assessment = self.get_object()
+        self._lead_only(assessment)
+        assessment = services.assessment_submit(assessment=assessment, by=request.user)
+        return Response(serializers.AssessmentSerializer(assessment).data)
+
+    @extend_schema(request=None, responses=serializers.AssessmentSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Back to a draft (team lead), until the campaign's close date. Idempotent."""
+        assessment = self.get_object()
+        self._lead_only(assessment)
+        assessment = services.assessment_reopen(assessment=assessment, by=request.user)
+        return Response(serializers.AssessmentSerializer(assessment).data)
+
+    @extend_schema(responses=serializers.ResultSerializer)
+    @action(detail=True, methods=["get"])
+    def results(self, request, pk=None):
+        """Scores per dimension, the previous cycle's and the change, and the lowest questions' next level."""
+        assessment = self.get_object()
+        return Response(serializers.ResultSerializer(selectors.assessment_result(assessment=assessment)).data)

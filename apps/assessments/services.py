@@ -1,0 +1,469 @@
+"""Writes for assessments. Every function is transactional; retried calls are idempotent.
+
+Business rules live here (views and serializers only check roles and call in):
+answers only while the campaign is open and the assessment not submitted, a
+level in the question's range, a question of the assessment's own framework
+version; nothing is written when any item of a request is invalid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from apps.core import permissions
+
+from . import frameworks, scoring
+from .models import (
+    MIN_LEVEL,
+    Answer,
+    Assessment,
+    Campaign,
+    Dimension,
+    Framework,
+    Question,
+)
+
+_validate_url = URLValidator(schemes=["http", "https"])
+COMMENT_LIMIT = 4000
+
+
+# --- frameworks --------------------------------------------------------------
+
+
+@transaction.atomic
+def framework_load(*, path=None, data=None, organization=None) -> frameworks.InstallResult:
+    """Install a framework file (or parsed data). Same content twice: "unchanged"."""
+    data = frameworks.load_file(path) if data is None else frameworks.validate(data)
+    return frameworks.install(
+        data,
+        Framework=Framework,
+        Dimension=Dimension,
+        Question=Question,
+        Campaign=Campaign,
+        organization=organization,
+    )
+
+
+def framework_load_builtin() -> list[frameworks.InstallResult]:
+    return [framework_load(path=frameworks.DIRECTORY / name) for name in frameworks.BUILT_IN]
+
+
+@transaction.atomic
+def framework_new_version(*, framework: Framework, organization=None) -> Framework:
+    """Copy a version into the next free version number (unlocked, to be edited in the admin)."""
+    owner = organization if organization is not None else framework.organization
+    latest = Framework.objects.filter(organization=owner, key=framework.key).aggregate(v=Max("version"))["v"] or 0
+    copy = Framework.objects.create(
+        organization=owner,
+        key=framework.key,
+        version=latest + 1,
+        name=framework.name,
+        description=framework.description,
+    )
+    for dim in framework.dimensions.prefetch_related("questions"):
+        new_dim = Dimension.objects.create(
+            framework=copy,
+            key=dim.key,
+            name=dim.name,
+            description=dim.description,
+            weight=dim.weight,
+            order=dim.order,
+        )
+        Question.objects.bulk_create(
+            [
+                Question(
+                    dimension=new_dim,
+                    key=q.key,
+                    text=q.text,
+                    guidance=q.guidance,
+                    weight=q.weight,
+                    level_descriptors=list(q.level_descriptors),
+                    order=q.order,
+                )
+                for q in dim.questions.all()
+            ]
+        )
+    return copy
+
+
+def frameworks_available(organization):
+    """Versions an organization may open a campaign with: built-in ones and its own."""
+    return (
+        Framework.objects.filter(Q(organization__isnull=True) | Q(organization=organization))
+        .filter(dimensions__questions__isnull=False)
+        .distinct()
+        .order_by("key", "-version")
+    )
+
+
+# --- campaigns ---------------------------------------------------------------
+
+
+def _check_teams(organization, teams) -> list:
+    teams = list(teams)
+    foreign = [t.name for t in teams if t.organization_id != organization.pk]
+    if foreign:
+        raise ValidationError({"teams": f"Not teams of {organization}: {', '.join(sorted(foreign))}."})
+    return teams
+
+
+def _ensure_assessments(campaign: Campaign, teams) -> None:
+    count = Question.objects.filter(dimension__framework=campaign.framework_id).count()
+    existing = set(campaign.assessments.values_list("team_id", flat=True))
+    Assessment.objects.bulk_create(
+        [
+            Assessment(campaign=campaign, team=team, framework_id=campaign.framework_id, question_count=count)
+            for team in teams
+            if team.pk not in existing
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@transaction.atomic
+def campaign_open(
+    *,
+    organization,
+    framework: Framework,
+    name: str,
+    opens_on: date,
+    closes_on: date,
+    teams,
+    by=None,
+    today: date | None = None,
+) -> Campaign:
+    """Open a campaign and give each team in scope an assessment.
+
+    Retrying with the same name, framework and dates returns the existing
+    campaign (adding any teams not yet in scope); the same name with other
+    settings is an error.
+    """
+    today = today or timezone.localdate()
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Give the campaign a name."})
+    teams = _check_teams(organization, teams)
+    if not teams:
+        raise ValidationError({"teams": "Choose at least one team."})
+    if framework.organization_id not in (None, organization.pk):
+        raise ValidationError({"framework": "This framework belongs to another organization."})
+    if not Question.objects.filter(dimension__framework=framework).exists():
+        raise ValidationError({"framework": "This framework version has no questions."})
+    if closes_on < opens_on:
+        raise ValidationError({"closes_on": "The close date must be on or after the open date."})
+    if closes_on < today:
+        raise ValidationError({"closes_on": "The close date is in the past."})
+    existing = Campaign.objects.select_for_update().filter(organization=organization, name__iexact=name).first()
+    if existing is not None:
+        same = (existing.framework_id, existing.opens_on, existing.closes_on) == (framework.pk, opens_on, closes_on)
+        if not same:
+            raise ValidationError({"name": f"A campaign named “{existing.name}” already exists."})
+        _ensure_assessments(existing, teams)
+        return existing
+    campaign = Campaign(
+        organization=organization,
+        framework=framework,
+        name=name,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        created_by=by,
+    )
+    campaign.full_clean()
+    try:
+        with transaction.atomic():
+            campaign.save()
+    except IntegrityError:
+        raise ValidationError({"name": f"A campaign named “{name}” already exists."})
+    _ensure_assessments(campaign, teams)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *, campaign: Campaign, name: str | None = None, opens_on=None, closes_on=None, teams=None
+) -> Campaign:
+    """Rename, move dates, or widen the scope. Teams are only added; none is dropped with its answers."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise ValidationError({"name": "Give the campaign a name."})
+        if Campaign.objects.filter(organization=campaign.organization, name__iexact=name).exclude(pk=campaign.pk):
+            raise ValidationError({"name": f"A campaign named “{name}” already exists."})
+        campaign.name = name
+    if opens_on is not None:
+        campaign.opens_on = opens_on
+    if closes_on is not None:
+        campaign.closes_on = closes_on
+    campaign.full_clean()
+    campaign.save()
+    if teams is not None:
+        _ensure_assessments(campaign, _check_teams(campaign.organization, teams))
+    return campaign
+
+
+# --- answers -----------------------------------------------------------------
+
+UNSET = object()
+
+
+@dataclass
+class AnswerInput:
+    """One item of an answers write. Fields left UNSET keep their stored value."""
+
+    question: int | Question
+    level: object = UNSET
+    not_applicable: object = UNSET
+    comment: object = UNSET
+    evidence_url: object = UNSET
+    errors: dict = field(default_factory=dict)
+
+
+def _lock_writable(assessment: Assessment, today: date) -> Assessment:
+    assessment = Assessment.objects.select_for_update().select_related("campaign").get(pk=assessment.pk)
+    phase = assessment.campaign.phase(today)
+    if phase == Campaign.Phase.CLOSED:
+        raise ValidationError(
+            {"non_field_errors": f"The campaign closed on {assessment.campaign.closes_on:%d %b %Y}; answers are final."}
+        )
+    if phase == Campaign.Phase.SCHEDULED:
+        raise ValidationError(
+            {
+                "non_field_errors": f"The campaign opens on {assessment.campaign.opens_on:%d %b %Y}; "
+                "it cannot be answered yet."
+            }
+        )
+    if assessment.is_submitted:
+        raise ValidationError(
+            {"non_field_errors": "This assessment is submitted and read-only; the team lead can reopen it."}
+        )
+    return assessment
+
+
+def _parse_level(value, question: Question) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    try:
+        level = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number")
+    if str(level) != str(value).strip() and not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    if not MIN_LEVEL <= level <= question.max_level:
+        raise ValueError(f"{level} is outside this question's range {MIN_LEVEL}-{question.max_level}")
+    return level
+
+
+def _parse_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "on", "yes"):
+        return True
+    if isinstance(value, str) and value.lower() in ("false", "0", "off", "no", ""):
+        return False
+    if value is None:
+        return False
+    raise ValueError("must be true or false")
+
+
+@transaction.atomic
+def answers_upsert(
+    *, assessment: Assessment, items: list[AnswerInput], by=None, today: date | None = None
+) -> list[Answer]:
+    """Write many answers at once: all of them, or (on any error) none.
+
+    Errors are raised as one ValidationError whose keys name the failing item:
+    "answers[2].level": ["…"]. Writing the same items twice leaves the same rows.
+    """
+    today = today or timezone.localdate()
+    assessment = _lock_writable(assessment, today)
+    if not items:
+        raise ValidationError({"answers": "Send at least one answer."})
+    questions = {
+        q.pk: q
+        for q in Question.objects.filter(dimension__framework_id=assessment.framework_id).select_related("dimension")
+    }
+    existing = {a.question_id: a for a in assessment.answers.all()}
+    errors: dict[str, list[str]] = {}
+    planned: dict[int, Answer] = {}
+
+    for index, item in enumerate(items):
+        prefix = f"answers[{index}]"
+        qid = getattr(item.question, "pk", item.question)
+        try:
+            qid = int(qid)
+        except (TypeError, ValueError):
+            errors[f"{prefix}.question"] = [f"{item.question!r} is not a question id."]
+            continue
+        question = questions.get(qid)
+        if question is None:
+            in_other = Question.objects.filter(pk=qid).select_related("dimension__framework").first()
+            if in_other is not None:
+                message = (
+                    f"Question {qid} belongs to {in_other.dimension.framework}, not to "
+                    f"{assessment.framework}, the version this assessment answers."
+                )
+            else:
+                message = f"Question {qid} does not exist."
+            errors[f"{prefix}.question"] = [message]
+            continue
+        if qid in planned:
+            errors[f"{prefix}.question"] = [f"Question {qid} ({question.key}) appears more than once in this request."]
+            continue
+        base = existing.get(qid)
+        answer = Answer(
+            pk=base.pk if base else None,
+            assessment=assessment,
+            question=question,
+            level=base.level if base else None,
+            not_applicable=base.not_applicable if base else False,
+            comment=base.comment if base else "",
+            evidence_url=base.evidence_url if base else "",
+            answered_by_id=base.answered_by_id if base else None,
+        )
+        if base:
+            answer.created_at = base.created_at
+        label = f"{question.dimension.name} · {question.key}"
+        if item.level is not UNSET:
+            try:
+                answer.level = _parse_level(item.level, question)
+            except ValueError as exc:
+                errors[f"{prefix}.level"] = [f"{label}: level {exc}."]
+        if item.not_applicable is not UNSET:
+            try:
+                answer.not_applicable = _parse_bool(item.not_applicable)
+            except ValueError as exc:
+                errors[f"{prefix}.not_applicable"] = [f"{label}: not_applicable {exc}."]
+        # Choosing a level answers the question; choosing N/A clears the level.
+        if item.level is not UNSET and answer.level is not None and item.not_applicable is UNSET:
+            answer.not_applicable = False
+        if item.not_applicable is not UNSET and answer.not_applicable and item.level is UNSET:
+            answer.level = None
+        if answer.not_applicable and answer.level is not None and f"{prefix}.level" not in errors:
+            errors[f"{prefix}.level"] = [f"{label}: give a level or N/A, not both."]
+        if item.comment is not UNSET:
+            comment = str(item.comment or "").strip()
+            if len(comment) > COMMENT_LIMIT:
+                errors[f"{prefix}.comment"] = [f"{label}: the comment is longer than {COMMENT_LIMIT} characters."]
+            answer.comment = comment
+        if item.evidence_url is not UNSET:
+            url = str(item.evidence_url or "").strip()
+            if url:
+                try:
+                    _validate_url(url)
+                except ValidationError:
+                    errors[f"{prefix}.evidence_url"] = [f"{label}: the evidence link must be an http(s) URL."]
+                if len(url) > 500:
+                    errors[f"{prefix}.evidence_url"] = [f"{label}: the evidence link is longer than 500 characters."]
+            answer.evidence_url = url
+        planned[qid] = answer
+
+    if errors:
+        raise ValidationError(errors)
+
+    saved = []
+    for qid, answer in planned.items():
+        base = existing.get(qid)
+        changed = base is None or any(
+            getattr(base, f) != getattr(answer, f) for f in ("level", "not_applicable", "comment", "evidence_url")
+        )
+        if changed:
+            answer.answered_by = by
+            answer.save()
+        saved.append(answer if changed else base)
+    assessment_refresh(assessment=assessment)
+    return saved
+
+
+def answer_save(*, assessment: Assessment, question, by=None, today: date | None = None, **values) -> Answer:
+    """One answer (the htmx autosave of a single question)."""
+    return answers_upsert(assessment=assessment, items=[AnswerInput(question=question, **values)], by=by, today=today)[
+        0
+    ]
+
+
+# --- assessments -------------------------------------------------------------
+
+
+def compute_scores(assessment: Assessment) -> tuple[float | None, dict[str, float | None], int, int]:
+    """(overall, {dimension: score}, answered count, question count) from the stored answers."""
+    dims = list(Dimension.objects.filter(framework_id=assessment.framework_id).prefetch_related("questions"))
+    rows = Answer.objects.filter(assessment=assessment).values_list("question_id", "level", "not_applicable")
+    levels = {qid: (None if na else level) for qid, level, na in rows}
+    answered = sum(1 for _qid, level, na in rows if na or level is not None)
+    overall, by_dimension = scoring.score(scoring.inputs_for(dims, levels))
+    question_count = sum(len(d.questions.all()) for d in dims)
+    return overall, by_dimension, answered, question_count
+
+
+@transaction.atomic
+def assessment_refresh(*, assessment: Assessment) -> Assessment:
+    """Recompute progress and scores from the answers (status moves between not started / in progress)."""
+    overall, by_dimension, answered, total = compute_scores(assessment)
+    assessment.overall_score = overall
+    assessment.dimension_scores = by_dimension
+    assessment.answered_count = answered
+    assessment.question_count = total
+    if not assessment.is_submitted:
+        has_any = assessment.answers.exists()
+        assessment.status = Assessment.Status.IN_PROGRESS if has_any else Assessment.Status.NOT_STARTED
+    assessment.save(
+        update_fields=["overall_score", "dimension_scores", "answered_count", "question_count", "status", "updated_at"]
+    )
+    return assessment
+
+
+def can_submit(user, assessment: Assessment) -> bool:
+    """The team lead (or an org admin) submits and reopens; members only fill in drafts."""
+    organization = assessment.team.organization
+    if permissions.is_org_admin(user, organization):
+        return True
+    return permissions.team_role(user, assessment.team_id) == permissions.TEAM_LEAD
+
+
+@transaction.atomic
+def assessment_submit(*, assessment: Assessment, by=None, today: date | None = None, at=None) -> Assessment:
+    """Submit: scores are computed and stored; the answers become read-only. Submitting twice is a no-op."""
+    today = today or timezone.localdate()
+    locked = Assessment.objects.select_for_update().select_related("campaign").get(pk=assessment.pk)
+    if locked.is_submitted:
+        return locked
+    locked = _lock_writable(locked, today)
+    refreshed = assessment_refresh(assessment=locked)
+    if refreshed.answered_count == 0:
+        raise ValidationError({"non_field_errors": "Answer at least one question before submitting."})
+    refreshed.status = Assessment.Status.SUBMITTED
+    refreshed.submitted_at = at or timezone.now()
+    refreshed.submitted_by = by
+    refreshed.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+    return refreshed
+
+
+@transaction.atomic
+def assessment_reopen(*, assessment: Assessment, by=None, today: date | None = None) -> Assessment:
+    """Back to a draft, allowed until the campaign's close date. Reopening a draft is a no-op."""
+    today = today or timezone.localdate()
+    locked = Assessment.objects.select_for_update().select_related("campaign").get(pk=assessment.pk)
+    if not locked.is_submitted:
+        return locked
+    if locked.campaign.phase(today) == Campaign.Phase.CLOSED:
+        raise ValidationError(
+            {
+                "non_field_errors": f"The campaign closed on {locked.campaign.closes_on:%d %b %Y}; "
+                "it can no longer reopen."
+            }
+        )
+    locked.status = Assessment.Status.IN_PROGRESS
+    locked.submitted_at = None
+    locked.submitted_by = None
+    locked.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+    return locked
