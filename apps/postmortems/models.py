@@ -1,6 +1,8 @@
 """Incidents, blameless postmortems, their timeline, contributing factors and action items."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -132,3 +134,302 @@ def time_order_errors(times: dict) -> dict[str, str]:
         else:
             previous_name, previous = name, value
     return errors
+
+
+# --- postmortems ----------------------------------------------------------------
+
+
+class PostmortemTemplate(TimeStampedModel):
+    """The prompts a new postmortem starts from, chosen by the incident's severity, and the
+    publish-by policy for those severities. Rows without an organization are the defaults
+    every org gets; an org's own template for the same severity wins."""
+
+    organization = models.ForeignKey(
+        "teams.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="postmortem_templates"
+    )
+    name = models.CharField(max_length=120)
+    min_severity = models.PositiveSmallIntegerField(choices=Incident.Severity.choices, default=1)
+    max_severity = models.PositiveSmallIntegerField(choices=Incident.Severity.choices, default=5)
+    publish_within_business_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Publish-by policy: business days after resolution (blank: no deadline)."
+    )
+    summary = models.TextField(blank=True)
+    impact = models.TextField(blank=True)
+    root_causes = models.TextField(blank=True)
+    trigger = models.TextField(blank=True)
+    detection = models.TextField(blank=True)
+    resolution = models.TextField(blank=True)
+    went_well = models.TextField(blank=True)
+    went_wrong = models.TextField(blank=True)
+    got_lucky = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["organization_id", "min_severity"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_severity__lte=models.F("max_severity")), name="pm_template_severity_range"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} (SEV{self.min_severity}-SEV{self.max_severity})"
+
+    def clean(self):
+        if self.min_severity and self.max_severity and self.min_severity > self.max_severity:
+            raise ValidationError({"max_severity": "The range ends before it starts."})
+
+
+class ContributingFactorCategory(TimeStampedModel):
+    """The catalogue factors are filed under (organization blank: the default catalogue)."""
+
+    organization = models.ForeignKey(
+        "teams.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="factor_categories"
+    )
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "contributing factor categories"
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_factor_category_slug")]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="postmortem_tags")
+    name = models.SlugField(max_length=50, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_postmortem_tag")]
+
+    def __str__(self):
+        return self.name
+
+
+# The Markdown fields of a postmortem, in the order the page shows them.
+MARKDOWN_FIELDS = (
+    "summary",
+    "impact",
+    "root_causes",
+    "trigger",
+    "detection",
+    "resolution",
+    "went_well",
+    "went_wrong",
+    "got_lucky",
+)
+
+
+class Postmortem(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="postmortems")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="postmortems")
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="postmortem")
+    template = models.ForeignKey(PostmortemTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="authored_postmortems", blank=True)
+    reviewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="PostmortemReview", related_name="reviewed_postmortems", blank=True
+    )
+    summary = models.TextField(blank=True)
+    impact = models.TextField(blank=True, help_text="Who was affected and how.")
+    users_affected = models.PositiveIntegerField(null=True, blank=True)
+    root_causes = models.TextField(blank=True)
+    trigger = models.TextField(blank=True)
+    detection = models.TextField(blank=True)
+    resolution = models.TextField(blank=True)
+    went_well = models.TextField("What went well", blank=True)
+    went_wrong = models.TextField("What went wrong", blank=True)
+    got_lucky = models.TextField("Where we got lucky", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="postmortems", blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_due_on = models.DateField(null=True, blank=True, help_text="From the publish-by policy.")
+    # PostgreSQL full-text search document (weighted); kept by services.postmortem_reindex.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["-incident__started_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="pm_org_status"),
+            models.Index(fields=["team", "status"], name="pm_team_status"),
+            GinIndex(fields=["search_vector"], name="pm_search_vector_gin"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("postmortems:detail", args=[self.pk])
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        if self.publish_due_on is None:
+            return False
+        if self.status == self.Status.PUBLISHED:
+            return bool(self.published_at and timezone.localdate(self.published_at) > self.publish_due_on)
+        return timezone.localdate() > self.publish_due_on
+
+
+class TimelineEntry(TimeStampedModel):
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField()
+    description = models.TextField(help_text="Markdown.")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.description[:60]}"
+
+
+class ContributingFactor(TimeStampedModel):
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="factors")
+    category = models.ForeignKey(ContributingFactorCategory, on_delete=models.PROTECT, related_name="factors")
+    description = models.TextField(help_text="Markdown.")
+    is_root_cause = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_root_cause", "pk"]
+
+    def __str__(self):
+        return f"{self.category}: {self.description[:60]}"
+
+
+class SupportingLink(models.Model):
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="links")
+    title = models.CharField(max_length=200)
+    url = models.URLField(max_length=500)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.title
+
+
+class PostmortemReview(TimeStampedModel):
+    """A named reviewer and where they stand on the current revision."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="postmortem_reviews")
+    decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    comment = models.TextField(blank=True, help_text="Markdown.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["postmortem", "reviewer"], name="uniq_postmortem_reviewer")]
+
+    def __str__(self):
+        return f"{self.reviewer} · {self.get_decision_display()}"
+
+
+class PostmortemEvent(models.Model):
+    """The workflow history: who submitted, approved, asked for changes, published."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        SUBMITTED = "submitted", "Submitted for review"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Asked for changes"
+        WITHDRAWN = "withdrawn", "Withdrawn from review"
+        PUBLISHED = "published", "Published"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    comment = models.TextField(blank=True, help_text="Markdown.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.actor}"
+
+
+# --- action items ---------------------------------------------------------------
+
+
+class ActionItem(TimeStampedModel):
+    class Kind(models.TextChoices):
+        PREVENT = "prevent", "Prevent"
+        MITIGATE = "mitigate", "Mitigate"
+        DETECT = "detect", "Detect"
+        PROCESS = "process", "Process"
+
+    class Priority(models.IntegerChoices):
+        P1 = 1, "P1 (urgent)"
+        P2 = 2, "P2 (high)"
+        P3 = 3, "P3 (medium)"
+        P4 = 4, "P4 (low)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    CLOSED = (Status.DONE, Status.WONT_DO)
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="action_items")
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="action_items")
+    team = models.ForeignKey(
+        "teams.Team", on_delete=models.PROTECT, related_name="action_items", help_text="The team that owns the work."
+    )
+    title = models.CharField(max_length=300)
+    kind = models.CharField("Type", max_length=10, choices=Kind.choices, default=Kind.PREVENT)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P2)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    tracker_url = models.URLField("Tracker link", max_length=500, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["status", "due_date", "priority", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_date"], name="ai_org_status_due"),
+            models.Index(fields=["team", "due_date"], name="ai_team_due"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.CLOSED
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.is_open and self.due_date is not None and self.due_date < timezone.localdate()
+
+    @property
+    def closed_on_time(self) -> bool | None:
+        if self.status != self.Status.DONE or self.due_date is None or self.closed_at is None:
+            return None
+        from django.utils import timezone
+
+        return timezone.localdate(self.closed_at) <= self.due_date

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core import permissions
 
-from .models import TIME_ORDER, Incident
+from .models import (
+    MARKDOWN_FIELDS,
+    TIME_ORDER,
+    ActionItem,
+    ContributingFactor,
+    ContributingFactorCategory,
+    Incident,
+    Postmortem,
+    PostmortemEvent,
+    PostmortemReview,
+    PostmortemTemplate,
+    SupportingLink,
+    Tag,
+    TimelineEntry,
+)
 
 INCIDENT_FIELDS = {"title", "description", "severity", "status", *TIME_ORDER}
 
@@ -172,4 +189,414 @@ def incident_upsert_from_source(
 
 
 def _after_incident_change(incident: Incident) -> None:
-    """Hook for what depends on an incident's times (the postmortem's publish-by date)."""
+    """What depends on an incident's times and severity: its postmortem's publish-by date."""
+    postmortem = Postmortem.objects.filter(incident=incident).first()
+    if postmortem is not None:
+        postmortem_refresh_due(postmortem, incident=incident)
+
+
+# --- publish-by policy ------------------------------------------------------------
+
+
+def add_business_days(start: dt.date, days: int) -> dt.date:
+    """`days` working days (Monday-Friday) after `start`."""
+    current, left = start, days
+    while left > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def template_for(*, organization, severity: int) -> PostmortemTemplate | None:
+    """The org's own template covering the severity, else the default one."""
+    candidates = PostmortemTemplate.objects.filter(
+        Q(organization=organization) | Q(organization__isnull=True),
+        min_severity__lte=severity,
+        max_severity__gte=severity,
+    )
+    # Org templates first (NULL organization sorts last), the narrowest range first.
+    return (
+        sorted(candidates, key=lambda t: (t.organization_id is None, t.max_severity - t.min_severity, t.pk))[0]
+        if candidates
+        else None
+    )
+
+
+def postmortem_refresh_due(postmortem: Postmortem, *, incident: Incident | None = None) -> Postmortem:
+    """Recompute the publish-by date: resolution day + the policy's business days."""
+    incident = incident or postmortem.incident
+    template = template_for(organization=postmortem.organization, severity=incident.severity)
+    days = template.publish_within_business_days if template else None
+    due = None
+    if days is not None and incident.resolved_at is not None:
+        due = add_business_days(timezone.localdate(incident.resolved_at), days)
+    if due != postmortem.publish_due_on:
+        postmortem.publish_due_on = due
+        Postmortem.objects.filter(pk=postmortem.pk).update(publish_due_on=due)
+    return postmortem
+
+
+# --- postmortems ------------------------------------------------------------------
+
+
+def _require_change(actor, obj, message: str) -> None:
+    if actor is not None and not permissions.can_change(actor, obj):
+        raise PermissionDenied(message)
+
+
+def _event(postmortem, actor, kind, comment: str = "") -> PostmortemEvent:
+    return PostmortemEvent.objects.create(postmortem=postmortem, actor=actor, kind=kind, comment=comment)
+
+
+@transaction.atomic
+def postmortem_create(*, actor, incident: Incident, title: str = "") -> tuple[Postmortem, bool]:
+    """Start the postmortem of an incident from the template for its severity.
+    One per incident: asking again returns the existing one (created False)."""
+    Incident.objects.select_for_update().filter(pk=incident.pk).first()
+    existing = Postmortem.objects.filter(incident=incident).first()
+    if existing is not None:
+        return existing, False
+    if actor is not None and not permissions.can_create(actor, Postmortem, team=incident.team):
+        raise PermissionDenied("You may not write postmortems for this team.")
+    template = template_for(organization=incident.organization, severity=incident.severity)
+    prompts = {name: getattr(template, name) for name in MARKDOWN_FIELDS} if template else {}
+    postmortem = Postmortem.objects.create(
+        organization=incident.organization,
+        team=incident.team,
+        incident=incident,
+        template=template,
+        title=(title or incident.title)[:300],
+        **prompts,
+    )
+    if actor is not None:
+        postmortem.authors.add(actor)
+    _event(postmortem, actor, PostmortemEvent.Kind.CREATED)
+    postmortem_refresh_due(postmortem, incident=incident)
+    postmortem_reindex(postmortem)
+    return postmortem, True
+
+
+def _clean_tags(organization, names: Iterable[str]) -> list[Tag]:
+    tags, seen = [], set()
+    for raw in names:
+        name = re.sub(r"[^\w-]+", "-", str(raw).strip().lower(), flags=re.UNICODE).strip("-")[:50]
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        tags.append(Tag.objects.get_or_create(organization=organization, name=name)[0])
+    return tags
+
+
+def _check_people(organization, users: Iterable, field: str) -> list:
+    users = list(users)
+    outside = [u for u in users if permissions.org_role(u, organization) is None or not u.is_active]
+    if outside:
+        raise ValidationError({field: f"{', '.join(u.email for u in outside)} is not in this organization."})
+    return users
+
+
+def _categories_for(organization):
+    return ContributingFactorCategory.objects.filter(Q(organization=organization) | Q(organization__isnull=True))
+
+
+@transaction.atomic
+def postmortem_update(
+    *,
+    actor,
+    postmortem: Postmortem,
+    tags: Iterable[str] | None = None,
+    reviewers: Iterable | None = None,
+    authors: Iterable | None = None,
+    timeline: Iterable[dict] | None = None,
+    factors: Iterable[dict] | None = None,
+    links: Iterable[dict] | None = None,
+    **fields,
+) -> Postmortem:
+    """Edit a draft. Lists given (timeline, factors, links, tags, reviewers, authors) replace
+    the current ones, so sending the same edit twice leaves the same postmortem."""
+    _require_change(actor, postmortem, "You may not edit this postmortem.")
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if postmortem.status != Postmortem.Status.DRAFT:
+        raise ValidationError(
+            {"status": f"Only drafts can be edited; this postmortem is {postmortem.get_status_display().lower()}."}
+        )
+    allowed = {"title", "users_affected", *MARKDOWN_FIELDS}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"Unknown postmortem fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(postmortem, name, value)
+    postmortem.full_clean(exclude=["search_vector"])
+    org = postmortem.organization
+
+    # Validate every list before writing any of them: nothing half-written.
+    new_timeline = new_factors = new_links = None
+    if timeline is not None:
+        new_timeline = []
+        for i, entry in enumerate(timeline):
+            item = TimelineEntry(postmortem=postmortem, at=entry.get("at"), description=entry.get("description", ""))
+            _full_clean(item, f"timeline[{i}]", exclude=["postmortem"])
+            new_timeline.append(item)
+    if factors is not None:
+        categories = {c.pk: c for c in _categories_for(org)}
+        new_factors = []
+        for i, entry in enumerate(factors):
+            category = entry.get("category")
+            category_id = getattr(category, "pk", category)
+            if category_id not in categories:
+                raise ValidationError({f"factors[{i}]": "Choose a category from the catalogue."})
+            item = ContributingFactor(
+                postmortem=postmortem,
+                category=categories[category_id],
+                description=entry.get("description", ""),
+                is_root_cause=bool(entry.get("is_root_cause")),
+            )
+            _full_clean(item, f"factors[{i}]", exclude=["postmortem", "category"])
+            new_factors.append(item)
+    if links is not None:
+        new_links = []
+        for i, entry in enumerate(links):
+            item = SupportingLink(postmortem=postmortem, title=entry.get("title", ""), url=entry.get("url", ""))
+            _full_clean(item, f"links[{i}]", exclude=["postmortem"])
+            if not item.url.lower().startswith(("http://", "https://")):
+                raise ValidationError({f"links[{i}]": "Links must be http(s) addresses."})
+            new_links.append(item)
+    reviewers = _check_people(org, reviewers, "reviewers") if reviewers is not None else None
+    authors = _check_people(org, authors, "authors") if authors is not None else None
+
+    postmortem.save()
+    if new_timeline is not None:
+        postmortem.timeline.all().delete()
+        TimelineEntry.objects.bulk_create(new_timeline)
+    if new_factors is not None:
+        postmortem.factors.all().delete()
+        ContributingFactor.objects.bulk_create(new_factors)
+    if new_links is not None:
+        postmortem.links.all().delete()
+        SupportingLink.objects.bulk_create(new_links)
+    if tags is not None:
+        postmortem.tags.set(_clean_tags(org, tags))
+    if authors is not None:
+        postmortem.authors.set(authors)
+    if reviewers is not None:
+        _set_reviewers(postmortem, reviewers)
+    postmortem_reindex(postmortem)
+    return postmortem
+
+
+def _full_clean(obj, label: str, exclude: list[str]) -> None:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        raise ValidationError({label: messages}) from exc
+
+
+def _set_reviewers(postmortem: Postmortem, reviewers: list) -> None:
+    wanted = {u.pk: u for u in reviewers}
+    postmortem.reviews.exclude(reviewer_id__in=wanted).delete()
+    have = set(postmortem.reviews.values_list("reviewer_id", flat=True))
+    PostmortemReview.objects.bulk_create(
+        [PostmortemReview(postmortem=postmortem, reviewer=u) for pk, u in wanted.items() if pk not in have]
+    )
+
+
+REQUIRED_TO_SUBMIT = ("summary", "impact", "root_causes", "resolution")
+
+
+@transaction.atomic
+def postmortem_submit(*, actor, postmortem: Postmortem) -> Postmortem:
+    """Draft -> in review. Every named reviewer starts again from "pending"."""
+    _require_change(actor, postmortem, "You may not submit this postmortem.")
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if postmortem.status == Postmortem.Status.IN_REVIEW:
+        return postmortem  # a retried submit
+    if postmortem.status != Postmortem.Status.DRAFT:
+        raise ValidationError({"status": "Only a draft can be submitted for review."})
+    errors = {}
+    template = postmortem.template
+    for name in REQUIRED_TO_SUBMIT:
+        value = getattr(postmortem, name).strip()
+        if not value or (template and value == getattr(template, name).strip()):
+            errors[name] = "Fill this in before asking for review."
+    if not postmortem.reviews.exists():
+        errors["reviewers"] = "Name at least one reviewer."
+    if errors:
+        raise ValidationError(errors)
+    postmortem.reviews.update(decision=PostmortemReview.Decision.PENDING, decided_at=None)
+    postmortem.status = Postmortem.Status.IN_REVIEW
+    postmortem.submitted_at = timezone.now()
+    postmortem.save(update_fields=["status", "submitted_at", "updated_at"])
+    _event(postmortem, actor, PostmortemEvent.Kind.SUBMITTED)
+    return postmortem
+
+
+@transaction.atomic
+def postmortem_withdraw(*, actor, postmortem: Postmortem) -> Postmortem:
+    """In review -> draft, by the authors' team (to keep editing)."""
+    _require_change(actor, postmortem, "You may not withdraw this postmortem.")
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if postmortem.status == Postmortem.Status.DRAFT:
+        return postmortem
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError({"status": "A published postmortem cannot go back to draft."})
+    postmortem.status = Postmortem.Status.DRAFT
+    postmortem.save(update_fields=["status", "updated_at"])
+    _event(postmortem, actor, PostmortemEvent.Kind.WITHDRAWN)
+    return postmortem
+
+
+@transaction.atomic
+def postmortem_review(*, actor, postmortem: Postmortem, decision: str, comment: str = "") -> PostmortemReview:
+    """A named reviewer approves or asks for changes (which sends the postmortem back to draft)."""
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    review = postmortem.reviews.filter(reviewer=actor).first() if actor is not None else None
+    if review is None:
+        raise PermissionDenied("Only the named reviewers review this postmortem.")
+    if decision not in (PostmortemReview.Decision.APPROVED, PostmortemReview.Decision.CHANGES_REQUESTED):
+        raise ValidationError({"decision": "Approve, or ask for changes."})
+    comment = (comment or "").strip()
+    if decision == review.decision and comment == review.comment:
+        return review  # a retried review
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError({"status": "This postmortem is not in review."})
+    if decision == PostmortemReview.Decision.CHANGES_REQUESTED and not comment:
+        raise ValidationError({"comment": "Say what should change."})
+    review.decision, review.comment, review.decided_at = decision, comment, timezone.now()
+    review.save()
+    kind = (
+        PostmortemEvent.Kind.APPROVED
+        if decision == PostmortemReview.Decision.APPROVED
+        else PostmortemEvent.Kind.CHANGES_REQUESTED
+    )
+    _event(postmortem, actor, kind, comment)
+    if decision == PostmortemReview.Decision.CHANGES_REQUESTED:
+        postmortem.status = Postmortem.Status.DRAFT
+        postmortem.save(update_fields=["status", "updated_at"])
+    return review
+
+
+@transaction.atomic
+def postmortem_publish(*, actor, postmortem: Postmortem) -> Postmortem:
+    """In review -> published, once every named reviewer approved. Then the whole org reads it."""
+    _require_change(actor, postmortem, "You may not publish this postmortem.")
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if postmortem.status == Postmortem.Status.PUBLISHED:
+        return postmortem
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError({"status": "Submit the postmortem for review first."})
+    waiting = [r.reviewer.email for r in postmortem.reviews.select_related("reviewer") if r.decision != "approved"]
+    if waiting:
+        raise ValidationError({"reviewers": f"Waiting for approval from {', '.join(waiting)}."})
+    postmortem.status = Postmortem.Status.PUBLISHED
+    postmortem.published_at = timezone.now()
+    postmortem.save(update_fields=["status", "published_at", "updated_at"])
+    _event(postmortem, actor, PostmortemEvent.Kind.PUBLISHED)
+    return postmortem
+
+
+def search_document(postmortem: Postmortem) -> tuple[str, str, str]:
+    """(A, B, C)-weighted text of a postmortem: title; summary, tags, causes; the rest."""
+    from .markdown import plain
+
+    tags = " ".join(postmortem.tags.values_list("name", flat=True))
+    factors = " ".join(
+        f"{f.category.name} {plain(f.description)}" for f in postmortem.factors.select_related("category")
+    )
+    services = " ".join(postmortem.incident.services.values_list("name", flat=True))
+    a = postmortem.title
+    b = " ".join([plain(postmortem.summary), plain(postmortem.root_causes), tags, factors, services])
+    c = " ".join(
+        [plain(getattr(postmortem, n)) for n in MARKDOWN_FIELDS if n not in ("summary", "root_causes")]
+        + [plain(e.description) for e in postmortem.timeline.all()]
+    )
+    return a, b, c
+
+
+def postmortem_reindex(postmortem: Postmortem) -> None:
+    """Store the weighted full-text document (PostgreSQL only; SQLite searches with icontains)."""
+    if connection.vendor != "postgresql":
+        return
+    from django.contrib.postgres.search import SearchVector
+    from django.db.models import Value
+
+    a, b, c = search_document(postmortem)
+    Postmortem.objects.filter(pk=postmortem.pk).update(
+        search_vector=SearchVector(Value(a), weight="A", config="english")
+        + SearchVector(Value(b), weight="B", config="english")
+        + SearchVector(Value(c), weight="C", config="english")
+    )
+
+
+# --- action items -------------------------------------------------------------------
+
+ACTION_FIELDS = {"title", "kind", "priority", "owner", "team", "due_date", "status", "tracker_url"}
+
+
+def _check_action(item: ActionItem) -> None:
+    if item.team.organization_id != item.organization_id:
+        raise ValidationError({"team": "The owning team belongs to another organization."})
+    if item.owner is not None:
+        _check_people(item.organization, [item.owner], "owner")
+    item.full_clean()
+
+
+def _closing(item: ActionItem, previous_status: str | None) -> None:
+    was_closed = previous_status in ActionItem.CLOSED
+    if item.status in ActionItem.CLOSED and (not was_closed or item.closed_at is None):
+        item.closed_at = timezone.now()
+    elif item.status not in ActionItem.CLOSED:
+        item.closed_at = None
+
+
+@transaction.atomic
+def action_item_create(*, actor, postmortem: Postmortem, title: str, team=None, **fields) -> tuple[ActionItem, bool]:
+    """Add an action item to a postmortem (at any stage). The same title on the same
+    postmortem is the same item: a retried create returns it (created False)."""
+    unknown = set(fields) - ACTION_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown action item fields: {', '.join(sorted(unknown))}")
+    _require_change_or_team(actor, postmortem)
+    title = (title or "").strip()
+    existing = ActionItem.objects.filter(postmortem=postmortem, title__iexact=title).first() if title else None
+    if existing is not None:
+        return existing, False
+    item = ActionItem(
+        organization=postmortem.organization, postmortem=postmortem, team=team or postmortem.team, title=title, **fields
+    )
+    _closing(item, None)
+    _check_action(item)
+    item.save()
+    return item, True
+
+
+def _require_change_or_team(actor, postmortem: Postmortem) -> None:
+    if actor is None:
+        return
+    if not (permissions.can_change(actor, postmortem)):
+        raise PermissionDenied("You may not add action items to this postmortem.")
+
+
+@transaction.atomic
+def action_item_update(*, actor, item: ActionItem, **fields) -> ActionItem:
+    unknown = set(fields) - ACTION_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown action item fields: {', '.join(sorted(unknown))}")
+    _require_change(actor, item, "You may not change this action item.")
+    item = ActionItem.objects.select_for_update().get(pk=item.pk)
+    previous, previous_team_id = item.status, item.team_id
+    for name, value in fields.items():
+        setattr(item, name, value)
+    team_moves = "team" in fields and getattr(fields["team"], "pk", None) != previous_team_id
+    if (
+        team_moves
+        and actor is not None
+        and not permissions.can_create(actor, ActionItem, team=item.team)
+        and not permissions.can_change(actor, item.postmortem)
+    ):
+        raise PermissionDenied("You may not hand this action item to that team.")
+    _closing(item, previous)
+    _check_action(item)
+    item.save()
+    return item

@@ -1,0 +1,543 @@
+"""Reads: incidents, the postmortem library and search, the action-item board, the
+learning numbers used for scoring. Lists are scoped by apps.core.permissions and
+their query counts do not grow with rows (or with teams)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from apps.core import permissions
+
+from .markdown import plain
+from .models import (
+    MARKDOWN_FIELDS,
+    ActionItem,
+    ContributingFactor,
+    ContributingFactorCategory,
+    Incident,
+    Postmortem,
+    PostmortemReview,
+    Tag,
+)
+
+# --- incidents ------------------------------------------------------------------------
+
+
+def incident_list(*, user, organization, team=None, severity=None, status=None, service=None) -> QuerySet:
+    qs = (
+        permissions.viewable(user, Incident.objects.filter(organization=organization))
+        .select_related("team", "postmortem")
+        .prefetch_related("services")
+    )
+    if team:
+        qs = qs.filter(team=team)
+    if severity:
+        qs = qs.filter(severity=severity)
+    if status:
+        qs = qs.filter(status=status)
+    if service:
+        qs = qs.filter(services=service)
+    return qs.order_by("-started_at", "-pk")
+
+
+def incident_detail(*, user, pk: int, change: bool = False) -> Incident:
+    qs = Incident.objects.select_related("team", "organization", "created_by").prefetch_related("services")
+    return permissions.get_for_user(user, qs, change=change, pk=pk)
+
+
+def postmortem_of(*, user, incident: Incident) -> Postmortem | None:
+    """The incident's postmortem if this user may read it."""
+    return permissions.viewable(user, Postmortem.objects.filter(incident=incident)).first()
+
+
+def incidents_per_month(*, user, organization, months: int = 6) -> dict:
+    """Chart.js config: incidents per month, stacked by severity (last `months` months)."""
+    today = timezone.localdate()
+    first = (today.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    labels, keys = [], []
+    cursor = first
+    while cursor <= today:
+        labels.append(cursor.strftime("%b %Y"))
+        keys.append((cursor.year, cursor.month))
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    counts = defaultdict(int)
+    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    rows = permissions.viewable(user, Incident.objects.filter(organization=organization, started_at__gte=start))
+    for started_at, severity in rows.values_list("started_at", "severity"):
+        local = timezone.localtime(started_at)
+        counts[(local.year, local.month, severity)] += 1
+    colours = {1: "#dc3545", 2: "#fd7e14", 3: "#0dcaf0", 4: "#6c757d", 5: "#adb5bd"}
+    datasets = [
+        {
+            "label": f"SEV{sev}",
+            "data": [counts[(y, m, sev)] for (y, m) in keys],
+            "backgroundColor": colours[sev],
+            "stack": "incidents",
+        }
+        for sev in range(1, 6)
+    ]
+    return {
+        "type": "bar",
+        "data": {"labels": labels, "datasets": datasets},
+        "options": {
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}}},
+            "plugins": {"legend": {"position": "bottom"}},
+        },
+    }
+
+
+# --- postmortems ------------------------------------------------------------------------
+
+
+def postmortem_detail(*, user, pk: int, change: bool = False) -> Postmortem:
+    qs = Postmortem.objects.select_related("team", "organization", "incident__team", "template").prefetch_related(
+        "incident__services",
+        "tags",
+        "authors",
+        "timeline",
+        "links",
+        Prefetch("factors", queryset=ContributingFactor.objects.select_related("category")),
+        Prefetch("reviews", queryset=PostmortemReview.objects.select_related("reviewer")),
+        Prefetch("action_items", queryset=ActionItem.objects.select_related("owner", "team")),
+        "events__actor",
+    )
+    return permissions.get_for_user(user, qs, change=change, pk=pk)
+
+
+def review_of(postmortem: Postmortem, user) -> PostmortemReview | None:
+    return next((r for r in postmortem.reviews.all() if r.reviewer_id == getattr(user, "pk", None)), None)
+
+
+def categories_for(organization) -> QuerySet:
+    return ContributingFactorCategory.objects.filter(Q(organization=organization) | Q(organization__isnull=True))
+
+
+def tags_for(organization) -> QuerySet:
+    return Tag.objects.filter(organization=organization).order_by("name")
+
+
+def slo_impact(incident: Incident) -> list[dict]:
+    """The error budget each SLO of the impacted services lost in the incident window.
+
+    [{"slo", "service", "spent" (fraction of the budget, None without data), "window": (start, end)}].
+    Empty when the SLO app is not there or the services have no SLOs."""
+    try:
+        from apps.slos import selectors as slo_selectors
+    except ImportError:
+        return []
+    if not hasattr(slo_selectors, "slo_budget_spent") or not hasattr(slo_selectors, "slos_for_services"):
+        return []
+    start = incident.started_at
+    end = incident.window_end or timezone.now()
+    if end <= start:
+        return []
+    service_ids = [s.pk for s in incident.services.all()]
+    if not service_ids:
+        return []
+    rows = []
+    for slo in slo_selectors.slos_for_services(service_ids=service_ids):
+        spent = slo_selectors.slo_budget_spent(slo=slo, start=start, end=end)
+        rows.append({"slo": slo, "service": slo.sli.service, "spent": spent, "window": (start, end)})
+    return rows
+
+
+@dataclass
+class LibraryFilters:
+    q: str = ""
+    team: int | None = None
+    service: int | None = None
+    severity: int | None = None
+    tag: str = ""
+    category: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    status: str = Postmortem.Status.PUBLISHED  # "" means every status the user may read
+
+    def active(self) -> bool:
+        return any([self.q, self.team, self.service, self.severity, self.tag, self.category, self.since, self.until])
+
+
+@dataclass
+class SearchResult:
+    postmortem: Postmortem
+    rank: float = 0.0
+    title_html: SafeString = field(default_factory=lambda: mark_safe(""))
+    snippet_html: SafeString = field(default_factory=lambda: mark_safe(""))
+
+
+START, STOP = "\u27e6", "\u27e7"  # ⟦ ⟧: markers no author types, turned into <mark> after escaping
+
+
+def _marks_to_html(text: str) -> SafeString:
+    return mark_safe(escape(text).replace(START, "<mark>").replace(STOP, "</mark>"))  # noqa: S308 - escaped first
+
+
+def library(*, user, organization, filters: LibraryFilters) -> QuerySet:
+    """Postmortems matching the filters (not the text query), readable by the user."""
+    qs = permissions.viewable(user, Postmortem.objects.filter(organization=organization))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.team:
+        qs = qs.filter(team_id=filters.team)
+    if filters.service:
+        qs = qs.filter(incident__services=filters.service)
+    if filters.severity:
+        qs = qs.filter(incident__severity=filters.severity)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag)
+    if filters.category:
+        qs = qs.filter(factors__category_id=filters.category)
+    if filters.since:
+        qs = qs.filter(incident__started_at__date__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(incident__started_at__date__lte=filters.until)
+    if filters.service or filters.tag or filters.category:
+        qs = qs.distinct()
+    return qs.select_related("team", "incident").prefetch_related("tags", "incident__services")
+
+
+def search(*, user, organization, filters: LibraryFilters, limit: int | None = None) -> list[SearchResult]:
+    """Full-text search: PostgreSQL ranks with SearchRank over the stored weighted vector and
+    highlights with SearchHeadline; SQLite falls back to icontains with a simple score."""
+    qs = library(user=user, organization=organization, filters=filters)
+    q = filters.q.strip()
+    if not q:
+        rows = qs.order_by("-incident__started_at", "-pk")
+        rows = rows[:limit] if limit else rows
+        return [SearchResult(postmortem=p, title_html=escape(p.title), snippet_html=_snippet(p, [])) for p in rows]
+    if connection.vendor == "postgresql":
+        return _search_postgres(qs, q, limit)
+    return _search_fallback(qs, q, limit)
+
+
+def _search_postgres(qs, q: str, limit):
+    from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+    from django.db.models import Value
+    from django.db.models.functions import Concat
+
+    query = SearchQuery(q, search_type="websearch", config="english")
+    body = Concat(
+        "summary", Value("\n"), "root_causes", Value("\n"), "impact", Value("\n"), "resolution", Value("\n"), "trigger"
+    )
+    rows = (
+        qs.filter(search_vector=query)
+        .annotate(
+            rank=SearchRank(F("search_vector"), query),
+            title_hl=SearchHeadline(
+                "title", query, config="english", start_sel=START, stop_sel=STOP, highlight_all=True
+            ),
+            body_hl=SearchHeadline(
+                body,
+                query,
+                config="english",
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            ),
+        )
+        .order_by("-rank", "-incident__started_at", "-pk")
+    )
+    rows = rows[:limit] if limit else rows
+    return [
+        SearchResult(
+            postmortem=p,
+            rank=round(float(p.rank), 4),
+            title_html=_marks_to_html(p.title_hl),
+            snippet_html=_marks_to_html(_strip_markdown(p.body_hl)),
+        )
+        for p in rows
+    ]
+
+
+def _strip_markdown(text: str) -> str:
+    return re.sub(r"[*_`#>\[\]]+", "", text or "")
+
+
+def _search_fallback(qs, q: str, limit):
+    terms = [t for t in re.split(r"\s+", q) if t][:8]
+    weights = {**dict.fromkeys(MARKDOWN_FIELDS, 1), "title": 3, "summary": 2, "root_causes": 2}
+    cond = Q()
+    for term in terms:
+        cond &= Q(*(Q(**{f"{name}__icontains": term}) for name in weights), _connector=Q.OR)
+    results = []
+    for p in qs.filter(cond):
+        score = sum(w * getattr(p, n).lower().count(t.lower()) for t in terms for n, w in weights.items())
+        results.append(
+            SearchResult(
+                postmortem=p, rank=float(score), title_html=_highlight(p.title, terms), snippet_html=_snippet(p, terms)
+            )
+        )
+    results.sort(key=lambda r: (-r.rank, -r.postmortem.incident.started_at.timestamp(), -r.postmortem.pk))
+    return results[:limit] if limit else results
+
+
+def _highlight(text: str, terms: list[str]) -> SafeString:
+    marked = text
+    for term in terms:
+        marked = re.sub(re.escape(term), lambda m: f"{START}{m.group(0)}{STOP}", marked, flags=re.IGNORECASE)
+    return _marks_to_html(marked)
+
+
+def _snippet(p: Postmortem, terms: list[str], width: int = 220) -> SafeString:
+    text = " ".join(plain(getattr(p, n)) for n in ("summary", "root_causes", "impact", "resolution")).strip()
+    text = re.sub(r"\s+", " ", text)
+    if not terms:
+        return escape(text[:width] + ("…" if len(text) > width else ""))
+    lower = text.lower()
+    hits = [lower.find(t.lower()) for t in terms if lower.find(t.lower()) >= 0]
+    start = max(0, min(hits) - 60) if hits else 0
+    piece = ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
+    return _highlight(piece, terms)
+
+
+def related_postmortems(*, user, postmortem: Postmortem, limit: int = 5) -> list[Postmortem]:
+    """Published postmortems sharing services, tags or factor categories, most in common first."""
+    service_ids = [s.pk for s in postmortem.incident.services.all()]
+    tag_ids = [t.pk for t in postmortem.tags.all()]
+    category_ids = list({f.category_id for f in postmortem.factors.all()})
+    if not (service_ids or tag_ids or category_ids):
+        return []
+    qs = (
+        permissions.viewable(
+            user, Postmortem.objects.filter(organization_id=postmortem.organization_id, status="published")
+        )
+        .exclude(pk=postmortem.pk)
+        .annotate(
+            shared_services=Count("incident__services", filter=Q(incident__services__in=service_ids), distinct=True),
+            shared_tags=Count("tags", filter=Q(tags__in=tag_ids), distinct=True),
+            shared_categories=Count("factors__category", filter=Q(factors__category__in=category_ids), distinct=True),
+        )
+        .annotate(score=F("shared_services") * 3 + F("shared_tags") * 2 + F("shared_categories"))
+        .filter(score__gt=0)
+        .select_related("team", "incident")
+        .order_by("-score", "-incident__started_at")
+    )
+    return list(qs[:limit])
+
+
+def facet_choices(*, user, organization) -> dict:
+    """Choices for the library's filters."""
+    from apps.teams.models import Service, Team
+
+    return {
+        "teams": permissions.viewable(user, Team.objects.filter(organization=organization)).order_by("name"),
+        "services": permissions.viewable(user, Service.objects.filter(organization=organization)).order_by("name"),
+        "tags": tags_for(organization),
+        "categories": categories_for(organization),
+        "severities": Incident.Severity.choices,
+    }
+
+
+def overdue_postmortems(*, user, organization) -> QuerySet:
+    """Unpublished postmortems past their publish-by date."""
+    return (
+        permissions.viewable(user, Postmortem.objects.filter(organization=organization))
+        .exclude(status=Postmortem.Status.PUBLISHED)
+        .filter(publish_due_on__lt=timezone.localdate())
+        .select_related("team", "incident")
+        .order_by("publish_due_on")
+    )
+
+
+def incidents_needing_postmortem(*, user, organization) -> QuerySet:
+    """Resolved SEV1-2 incidents without a postmortem yet."""
+    return (
+        permissions.viewable(user, Incident.objects.filter(organization=organization))
+        .filter(severity__lte=2, postmortem__isnull=True)
+        .select_related("team")
+        .order_by("-started_at")
+    )
+
+
+def my_queue(*, user, organization) -> dict:
+    """What waits for this user: reviews requested of them, their team's drafts."""
+    reviews = (
+        Postmortem.objects.filter(
+            organization=organization,
+            status=Postmortem.Status.IN_REVIEW,
+            reviews__reviewer=user,
+            reviews__decision=PostmortemReview.Decision.PENDING,
+        )
+        .select_related("team", "incident")
+        .order_by("submitted_at")
+    )
+    drafts = (
+        Postmortem.objects.filter(organization=organization, team__in=permissions.team_ids(user))
+        .exclude(status=Postmortem.Status.PUBLISHED)
+        .select_related("team", "incident")
+        .order_by("publish_due_on", "-pk")
+    )
+    return {"reviews": list(reviews), "drafts": list(drafts)}
+
+
+# --- action items ------------------------------------------------------------------------
+
+
+@dataclass
+class BoardFilters:
+    team: int | None = None
+    owner: int | None = None
+    state: str = "open"  # open | overdue | closed | all
+    kind: str = ""
+    priority: int | None = None
+
+
+def action_board(*, user, organization, filters: BoardFilters) -> dict:
+    """The org's action items with counts of open and overdue ones by team and by owner."""
+    today = timezone.localdate()
+    base = permissions.viewable(user, ActionItem.objects.filter(organization=organization))
+    if filters.team:
+        base = base.filter(team_id=filters.team)
+    if filters.owner:
+        base = base.filter(owner_id=filters.owner)
+    if filters.kind:
+        base = base.filter(kind=filters.kind)
+    if filters.priority:
+        base = base.filter(priority=filters.priority)
+    open_q = ~Q(status__in=ActionItem.CLOSED)
+    overdue_q = open_q & Q(due_date__lt=today)
+    items = base
+    if filters.state == "open":
+        items = items.filter(open_q)
+    elif filters.state == "overdue":
+        items = items.filter(overdue_q)
+    elif filters.state == "closed":
+        items = items.filter(status__in=ActionItem.CLOSED)
+    items = items.select_related("team", "owner", "postmortem__incident").order_by(
+        F("due_date").asc(nulls_last=True), "priority", "pk"
+    )
+    by_team = list(
+        base.values("team_id", "team__name")
+        .annotate(open=Count("pk", filter=open_q), overdue=Count("pk", filter=overdue_q))
+        .filter(open__gt=0)
+        .order_by("-overdue", "-open", "team__name")
+    )
+    by_owner = list(
+        base.values("owner_id", "owner__name", "owner__email")
+        .annotate(open=Count("pk", filter=open_q), overdue=Count("pk", filter=overdue_q))
+        .filter(open__gt=0)
+        .order_by("-overdue", "-open", "owner__name")
+    )
+    totals = base.aggregate(open=Count("pk", filter=open_q), overdue=Count("pk", filter=overdue_q))
+    return {"items": items, "by_team": by_team, "by_owner": by_owner, "totals": totals}
+
+
+def board_chart(by_team: list[dict]) -> dict | None:
+    if not by_team:
+        return None
+    rows = by_team[:12]
+    return {
+        "type": "bar",
+        "data": {
+            "labels": [r["team__name"] for r in rows],
+            "datasets": [
+                {"label": "Overdue", "data": [r["overdue"] for r in rows], "backgroundColor": "#dc3545"},
+                {
+                    "label": "Open, on time",
+                    "data": [r["open"] - r["overdue"] for r in rows],
+                    "backgroundColor": "#0d6efd",
+                },
+            ],
+        },
+        "options": {
+            "indexAxis": "y",
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "scales": {"x": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}}, "y": {"stacked": True}},
+            "plugins": {"legend": {"position": "bottom"}},
+        },
+    }
+
+
+# --- learning numbers for scoring --------------------------------------------------------
+
+
+def _as_datetime(value) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    return timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+
+
+def team_learning(*, team_ids, since, until) -> dict[int, dict]:
+    """The learning pillar's inputs per team over [since, until) (datetimes or dates).
+
+    - sev12_incidents: SEV1-2 incidents of the team that started in the window.
+    - sev12_with_published_pm: those whose postmortem is published.
+    - published_share: the second over the first (None without SEV1-2 incidents).
+    - median_days_to_publish: median of (published - resolved) in days over those published
+      postmortems (from the start when the incident has no resolution time; never below 0).
+    - action_items_due: the team's action items due in the window that are due by now
+      (due date passed, or done), "won't do" left out.
+    - action_items_closed_on_time: those done on or before their due date.
+    - closed_on_time_share: the second over the first (None when nothing was due).
+
+    Two queries, whatever the number of teams.
+    """
+    team_ids = list(team_ids)
+    since, until = _as_datetime(since), _as_datetime(until)
+    out = {
+        tid: {
+            "sev12_incidents": 0,
+            "sev12_with_published_pm": 0,
+            "published_share": None,
+            "median_days_to_publish": None,
+            "action_items_due": 0,
+            "action_items_closed_on_time": 0,
+            "closed_on_time_share": None,
+        }
+        for tid in team_ids
+    }
+    if not team_ids:
+        return out
+    days: dict[int, list[float]] = defaultdict(list)
+    incidents = Incident.objects.filter(
+        team_id__in=team_ids, severity__lte=2, started_at__gte=since, started_at__lt=until
+    ).values_list("team_id", "started_at", "resolved_at", "postmortem__status", "postmortem__published_at")
+    for team_id, started_at, resolved_at, pm_status, published_at in incidents:
+        row = out[team_id]
+        row["sev12_incidents"] += 1
+        if pm_status == Postmortem.Status.PUBLISHED and published_at is not None:
+            row["sev12_with_published_pm"] += 1
+            days[team_id].append(max(0.0, (published_at - (resolved_at or started_at)).total_seconds() / 86400))
+    today = timezone.localdate()
+    done = ActionItem.Status.DONE
+    items = (
+        ActionItem.objects.filter(
+            team_id__in=team_ids,
+            due_date__gte=timezone.localdate(since),
+            due_date__lt=timezone.localdate(until),
+        )
+        .exclude(status=ActionItem.Status.WONT_DO)
+        .filter(Q(due_date__lt=today) | Q(status=done))
+        .values("team_id")
+        .annotate(
+            due=Count("pk"),
+            on_time=Count("pk", filter=Q(status=done, closed_at__isnull=False, closed_at__date__lte=F("due_date"))),
+        )
+    )
+    for row in items:
+        out[row["team_id"]]["action_items_due"] = row["due"]
+        out[row["team_id"]]["action_items_closed_on_time"] = row["on_time"]
+    for tid, row in out.items():
+        if row["sev12_incidents"]:
+            row["published_share"] = row["sev12_with_published_pm"] / row["sev12_incidents"]
+        if days[tid]:
+            row["median_days_to_publish"] = round(statistics.median(days[tid]), 2)
+        if row["action_items_due"]:
+            row["closed_on_time_share"] = row["action_items_closed_on_time"] / row["action_items_due"]
+    return out
