@@ -4,3 +4,50 @@ from django.apps import AppConfig
 class DeliveryConfig(AppConfig):
     name = "apps.delivery"
     label = "delivery"
+    verbose_name = "Delivery metrics"
+
+    def ready(self):
+        from django.db.models import Q
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from apps.core import panels, permissions, schedules
+        from apps.postmortems.models import Incident
+
+        from . import models, signals, views
+
+        # Integrations hold configuration: the owning team, admins and leaders see them;
+        # a team lead changes their team's, only org admins the org-wide ones.
+        nobody = Q(pk__in=[])
+        permissions.register(models.Integration, org="organization", team="team", shared=nobody)
+        permissions.register(
+            models.ServiceMapping, org="integration__organization", team="integration__team", shared=nobody
+        )
+        permissions.register(
+            models.RawEvent,
+            org="organization",
+            team="integration__team",
+            editors=permissions.EDITORS_ADMIN,
+            shared=nobody,
+        )
+        # Delivery evidence is shared with the whole org and written by the sources, not by hand.
+        permissions.register(models.Change, org="organization", team="team", editors=permissions.EDITORS_ADMIN)
+        permissions.register(models.Deployment, org="organization", team="team", editors=permissions.EDITORS_ADMIN)
+        permissions.register(models.DailyRollup, org="organization", team="team", editors=permissions.EDITORS_ADMIN)
+        # The incident's team lead (or an org admin) says which deployment caused it.
+        permissions.register(models.IncidentDeploymentLink, org="incident__organization", team="incident__team")
+
+        panels.register("team", template="delivery/_team_panel.html", context=views.team_panel, order=30)
+        panels.register("service", template="delivery/_service_panel.html", context=views.service_panel, order=30)
+        panels.register("incident", template="delivery/_incident_panel.html", context=views.incident_panel, order=30)
+
+        schedules.declare("delivery: sweep raw events", "apps.delivery.tasks.sweep_raw_events", every=120)
+        schedules.declare("delivery: refresh rollups", "apps.delivery.tasks.refresh_rollups", every=300)
+        schedules.declare(
+            "delivery: rebuild rollups", "apps.delivery.tasks.rebuild_rollups", crontab={"minute": "17", "hour": "3"}
+        )
+
+        post_save.connect(signals.incident_saved, sender=Incident, dispatch_uid="delivery-incident-saved")
+        post_delete.connect(signals.incident_deleted, sender=Incident, dispatch_uid="delivery-incident-deleted")
+        m2m_changed.connect(
+            signals.incident_services_changed, sender=Incident.services.through, dispatch_uid="delivery-incident-svc"
+        )

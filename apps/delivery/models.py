@@ -1,1 +1,260 @@
-from django.db import models  # noqa: F401
+"""Delivery evidence: integrations and their raw webhook events, the changes
+(commits) and deployments normalized from them, the incident-to-deployment
+link, and the daily DORA rollups the pages read."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from apps.core.models import TimeStampedModel
+
+
+def default_production_environments() -> list[str]:
+    return ["production", "prod"]
+
+
+class Integration(TimeStampedModel):
+    """One source (a GitHub org webhook, a PagerDuty subscription...) feeding a team or the whole org."""
+
+    class Kind(models.TextChoices):
+        GITHUB = "github", "GitHub"
+        GITLAB = "gitlab", "GitLab"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        OPSGENIE = "opsgenie", "Opsgenie"
+        ALERTMANAGER = "alertmanager", "Alertmanager"
+        GENERIC = "generic", "Generic (JSON)"
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="integrations")
+    # None: the integration feeds the whole organization (services are found through the mappings).
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="integrations")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The secret part of the intake URL: /delivery/hooks/<token>/.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    # Fernet-encrypted with a key derived from SECRET_KEY (HMAC checks need the secret itself).
+    secret_encrypted = models.TextField(editable=False)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    production_environments = models.JSONField(default=default_production_environments, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_delivery_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="uniq_integration_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def get_absolute_url(self):
+        return reverse("delivery:integration", args=[self.pk])
+
+    def is_production(self, environment: str | None) -> bool:
+        envs = {e.strip().lower() for e in (self.production_environments or []) if e and e.strip()}
+        return bool(environment) and environment.strip().lower() in envs
+
+
+class ServiceMapping(TimeStampedModel):
+    """How a source names a service: a repository ("acme/checkout-api") for Git
+    sources, the service name or id an alerting tool reports for the others."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="mappings")
+    key = models.CharField(max_length=300, help_text="Repository path (owner/name) or the source's service name/id.")
+    service = models.ForeignKey("teams.Service", on_delete=models.CASCADE, related_name="delivery_mappings")
+
+    class Meta:
+        ordering = ["integration", "key"]
+        constraints = [models.UniqueConstraint(fields=["integration", "key"], name="uniq_mapping_key")]
+
+    def __str__(self):
+        return f"{self.key} → {self.service}"
+
+
+class RawEvent(models.Model):
+    """A verified delivery exactly as received, stored before anything else happens."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100, blank=True)
+    payload = models.JSONField()
+    headers = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # The normalized thing this event is about ("incident:PXXXX"), so later events refold it.
+    subject = models.CharField(max_length=250, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["integration", "delivery_id"], name="uniq_raw_event_delivery")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="raw_event_status_idx"),
+            models.Index(fields=["integration", "subject"], name="raw_event_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.integration.kind}:{self.event_type} {self.delivery_id}"
+
+
+class Change(TimeStampedModel):
+    """A commit that reached a deployable branch."""
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="changes")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="changes")
+    service = models.ForeignKey(
+        "teams.Service", on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    integration = models.ForeignKey(Integration, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    repository = models.CharField(max_length=300, blank=True)
+    sha = models.CharField(max_length=64)
+    message = models.TextField(blank=True)
+    author = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    committed_at = models.DateTimeField()
+    source = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["-committed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "repository", "sha"], name="uniq_change_commit"),
+        ]
+        indexes = [
+            models.Index(fields=["service", "committed_at"], name="change_service_time_idx"),
+            models.Index(fields=["team", "committed_at"], name="change_team_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.repository}@{self.sha[:10]}"
+
+
+class Deployment(TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    TERMINAL = (Status.SUCCESS, Status.FAILURE, Status.CANCELED)
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="deployments")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="deployments")
+    service = models.ForeignKey(
+        "teams.Service", on_delete=models.SET_NULL, null=True, blank=True, related_name="deployments"
+    )
+    integration = models.ForeignKey(Integration, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    source = models.CharField(max_length=20)
+    external_id = models.CharField(max_length=200)
+    repository = models.CharField(max_length=300, blank=True)
+    environment = models.CharField(max_length=100)
+    is_production = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # When the source said so: the latest (terminal first) status wins, whatever the arrival order.
+    status_at = models.DateTimeField(null=True, blank=True)
+    sha = models.CharField(max_length=64, blank=True)
+    ref = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # When the deployment reached its final state (success or failure); the DORA clock.
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-finished_at", "-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "source", "external_id"], name="uniq_deployment_source"),
+        ]
+        indexes = [
+            models.Index(fields=["service", "is_production", "finished_at"], name="deploy_service_time_idx"),
+            models.Index(fields=["team", "is_production", "finished_at"], name="deploy_team_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.service or self.repository or 'deployment'} → {self.environment} ({self.status})"
+
+    @property
+    def at(self):
+        return self.finished_at or self.started_at
+
+
+class IncidentDeploymentLink(TimeStampedModel):
+    """Which deployment (if any) caused an incident: said by a person or the
+    source (explicit), or found by the default rule (auto)."""
+
+    class Method(models.TextChoices):
+        EXPLICIT = "explicit", "Set explicitly"
+        AUTO = "auto", "Automatic (latest production deployment before the incident)"
+        NONE = "none", "No deployment found"
+
+    incident = models.OneToOneField("postmortems.Incident", on_delete=models.CASCADE, related_name="deployment_link")
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.SET_NULL, null=True, blank=True, related_name="incident_links"
+    )
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.NONE)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.incident_id} → {self.deployment_id or '—'} ({self.method})"
+
+
+class DailyRollup(models.Model):
+    """One team's (service is None) or one service's delivery facts on one UTC day."""
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="delivery_rollups")
+    service = models.ForeignKey(
+        "teams.Service", on_delete=models.CASCADE, null=True, blank=True, related_name="delivery_rollups"
+    )
+    day = models.DateField()
+    deployments = models.PositiveIntegerField(default=0)  # production deployments that finished (any outcome)
+    successful = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)  # failed, or linked to an incident
+    lead_times = models.JSONField(default=list, blank=True)  # seconds, one per shipped commit
+    restore_times = models.JSONField(default=list, blank=True)  # seconds, one per resolved incident started that day
+    incidents = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team", "service", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "day"], condition=models.Q(service__isnull=True), name="uniq_rollup_team_day"
+            ),
+            models.UniqueConstraint(
+                fields=["service", "day"], condition=models.Q(service__isnull=False), name="uniq_rollup_service_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="rollup_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.team_id}/{self.service_id or '*'} {self.day}"
+
+
+class DirtyDay(models.Model):
+    """A team whose rollups from `day` on must be recomputed (written by the normalizers)."""
+
+    team = models.OneToOneField("teams.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # Bumped on every mark, so a recompute only clears the marks it has seen.
+    marked_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.team_id} from {self.day}"

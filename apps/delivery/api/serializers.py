@@ -1,0 +1,178 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core.api import ScopedPrimaryKeyRelatedField
+from apps.teams.models import Organization, Service, Team
+
+from ..models import Change, Deployment, IncidentDeploymentLink, Integration, ServiceMapping
+
+
+class ServiceMappingSerializer(serializers.ModelSerializer):
+    service = ScopedPrimaryKeyRelatedField(queryset=Service.objects.all())
+
+    class Meta:
+        model = ServiceMapping
+        fields = ["key", "service"]
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    organization = ScopedPrimaryKeyRelatedField(queryset=Organization.objects.all())
+    team = ScopedPrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+    mappings = ServiceMappingSerializer(many=True, required=False)
+    intake_url = serializers.SerializerMethodField()
+    production_environments = serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False, required=False
+    )
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "organization",
+            "team",
+            "name",
+            "kind",
+            "intake_url",
+            "production_environments",
+            "is_active",
+            "mappings",
+            "secret_rotated_at",
+            "last_delivery_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["secret_rotated_at", "last_delivery_at", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.URLField())
+    def get_intake_url(self, obj) -> str:
+        from django.urls import reverse
+
+        path = reverse("delivery:intake", args=[obj.token])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def validate(self, attrs):
+        if self.instance is not None and "kind" in attrs and attrs["kind"] != self.instance.kind:
+            raise serializers.ValidationError({"kind": "The kind of an integration cannot change; add a new one."})
+        if (
+            self.instance is not None
+            and "organization" in attrs
+            and attrs["organization"] != self.instance.organization
+        ):
+            raise serializers.ValidationError({"organization": "An integration stays in its organization."})
+        return attrs
+
+
+class IntegrationCreateSerializer(IntegrationSerializer):
+    secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200, help_text="Leave out to generate one."
+    )
+
+    class Meta(IntegrationSerializer.Meta):
+        fields = [*IntegrationSerializer.Meta.fields, "secret"]
+
+
+class IntegrationSecretSerializer(serializers.Serializer):
+    """The answer to creating an integration or rotating its secret: the only time the secret is shown."""
+
+    id = serializers.IntegerField(read_only=True)
+    intake_url = serializers.URLField(read_only=True)
+    secret = serializers.CharField(read_only=True)
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Change
+        fields = [
+            "id",
+            "organization",
+            "team",
+            "service",
+            "repository",
+            "sha",
+            "message",
+            "author",
+            "url",
+            "committed_at",
+            "source",
+        ]
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "organization",
+            "team",
+            "service",
+            "source",
+            "external_id",
+            "repository",
+            "environment",
+            "is_production",
+            "status",
+            "sha",
+            "ref",
+            "url",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class IncidentDeploymentLinkSerializer(serializers.ModelSerializer):
+    deployment = ScopedPrimaryKeyRelatedField(queryset=Deployment.objects.all(), allow_null=True, required=False)
+    automatic = serializers.BooleanField(
+        write_only=True, required=False, default=False, help_text="Go back to the default rule."
+    )
+
+    class Meta:
+        model = IncidentDeploymentLink
+        fields = ["id", "incident", "deployment", "method", "set_by", "note", "automatic", "updated_at"]
+        read_only_fields = ["incident", "method", "set_by", "updated_at"]
+
+
+class TierValueSerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=["elite", "high", "medium", "low"], allow_null=True)
+
+
+class FrequencySerializer(TierValueSerializer):
+    per_day = serializers.FloatField(allow_null=True)
+    deployments = serializers.IntegerField()
+    days_per_week = serializers.FloatField(allow_null=True)
+    days_per_month = serializers.FloatField(allow_null=True)
+
+
+class LeadTimeSerializer(TierValueSerializer):
+    median = serializers.FloatField(allow_null=True, help_text="Hours.")
+    changes = serializers.IntegerField()
+
+
+class FailureRateSerializer(TierValueSerializer):
+    value = serializers.FloatField(allow_null=True, help_text="0-1.")
+    failed = serializers.IntegerField()
+    deployments = serializers.IntegerField()
+
+
+class RestoreSerializer(TierValueSerializer):
+    median = serializers.FloatField(allow_null=True, help_text="Hours.")
+    incidents = serializers.IntegerField()
+
+
+class FourKeysSerializer(serializers.Serializer):
+    deployment_frequency = FrequencySerializer()
+    lead_time_hours = LeadTimeSerializer()
+    change_failure_rate = FailureRateSerializer()
+    time_to_restore_hours = RestoreSerializer()
+
+
+class TeamDoraSerializer(serializers.Serializer):
+    team = serializers.IntegerField()
+    name = serializers.CharField()
+    window_days = serializers.IntegerField()
+    until = serializers.DateField()
+    keys = FourKeysSerializer()

@@ -1,0 +1,197 @@
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.core import permissions
+from apps.core.api import RolePermission, ScopedModelViewSet, ScopedReadOnlyViewSet
+from apps.teams.models import Team
+
+from .. import selectors, services
+from ..models import Change, Deployment, IncidentDeploymentLink, Integration
+from . import serializers
+
+WINDOW_PARAMS = [
+    OpenApiParameter("window", OpenApiTypes.INT, description="Days (default 90, at most 730)."),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="Last day of the window (default today, UTC)."),
+]
+
+
+class IntegrationViewSet(ScopedModelViewSet):
+    """Sources of delivery evidence. The secret is returned once, on create and rotate-secret."""
+
+    queryset = Integration.objects.select_related("team").prefetch_related("mappings")
+    serializer_class = serializers.IntegrationSerializer
+    filterset_fields = ["organization", "team", "kind", "is_active"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_serializer_class(self):
+        return serializers.IntegrationCreateSerializer if self.action == "create" else super().get_serializer_class()
+
+    @extend_schema(
+        request=serializers.IntegrationCreateSerializer, responses={201: serializers.IntegrationSecretSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        integration = serializer.instance
+        return Response(
+            {
+                "id": integration.pk,
+                "intake_url": serializer.get_intake_url(integration),
+                "secret": serializer.secret_plaintext,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @transaction.atomic
+    def save_new(self, serializer):
+        data = serializer.validated_data
+        integration, secret = services.integration_create(
+            actor=self.request.user,
+            organization=data["organization"],
+            team=data.get("team"),
+            name=data["name"],
+            kind=data["kind"],
+            production_environments=data.get("production_environments"),
+            secret=data.get("secret") or None,
+        )
+        if data.get("mappings"):
+            services.integration_mappings_set(
+                actor=self.request.user,
+                integration=integration,
+                mappings={m["key"]: m["service"] for m in data["mappings"]},
+            )
+        serializer.instance = integration
+        serializer.secret_plaintext = secret
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        instance = serializer.instance
+        if not permissions.can_change(self.request.user, instance):
+            raise exceptions.PermissionDenied("You may not change this integration.")
+        data = serializer.validated_data
+        services.integration_update(
+            actor=self.request.user,
+            integration=instance,
+            name=data.get("name"),
+            production_environments=data.get("production_environments"),
+            is_active=data.get("is_active"),
+            **({"team": data["team"]} if "team" in data else {}),
+        )
+        if "mappings" in data:
+            services.integration_mappings_set(
+                actor=self.request.user,
+                integration=instance,
+                mappings={m["key"]: m["service"] for m in data["mappings"]},
+            )
+        serializer.instance = self.get_queryset().get(pk=instance.pk)
+
+    @extend_schema(request=serializers.RotateSecretSerializer, responses={200: serializers.IntegrationSecretSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        integration = self.get_object()
+        body = serializers.RotateSecretSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        secret = services.integration_rotate_secret(
+            actor=request.user, integration=integration, secret=body.validated_data.get("secret") or None
+        )
+        return Response(
+            {
+                "id": integration.pk,
+                "intake_url": self.get_serializer(integration).get_intake_url(integration),
+                "secret": secret,
+            }
+        )
+
+
+class DeploymentViewSet(ScopedReadOnlyViewSet):
+    queryset = Deployment.objects.all()
+    serializer_class = serializers.DeploymentSerializer
+    filterset_fields = ["organization", "team", "service", "environment", "is_production", "status", "source"]
+    search_fields = ["repository", "sha", "external_id"]
+    ordering_fields = ["finished_at", "started_at"]
+    ordering = ["-finished_at"]
+
+
+class ChangeViewSet(ScopedReadOnlyViewSet):
+    queryset = Change.objects.all()
+    serializer_class = serializers.ChangeSerializer
+    filterset_fields = ["organization", "team", "service", "repository"]
+    search_fields = ["sha", "message", "author"]
+    ordering_fields = ["committed_at"]
+    ordering = ["-committed_at"]
+
+
+class IncidentDeploymentLinkViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    """Which deployment caused an incident. PATCH `deployment` (or null) to set it by hand,
+    `automatic: true` to go back to the default rule."""
+
+    queryset = IncidentDeploymentLink.objects.select_related("incident", "deployment")
+    serializer_class = serializers.IncidentDeploymentLinkSerializer
+    permission_classes = [RolePermission]
+    filterset_fields = ["incident", "deployment", "method"]
+
+    def get_queryset(self):
+        return permissions.viewable(self.request.user, super().get_queryset())
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        link = serializer.instance
+        if not data.get("automatic") and "deployment" not in data:
+            raise exceptions.ValidationError({"deployment": "Name the deployment (or null), or send automatic: true."})
+        serializer.instance = services.incident_link_set(
+            actor=self.request.user,
+            incident=link.incident,
+            deployment=data.get("deployment"),
+            note=data.get("note", ""),
+            automatic=data.get("automatic", False),
+        )
+
+
+class TeamDoraViewSet(viewsets.GenericViewSet):
+    """The DORA four keys of the teams the requester can see (from the daily rollups)."""
+
+    queryset = Team.objects.all()
+    serializer_class = serializers.TeamDoraSerializer
+    permission_classes = [RolePermission]
+    filterset_fields = ["organization", "department"]
+    pagination_class = None
+
+    def get_queryset(self):
+        return permissions.viewable(self.request.user, super().get_queryset()).order_by("name")
+
+    def _window(self):
+        from datetime import date
+
+        try:
+            window = int(self.request.query_params.get("window", 90))
+            until = self.request.query_params.get("until")
+            until = date.fromisoformat(until) if until else None
+        except ValueError:
+            raise exceptions.ValidationError({"window": "window is a number of days; until is YYYY-MM-DD."})
+        if not 1 <= window <= 730:
+            raise exceptions.ValidationError({"window": "Between 1 and 730 days."})
+        return window, until
+
+    def _payload(self, teams):
+        window, until = self._window()
+        dora = selectors.team_dora(team_ids=[t.pk for t in teams], window_days=window, until=until, full=True)
+        _, end = selectors.window_bounds(window, until)
+        return [{"team": t.pk, "name": t.name, "window_days": window, "until": end, "keys": dora[t.pk]} for t in teams]
+
+    @extend_schema(parameters=WINDOW_PARAMS, responses=serializers.TeamDoraSerializer(many=True))
+    def list(self, request):
+        teams = list(self.filter_queryset(self.get_queryset()))
+        return Response(serializers.TeamDoraSerializer(self._payload(teams), many=True).data)
+
+    @extend_schema(parameters=WINDOW_PARAMS, responses=serializers.TeamDoraSerializer)
+    def retrieve(self, request, pk=None):
+        team = self.get_object()
+        return Response(serializers.TeamDoraSerializer(self._payload([team])[0]).data)

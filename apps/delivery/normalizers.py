@@ -1,0 +1,526 @@
+"""Turn one raw event's payload into plain records (no database access).
+
+A parser returns a `Parsed`: the commits, deployment states and incident
+facts the event states, or `ignored` with the reason. The services layer
+writes them; every record is keyed by the source's own id, and every fold
+(deployment status, incident times) picks a maximum over a total order, so
+events applied in any order give the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.utils.dateparse import parse_datetime
+
+
+class PayloadError(ValueError):
+    """The payload lacks something the event type requires."""
+
+
+@dataclass
+class Parsed:
+    changes: list[dict] = field(default_factory=list)
+    deployments: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+    ignored: str = ""
+    subject: str = ""
+    occurred_at: datetime | None = None
+
+
+# --- values -------------------------------------------------------------------
+
+
+def parse_time(value) -> datetime | None:
+    """ISO 8601, GitLab's "2016-08-12 15:23:28 UTC" / "+0200" forms, or epoch milliseconds (Opsgenie)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    text = str(value).strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + "+00:00"
+    elif len(text) > 6 and text[-5] in "+-" and text[-6] == " " and text[-4:].isdigit():
+        text = f"{text[:-6]}{text[-5:-2]}:{text[-2:]}"
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise PayloadError(f"Unreadable time {value!r}.")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _text(value, limit: int = 300) -> str:
+    return "" if value is None else str(value)[:limit]
+
+
+def _required(mapping: dict, key: str, what: str):
+    value = mapping.get(key)
+    if value in (None, ""):
+        raise PayloadError(f"{what} has no {key!r}.")
+    return value
+
+
+DEPLOY_STATUS = {
+    # GitHub deployment_status.state
+    "success": "success",
+    "failure": "failure",
+    "error": "failure",
+    "pending": "pending",
+    "queued": "pending",
+    "in_progress": "in_progress",
+    # GitLab deployment / job / pipeline status
+    "running": "in_progress",
+    "created": "pending",
+    "waiting_for_resource": "pending",
+    "preparing": "pending",
+    "scheduled": "pending",
+    "manual": "pending",
+    "failed": "failure",
+    "canceled": "canceled",
+    "cancelled": "canceled",
+    "succeeded": "success",
+}
+
+
+def deploy_status(value) -> str | None:
+    return DEPLOY_STATUS.get(str(value or "").strip().lower())
+
+
+def _severity_from_priority(priority) -> int | None:
+    text = str(priority or "").strip().upper()
+    if len(text) == 2 and text[0] in "PS" and text[1] in "12345":
+        return int(text[1])
+    if text.startswith("SEV") and text[3:] in ("1", "2", "3", "4", "5"):
+        return int(text[3:])
+    return None
+
+
+ALERT_SEVERITY = {"critical": 2, "page": 2, "error": 2, "high": 2, "warning": 3, "warn": 3, "info": 4, "low": 4}
+
+
+# --- GitHub -------------------------------------------------------------------
+
+
+def github(event_type: str, payload: dict, integration) -> Parsed:
+    if event_type == "push":
+        return _github_push(payload)
+    if event_type == "deployment_status":
+        return _github_deployment_status(payload, integration)
+    if event_type == "ping":
+        return Parsed(ignored="GitHub ping (the webhook is set up).")
+    return Parsed(ignored=f"GitHub {event_type or 'unknown'} events are not used.")
+
+
+def _github_push(payload: dict) -> Parsed:
+    repo = _dict(payload.get("repository"))
+    full_name = _text(_required(repo, "full_name", "The push's repository"))
+    ref = _text(payload.get("ref"))
+    default_branch = repo.get("default_branch") or repo.get("master_branch")
+    if default_branch and ref != f"refs/heads/{default_branch}":
+        return Parsed(ignored=f"Push to {ref or 'an unknown ref'}, not the default branch {default_branch}.")
+    changes = []
+    for commit in _list(payload.get("commits")):
+        commit = _dict(commit)
+        author = _dict(commit.get("author"))
+        changes.append(
+            {
+                "repository": full_name,
+                "sha": _text(_required(commit, "id", "A pushed commit"), 64),
+                "message": _text(commit.get("message"), 2000),
+                "author": _text(author.get("username") or author.get("name") or author.get("email"), 200),
+                "url": _text(commit.get("url"), 500),
+                "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
+            }
+        )
+    if not changes:
+        return Parsed(ignored="Push without commits (a branch or tag created or deleted).")
+    return Parsed(changes=changes, occurred_at=max(c["committed_at"] for c in changes))
+
+
+def _github_deployment_status(payload: dict, integration) -> Parsed:
+    status = _dict(payload.get("deployment_status"))
+    deployment = _dict(payload.get("deployment"))
+    repo = _dict(payload.get("repository"))
+    state = _text(status.get("state")).lower()
+    mapped = deploy_status(state)
+    if mapped is None:
+        return Parsed(ignored=f"Deployment state {state or 'missing'} says nothing about the outcome.")
+    deployment_id = _required(deployment, "id", "The deployment")
+    environment = _text(status.get("environment") or deployment.get("environment"), 100)
+    status_at = parse_time(status.get("updated_at") or status.get("created_at"))
+    production = deployment.get("production_environment")
+    record = {
+        "external_id": str(deployment_id),
+        "repository": _text(repo.get("full_name")),
+        "environment": environment,
+        "is_production": bool(production) if production is not None else integration.is_production(environment),
+        "status": mapped,
+        "status_at": status_at,
+        "started_at": parse_time(deployment.get("created_at")) or status_at,
+        "sha": _text(deployment.get("sha"), 64),
+        "ref": _text(deployment.get("ref"), 200),
+        "url": _text(status.get("target_url") or status.get("log_url") or status.get("environment_url"), 500),
+    }
+    return Parsed(deployments=[record], subject=f"deployment:{deployment_id}", occurred_at=status_at)
+
+
+# --- GitLab -------------------------------------------------------------------
+
+
+def gitlab(event_type: str, payload: dict, integration) -> Parsed:
+    kind = str(payload.get("object_kind") or "").lower()
+    if kind == "push":
+        return _gitlab_push(payload)
+    if kind == "deployment":
+        return _gitlab_deployment(payload, integration)
+    if kind == "pipeline":
+        return _gitlab_pipeline(payload, integration)
+    return Parsed(ignored=f"GitLab {event_type or kind or 'unknown'} events are not used.")
+
+
+def _gitlab_project(payload: dict) -> str:
+    project = _dict(payload.get("project"))
+    return _text(project.get("path_with_namespace") or payload.get("project_path") or project.get("name"))
+
+
+def _gitlab_push(payload: dict) -> Parsed:
+    project = _dict(payload.get("project"))
+    path = _gitlab_project(payload)
+    if not path:
+        raise PayloadError("The push names no project.")
+    ref = _text(payload.get("ref"))
+    default_branch = project.get("default_branch")
+    if default_branch and ref != f"refs/heads/{default_branch}":
+        return Parsed(ignored=f"Push to {ref or 'an unknown ref'}, not the default branch {default_branch}.")
+    changes = []
+    for commit in _list(payload.get("commits")):
+        commit = _dict(commit)
+        author = _dict(commit.get("author"))
+        changes.append(
+            {
+                "repository": path,
+                "sha": _text(_required(commit, "id", "A pushed commit"), 64),
+                "message": _text(commit.get("message"), 2000),
+                "author": _text(author.get("name") or author.get("email"), 200),
+                "url": _text(commit.get("url"), 500),
+                "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
+            }
+        )
+    if not changes:
+        return Parsed(ignored="Push without commits.")
+    return Parsed(changes=changes, occurred_at=max(c["committed_at"] for c in changes))
+
+
+def _gitlab_deployment(payload: dict, integration) -> Parsed:
+    mapped = deploy_status(payload.get("status"))
+    if mapped is None:
+        return Parsed(ignored=f"Deployment status {payload.get('status')!r} is not used.")
+    # The job that deployed: the same key a pipeline event gives that job, so both count once.
+    job_id = payload.get("deployable_id") or payload.get("deployment_id")
+    if not job_id:
+        raise PayloadError("The deployment event has no deployable_id.")
+    environment = _text(payload.get("environment"), 100)
+    status_at = parse_time(payload.get("status_changed_at"))
+    commit_url = _text(payload.get("commit_url"), 500)
+    sha = commit_url.rstrip("/").rsplit("/", 1)[-1] if "/commit/" in commit_url else _text(payload.get("short_sha"))
+    tier = str(payload.get("environment_tier") or "").lower()
+    record = {
+        "external_id": f"job:{job_id}",
+        "repository": _gitlab_project(payload),
+        "environment": environment,
+        "is_production": tier == "production" or integration.is_production(environment),
+        "status": mapped,
+        "status_at": status_at,
+        "started_at": status_at,
+        "sha": sha[:64],
+        "ref": _text(payload.get("ref"), 200),
+        "url": _text(payload.get("deployable_url"), 500),
+    }
+    return Parsed(deployments=[record], subject=f"deployment:job:{job_id}", occurred_at=status_at)
+
+
+def _gitlab_pipeline(payload: dict, integration) -> Parsed:
+    attrs = _dict(payload.get("object_attributes"))
+    repository = _gitlab_project(payload)
+    records = []
+    for build in _list(payload.get("builds")):
+        build = _dict(build)
+        env = _dict(build.get("environment"))
+        name = _text(env.get("name"), 100)
+        if not name or env.get("action", "start") not in ("start", None, ""):
+            continue
+        tier = str(env.get("deployment_tier") or "").lower()
+        production = tier == "production" or integration.is_production(name)
+        mapped = deploy_status(build.get("status"))
+        if not production or mapped is None:
+            continue
+        started = parse_time(build.get("started_at")) or parse_time(build.get("created_at"))
+        finished = parse_time(build.get("finished_at"))
+        records.append(
+            {
+                "external_id": f"job:{_required(build, 'id', 'A pipeline job')}",
+                "repository": repository,
+                "environment": name,
+                "is_production": True,
+                "status": mapped,
+                "status_at": finished or started or parse_time(attrs.get("created_at")),
+                "started_at": started,
+                "sha": _text(attrs.get("sha"), 64),
+                "ref": _text(attrs.get("ref"), 200),
+                "url": _text(attrs.get("url"), 500),
+            }
+        )
+    if not records:
+        return Parsed(ignored="Pipeline without a production deployment job.")
+    subject = f"pipeline:{attrs.get('id')}" if attrs.get("id") else ""
+    return Parsed(
+        deployments=records, subject=subject, occurred_at=max(r["status_at"] for r in records if r["status_at"])
+    )
+
+
+# --- incident sources -----------------------------------------------------------
+
+
+def pagerduty(event_type: str, payload: dict, integration) -> Parsed:
+    event = _dict(payload.get("event"))
+    event_type = _text(event.get("event_type") or event_type)
+    data = _dict(event.get("data"))
+    if event.get("resource_type", "incident") != "incident" or not event_type.startswith("incident."):
+        return Parsed(ignored=f"PagerDuty {event_type or 'unknown'} events are not used.")
+    occurred = parse_time(event.get("occurred_at"))
+    incident_id = _text(_required(data, "id", "The PagerDuty incident"), 200)
+    service = _dict(data.get("service"))
+    record = {
+        "external_id": incident_id,
+        "title": _text(data.get("title") or data.get("summary")),
+        "severity": _severity_from_priority(_dict(data.get("priority")).get("summary"))
+        or (2 if data.get("urgency") == "high" else 4 if data.get("urgency") == "low" else None),
+        "started_at": parse_time(data.get("created_at")) or occurred,
+        "service_keys": [k for k in (service.get("summary"), service.get("id")) if k],
+    }
+    if event_type == "incident.triggered":
+        record["detected_at"] = parse_time(data.get("created_at")) or occurred
+    elif event_type == "incident.resolved":
+        record["status"] = "resolved"
+        record["resolved_at"] = occurred
+    elif event_type not in (
+        "incident.acknowledged",
+        "incident.priority_updated",
+        "incident.annotated",
+        "incident.reassigned",
+        "incident.escalated",
+        "incident.unacknowledged",
+        "incident.delegated",
+        "incident.reopened",
+        "incident.responder.added",
+        "incident.responder.replied",
+        "incident.status_update_published",
+        "incident.workflow.started",
+        "incident.workflow.completed",
+        "incident.conference_bridge.updated",
+        "incident.custom_field_values.updated",
+        "incident.incident_type.changed",
+        "incident.service_updated",
+    ):
+        return Parsed(ignored=f"PagerDuty {event_type} events are not used.")
+    return Parsed(incidents=[record], subject=f"incident:{incident_id}", occurred_at=occurred)
+
+
+def opsgenie(event_type: str, payload: dict, integration) -> Parsed:
+    action = _text(payload.get("action") or event_type)
+    alert = _dict(payload.get("alert"))
+    alert_id = _text(_required(alert, "alertId", "The Opsgenie alert"), 200)
+    created = parse_time(alert.get("createdAt"))
+    updated = parse_time(alert.get("updatedAt")) or created
+    details = _dict(alert.get("details"))
+    tags = [str(t) for t in _list(alert.get("tags"))]
+    keys = [details.get("service"), alert.get("entity")] + [
+        t.split(":", 1)[1] for t in tags if t.startswith("service:")
+    ]
+    record = {
+        "external_id": alert_id,
+        "title": _text(alert.get("message")),
+        "severity": _severity_from_priority(alert.get("priority")),
+        "started_at": created,
+        "service_keys": [k for k in keys if k],
+    }
+    if action == "Create":
+        record["detected_at"] = created
+    elif action == "Close":
+        record["status"] = "resolved"
+        record["resolved_at"] = updated
+    elif action not in ("Acknowledge", "UnAcknowledge", "AddNote", "Escalate", "AssignOwnership", "AddTags"):
+        return Parsed(ignored=f"Opsgenie {action or 'unknown'} actions are not used.")
+    if record["started_at"] is None:
+        raise PayloadError("The Opsgenie alert has no createdAt.")
+    return Parsed(incidents=[record], subject=f"incident:{alert_id}", occurred_at=updated)
+
+
+def alertmanager(event_type: str, payload: dict, integration) -> Parsed:
+    group_key = _text(_required(payload, "groupKey", "The Alertmanager notification"), 2000)
+    alerts = [_dict(a) for a in _list(payload.get("alerts"))]
+    if not alerts:
+        return Parsed(ignored="Alertmanager notification without alerts.")
+    starts = [parse_time(a.get("startsAt")) for a in alerts if a.get("startsAt")]
+    if not starts:
+        raise PayloadError("No alert has a startsAt.")
+    started = min(starts)
+    labels = _dict(payload.get("commonLabels"))
+    annotations = _dict(payload.get("commonAnnotations"))
+    # One incident per firing of a group: the group key plus when it started.
+    external_id = f"{hashlib.sha256(group_key.encode()).hexdigest()[:24]}:{started:%Y%m%dT%H%M%SZ}"
+    record = {
+        "external_id": external_id,
+        "title": _text(annotations.get("summary") or labels.get("alertname") or "Alertmanager alert"),
+        "severity": ALERT_SEVERITY.get(str(labels.get("severity", "")).lower()),
+        "started_at": started,
+        "detected_at": started,
+        "service_keys": [k for k in (labels.get("service"), labels.get("app"), labels.get("job")) if k],
+    }
+    if payload.get("status") == "resolved":
+        ends = [
+            parse_time(a.get("endsAt")) for a in alerts if a.get("endsAt") and not str(a["endsAt"]).startswith("0001")
+        ]
+        record["status"] = "resolved"
+        record["resolved_at"] = max(ends) if ends else None
+        if record["resolved_at"] is None:
+            raise PayloadError("A resolved notification without endsAt.")
+    return Parsed(
+        incidents=[record], subject=f"incident:{external_id}", occurred_at=record.get("resolved_at") or started
+    )
+
+
+# --- generic (and the backfill file format) ---------------------------------------
+
+
+def generic(event_type: str, payload, integration) -> Parsed:
+    """`{"records": [...]}`, a list of records, or one record (see docs/delivery.md)."""
+    if isinstance(payload, dict) and "records" in payload:
+        records = payload["records"]
+    elif isinstance(payload, list):
+        records = payload
+    else:
+        records = [payload]
+    if not isinstance(records, list) or not records:
+        raise PayloadError("No records.")
+    parsed = Parsed()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise PayloadError(f"Record {index} is not an object.")
+        kind, values = record_from_row(record, integration=integration, where=f"Record {index}")
+        getattr(parsed, kind).append(values)
+    return parsed
+
+
+RECORD_KINDS = {"change": "changes", "deployment": "deployments", "incident": "incidents"}
+
+
+def record_from_row(row: dict, *, integration=None, where: str = "Row") -> tuple[str, dict]:
+    """One record of the generic/backfill format -> ("changes"|"deployments"|"incidents", values)."""
+    row = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+    kind = str(row.get("kind") or "").lower()
+    if kind not in RECORD_KINDS:
+        raise PayloadError(f"{where}: kind must be change, deployment or incident (got {row.get('kind')!r}).")
+    try:
+        if kind == "change":
+            values = {
+                "repository": _text(row.get("repository") or row.get("service")),
+                "sha": _text(_required(row, "sha", where), 64),
+                "message": _text(row.get("title") or row.get("message"), 2000),
+                "author": _text(row.get("author"), 200),
+                "url": _text(row.get("url"), 500),
+                "committed_at": parse_time(_required(row, "committed_at", where)),
+            }
+            if not values["repository"]:
+                raise PayloadError(f"{where}: a change needs its repository or service.")
+        elif kind == "deployment":
+            status = deploy_status(row.get("status") or "success")
+            if status is None:
+                raise PayloadError(f"{where}: unknown deployment status {row.get('status')!r}.")
+            environment = _text(row.get("environment") or "production", 100)
+            finished = parse_time(row.get("finished_at"))
+            started = parse_time(row.get("started_at"))
+            if finished is None and status in ("success", "failure", "canceled"):
+                raise PayloadError(f"{where}: a finished deployment needs finished_at.")
+            production = row.get("is_production")
+            if isinstance(production, str):
+                production = production.lower() in ("1", "true", "yes")
+            values = {
+                "external_id": _text(_required(row, "id", where), 200),
+                "repository": _text(row.get("repository")),
+                "service_key": _text(row.get("service")),
+                "team_slug": _text(row.get("team")),
+                "environment": environment,
+                "is_production": production
+                if production is not None
+                else (
+                    integration.is_production(environment)
+                    if integration
+                    else environment.lower() in ("production", "prod")
+                ),
+                "status": status,
+                "status_at": finished or started,
+                "started_at": started or finished,
+                "sha": _text(row.get("sha"), 64),
+                "ref": _text(row.get("ref"), 200),
+                "url": _text(row.get("url"), 500),
+            }
+        else:
+            severity = row.get("severity")
+            if severity not in (None, ""):
+                try:
+                    severity = int(severity)
+                except (TypeError, ValueError):
+                    severity = _severity_from_priority(severity)
+                if severity not in (1, 2, 3, 4, 5):
+                    raise PayloadError(f"{where}: severity must be 1-5.")
+            resolved = parse_time(row.get("resolved_at"))
+            values = {
+                "external_id": _text(_required(row, "id", where), 200),
+                "title": _text(row.get("title")),
+                "severity": severity or None,
+                "started_at": parse_time(_required(row, "started_at", where)),
+                "detected_at": parse_time(row.get("detected_at")),
+                "mitigated_at": parse_time(row.get("mitigated_at")),
+                "resolved_at": resolved,
+                "status": "resolved" if resolved else None,
+                "service_keys": [k for k in str(row.get("service") or "").split("|") if k],
+                "team_slug": _text(row.get("team")),
+                "deployment_id": _text(row.get("deployment_id"), 200),
+            }
+    except PayloadError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise PayloadError(f"{where}: {exc}") from exc
+    return RECORD_KINDS[kind], values
+
+
+PARSERS = {
+    "github": github,
+    "gitlab": gitlab,
+    "pagerduty": pagerduty,
+    "opsgenie": opsgenie,
+    "alertmanager": alertmanager,
+    "generic": generic,
+}
+
+
+def parse(kind: str, event_type: str, payload, integration) -> Parsed:
+    if kind != "generic" and not isinstance(payload, dict):
+        raise PayloadError("The payload is not a JSON object.")
+    return PARSERS[kind](event_type, payload, integration)

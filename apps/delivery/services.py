@@ -1,0 +1,652 @@
+"""Writes of the delivery app: integrations, intake, normalization, links and rollups.
+
+Every function is transactional and idempotent: a retried webhook, task or
+import changes nothing the first run did not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from apps.core import permissions
+from apps.teams.models import Service, Team
+
+from . import intake, normalizers
+from . import secrets as secret_store
+from .models import Change, Deployment, DirtyDay, IncidentDeploymentLink, Integration, RawEvent, ServiceMapping
+from .rollups import utc_day
+
+logger = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=2)
+
+
+# --- integrations ---------------------------------------------------------------
+
+
+def _clean_environments(environments) -> list[str]:
+    if isinstance(environments, str):
+        environments = environments.split(",")
+    cleaned = []
+    for env in environments or []:
+        env = str(env).strip()
+        if env and env.lower() not in (e.lower() for e in cleaned):
+            if len(env) > 100:
+                raise ValidationError({"production_environments": "An environment name is at most 100 characters."})
+            cleaned.append(env)
+    if not cleaned:
+        raise ValidationError({"production_environments": "Name at least one production environment."})
+    return cleaned
+
+
+def _check_secret(secret: str | None) -> str:
+    if secret is None or secret == "":
+        return secret_store.generate_secret()
+    secret = secret.strip()
+    if len(secret) < 16 or len(secret) > 200:
+        raise ValidationError({"secret": "A secret is 16 to 200 characters (leave it empty to generate one)."})
+    return secret
+
+
+@transaction.atomic
+def integration_create(
+    *,
+    actor,
+    organization,
+    name: str,
+    kind: str,
+    team: Team | None = None,
+    production_environments=None,
+    secret: str | None = None,
+) -> tuple[Integration, str]:
+    """Add an integration. Returns (integration, plaintext secret): the only time the secret is shown."""
+    if team is not None and team.organization_id != organization.pk:
+        raise ValidationError({"team": "The team belongs to another organization."})
+    if actor is not None and not permissions.can_create(actor, Integration, organization=organization, team=team):
+        raise PermissionDenied("Only an org admin adds org-wide integrations; a team lead adds their team's.")
+    if kind not in Integration.Kind.values:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}."})
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the integration a name."})
+    if Integration.objects.filter(organization=organization, name__iexact=name).exists():
+        raise ValidationError({"name": "An integration with this name already exists in the organization."})
+    secret = _check_secret(secret)
+    integration = Integration(
+        organization=organization,
+        team=team,
+        name=name,
+        kind=kind,
+        token=secret_store.generate_token(),
+        secret_encrypted=secret_store.encrypt(secret),
+        secret_rotated_at=timezone.now(),
+        production_environments=_clean_environments(
+            production_environments if production_environments is not None else ["production", "prod"]
+        ),
+        created_by=actor,
+    )
+    integration.full_clean(exclude=["secret_encrypted", "token"])
+    integration.save()
+    return integration, secret
+
+
+@transaction.atomic
+def integration_update(
+    *, actor, integration: Integration, name=None, production_environments=None, is_active=None, team=...
+):
+    if actor is not None and not permissions.can_change(actor, integration):
+        raise PermissionDenied("You may not change this integration.")
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationError({"name": "Give the integration a name."})
+        clash = Integration.objects.filter(organization=integration.organization_id, name__iexact=name)
+        if clash.exclude(pk=integration.pk).exists():
+            raise ValidationError({"name": "An integration with this name already exists in the organization."})
+        integration.name = name
+    if production_environments is not None:
+        integration.production_environments = _clean_environments(production_environments)
+    if is_active is not None:
+        integration.is_active = is_active
+    if team is not ...:
+        if team is not None and team.organization_id != integration.organization_id:
+            raise ValidationError({"team": "The team belongs to another organization."})
+        if actor is not None and not permissions.can_create(
+            actor, Integration, organization=integration.organization, team=team
+        ):
+            raise PermissionDenied("You may not move this integration there.")
+        integration.team = team
+    integration.save()
+    return integration
+
+
+@transaction.atomic
+def integration_rotate_secret(*, actor, integration: Integration, secret: str | None = None) -> str:
+    """Replace the secret (generated unless given). Returns the new plaintext, shown once."""
+    if actor is not None and not permissions.can_change(actor, integration):
+        raise PermissionDenied("You may not change this integration.")
+    secret = _check_secret(secret)
+    integration.secret_encrypted = secret_store.encrypt(secret)
+    integration.secret_rotated_at = timezone.now()
+    integration.save(update_fields=["secret_encrypted", "secret_rotated_at", "updated_at"])
+    return secret
+
+
+@transaction.atomic
+def integration_mappings_set(*, actor, integration: Integration, mappings: dict[str, Service]) -> None:
+    """Replace the key -> service mappings, and re-attribute the rows already received for those keys."""
+    if actor is not None and not permissions.can_change(actor, integration):
+        raise PermissionDenied("You may not change this integration.")
+    cleaned: dict[str, Service] = {}
+    for key, service in mappings.items():
+        key = (key or "").strip()
+        if not key:
+            continue
+        if len(key) > 300:
+            raise ValidationError({"mappings": f"{key[:40]}…: a key is at most 300 characters."})
+        if service.organization_id != integration.organization_id:
+            raise ValidationError({"mappings": f"{service.name} belongs to another organization."})
+        if integration.team_id and service.team_id != integration.team_id:
+            raise ValidationError({"mappings": f"{service.name} is not a service of {integration.team}."})
+        cleaned[key] = service
+    lowered = [k.lower() for k in cleaned]
+    if len(set(lowered)) != len(lowered):
+        raise ValidationError({"mappings": "Each key may appear once."})
+    integration.mappings.exclude(key__in=list(cleaned)).delete()
+    for key, service in cleaned.items():
+        ServiceMapping.objects.update_or_create(integration=integration, key=key, defaults={"service": service})
+    for key, service in cleaned.items():
+        for model in (Change, Deployment):
+            rows = model.objects.filter(integration=integration, repository__iexact=key).exclude(service=service)
+            days = [d for d in rows.values_list(_time_field(model), flat=True) if d]
+            old_teams = set(rows.values_list("team_id", flat=True))
+            if rows.update(service=service, team=service.team):
+                for team_id in old_teams | {service.team_id}:
+                    if team_id and days:
+                        mark_dirty(team_id, utc_day(min(days)))
+
+
+def _time_field(model) -> str:
+    return "committed_at" if model is Change else "finished_at"
+
+
+# --- intake -----------------------------------------------------------------------
+
+
+def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bool]:
+    """Verify and store one delivery. Returns (raw event, created); raises intake.IntakeError.
+
+    Nothing is written unless the proof checks out on the exact bytes received."""
+    integration = (
+        Integration.objects.filter(token=token, is_active=True)
+        .only("pk", "kind", "organization_id", "secret_encrypted", "last_delivery_at")
+        .first()
+        if token
+        else None
+    )
+    if integration is None:
+        raise intake.IntakeError(404, "No such intake URL.")
+    if len(body) > intake.MAX_BODY_BYTES:
+        raise intake.IntakeError(413, "The body is larger than 1 MiB.")
+    try:
+        secret = secret_store.decrypt(integration.secret_encrypted)
+    except ValueError:
+        logger.error("delivery: secret of integration %s cannot be decrypted", integration.pk)
+        raise intake.IntakeError(401, "The delivery could not be verified.")
+    if not intake.verify(integration.kind, secret, headers, body):
+        raise intake.IntakeError(401, "Bad or missing signature.")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise intake.IntakeError(400, "The body is not valid JSON.")
+    if not isinstance(payload, dict | list):
+        raise intake.IntakeError(400, "The body is not a JSON object.")
+    delivery = intake.identify(integration.kind, headers, body, payload)
+    try:
+        with transaction.atomic():
+            event = RawEvent.objects.create(
+                integration_id=integration.pk,
+                organization_id=integration.organization_id,
+                delivery_id=delivery.delivery_id,
+                event_type=delivery.event_type,
+                payload=payload,
+                headers=intake.kept_headers(headers),
+            )
+    except IntegrityError:
+        existing = RawEvent.objects.filter(integration_id=integration.pk, delivery_id=delivery.delivery_id).first()
+        if existing is None:  # pragma: no cover - the conflicting row vanished (deleted integration)
+            raise
+        return existing, False
+    now = timezone.now()
+    if integration.last_delivery_at is None or now - integration.last_delivery_at > timedelta(minutes=1):
+        Integration.objects.filter(pk=integration.pk).update(last_delivery_at=now)
+    transaction.on_commit(lambda: _enqueue(event.pk))
+    return event, True
+
+
+def _enqueue(raw_event_id: int) -> None:
+    from .tasks import process_raw_event
+
+    try:
+        process_raw_event.delay(raw_event_id)
+    except Exception:  # the broker is away: the event is stored, the sweeper will queue it
+        logger.warning("delivery: could not queue raw event %s; the sweeper will retry", raw_event_id, exc_info=True)
+
+
+def raw_events_requeue_stale(*, older_than: timedelta = STALE_AFTER, limit: int = 5000) -> int:
+    """Queue again the raw events still pending after `older_than` (a lost task or broker)."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        RawEvent.objects.filter(status=RawEvent.Status.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        _enqueue(pk)
+    return len(ids)
+
+
+@transaction.atomic
+def raw_events_retry(*, raw_event_ids) -> int:
+    """Put failed (or ignored) events back to pending and queue them (admin action)."""
+    ids = list(
+        RawEvent.objects.filter(pk__in=list(raw_event_ids))
+        .exclude(status=RawEvent.Status.PENDING)
+        .values_list("pk", flat=True)
+    )
+    RawEvent.objects.filter(pk__in=ids).update(status=RawEvent.Status.PENDING, error="", note="")
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    return len(ids)
+
+
+def raw_event_process(*, raw_event_id: int) -> str | None:
+    """Normalize one raw event. Returns its final status (None when it no longer exists).
+
+    Bad payloads are recorded on the event (status failed, the error kept for the admin);
+    transient database errors propagate so the task retries."""
+    with transaction.atomic():
+        event = (
+            RawEvent.objects.select_for_update(of=("self",))
+            .select_related("integration__organization", "integration__team")
+            .filter(pk=raw_event_id)
+            .first()
+        )
+        if event is None or event.status != RawEvent.Status.PENDING:
+            return event.status if event else None
+        event.attempts += 1
+        try:
+            with transaction.atomic():
+                parsed = normalizers.parse(event.integration.kind, event.event_type, event.payload, event.integration)
+                event.subject = parsed.subject[:250]
+                event.occurred_at = parsed.occurred_at
+                if parsed.ignored:
+                    event.status = RawEvent.Status.IGNORED
+                    event.note = parsed.ignored[:300]
+                else:
+                    apply_parsed(integration=event.integration, parsed=parsed)
+                    event.status = RawEvent.Status.PROCESSED
+                    event.note = _summary(parsed)
+                event.error = ""
+        except (normalizers.PayloadError, ValidationError) as exc:
+            event.status = RawEvent.Status.FAILED
+            event.error = _error_text(exc)
+        except Exception as exc:
+            from apps.core.tasks import TRANSIENT_ERRORS
+
+            if isinstance(exc, TRANSIENT_ERRORS):
+                raise
+            logger.exception("delivery: raw event %s failed", raw_event_id)
+            event.status = RawEvent.Status.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"[:4000]
+        event.processed_at = timezone.now()
+        event.save(update_fields=["status", "subject", "occurred_at", "attempts", "error", "note", "processed_at"])
+        return event.status
+
+
+def _error_text(exc) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())[:4000]
+        return " ".join(exc.messages)[:4000]
+    return str(exc)[:4000]
+
+
+def _summary(parsed) -> str:
+    parts = []
+    for name, label in (("changes", "commit"), ("deployments", "deployment"), ("incidents", "incident")):
+        count = len(getattr(parsed, name))
+        if count:
+            parts.append(f"{count} {label}{'' if count == 1 else 's'}")
+    return ", ".join(parts)[:300]
+
+
+# --- normalized rows ------------------------------------------------------------
+
+
+class Resolver:
+    """Finds the service (and so the team) a source's key names, inside one organization."""
+
+    def __init__(self, organization, integration: Integration | None = None):
+        self.organization = organization
+        self.integration = integration
+        self._mappings = None
+        self._services = None
+
+    def _load(self):
+        if self._mappings is None:
+            self._mappings = {}
+            if self.integration is not None and self.integration.pk:
+                for m in ServiceMapping.objects.filter(integration=self.integration).select_related("service"):
+                    self._mappings[m.key.lower()] = m.service
+            self._services = list(Service.objects.filter(organization=self.organization).select_related("team"))
+
+    def service(self, *keys) -> Service | None:
+        self._load()
+        keys = [str(k).strip() for k in keys if k and str(k).strip()]
+        for key in keys:
+            if key.lower() in self._mappings:
+                return self._mappings[key.lower()]
+        team_id = self.integration.team_id if self.integration else None
+        candidates = [s for s in self._services if team_id is None or s.team_id == team_id]
+        for key in keys:
+            low = key.lower().rstrip("/")
+            for s in candidates:
+                repo = (s.repository_url or "").lower().rstrip("/")
+                if repo and (repo.endswith("/" + low) or repo == low):
+                    return s
+            tail = low.rsplit("/", 1)[-1]
+            for s in candidates:
+                if tail in (s.slug.lower(), s.name.lower()):
+                    return s
+        return None
+
+    def team_for(self, service: Service | None, team_slug: str = "") -> Team | None:
+        if service is not None:
+            return service.team
+        if team_slug:
+            team = Team.objects.filter(organization=self.organization, slug=team_slug).first()
+            if team is None:
+                raise ValidationError({"team": f"No team {team_slug!r} in {self.organization}."})
+            return team
+        return self.integration.team if self.integration else None
+
+
+def apply_parsed(*, integration: Integration | None, parsed, organization=None, source: str | None = None) -> dict:
+    """Write what one parsed event (or import batch) states. Returns counts of rows created."""
+    organization = organization or integration.organization
+    source = source or integration.kind
+    resolver = Resolver(organization, integration)
+    created = {"changes": 0, "deployments": 0, "incidents": 0}
+    if parsed.changes:
+        created["changes"] = changes_upsert(
+            organization=organization, integration=integration, source=source, records=parsed.changes, resolver=resolver
+        )
+    for record in parsed.deployments:
+        _, was_created = deployment_apply(
+            organization=organization, integration=integration, source=source, record=record, resolver=resolver
+        )
+        created["deployments"] += was_created
+    for record in parsed.incidents:
+        _, was_created = incident_apply(
+            organization=organization, integration=integration, source=source, record=record, resolver=resolver
+        )
+        created["incidents"] += was_created
+    return created
+
+
+@transaction.atomic
+def changes_upsert(*, organization, integration, source: str, records: list[dict], resolver: Resolver) -> int:
+    """Insert commits not seen before (same repository and sha = same change). Returns how many were new."""
+    rows = {}
+    for record in records:
+        service = resolver.service(record["repository"])
+        team = resolver.team_for(service)
+        key = (record["repository"], record["sha"])
+        rows[key] = Change(
+            organization=organization,
+            team=team,
+            service=service,
+            integration=integration,
+            repository=record["repository"],
+            sha=record["sha"],
+            message=record.get("message", ""),
+            author=record.get("author", ""),
+            url=record.get("url", ""),
+            committed_at=record["committed_at"],
+            source=source,
+        )
+    existing = set(
+        Change.objects.filter(organization=organization)
+        .filter(Q(repository__in={r for r, _ in rows}) & Q(sha__in={s for _, s in rows}))
+        .values_list("repository", "sha")
+    )
+    new = [row for key, row in rows.items() if key not in existing]
+    Change.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    for team_id, day in {(c.team_id, utc_day(c.committed_at)) for c in new if c.team_id}:
+        mark_dirty(team_id, day)
+    return len(new)
+
+
+def _rank(status: str, status_at: datetime | None) -> tuple:
+    """The total order deployment states are folded by: terminal beats pending, then later beats earlier."""
+    return (status in Deployment.TERMINAL, status_at or _FLOOR, status)
+
+
+_FLOOR = datetime.min.replace(tzinfo=UTC)
+
+
+@transaction.atomic
+def deployment_apply(
+    *, organization, integration, source: str, record: dict, resolver: Resolver
+) -> tuple[Deployment, bool]:
+    """Create or fold one state of a deployment (keyed by the source's id)."""
+    key = {"organization": organization, "source": source, "external_id": record["external_id"]}
+    service = resolver.service(record.get("service_key"), record.get("repository"))
+    team = resolver.team_for(service, record.get("team_slug", ""))
+    deployment = Deployment.objects.select_for_update().filter(**key).first()
+    created = deployment is None
+    if created:
+        deployment = Deployment(**key, integration=integration)
+        old_day = None
+        old_service_id = None
+    else:
+        old_day = utc_day(deployment.finished_at) if deployment.finished_at else None
+        old_service_id = deployment.service_id
+    if created or deployment.service_id is None:
+        deployment.service = service
+        deployment.team = team
+    for name in ("repository", "environment", "sha", "ref", "url"):
+        if record.get(name) and not getattr(deployment, name):
+            setattr(deployment, name, record[name])
+    if created or record.get("is_production"):
+        deployment.is_production = bool(record.get("is_production"))
+    started = record.get("started_at")
+    if started and (deployment.started_at is None or started < deployment.started_at):
+        deployment.started_at = started
+    if created or _rank(record["status"], record.get("status_at")) > _rank(deployment.status, deployment.status_at):
+        deployment.status = record["status"]
+        deployment.status_at = record.get("status_at")
+        deployment.finished_at = record.get("status_at") if record["status"] in Deployment.TERMINAL else None
+    if not deployment.environment:
+        raise ValidationError({"environment": "The deployment names no environment."})
+    if created:
+        try:
+            with transaction.atomic():
+                deployment.save()
+        except IntegrityError:
+            # A parallel worker created it first: fold into theirs.
+            return deployment_apply(
+                organization=organization, integration=integration, source=source, record=record, resolver=resolver
+            )
+    else:
+        deployment.save()
+    days = [d for d in (old_day, utc_day(deployment.finished_at) if deployment.finished_at else None) if d]
+    team_id = deployment.service.team_id if deployment.service_id else deployment.team_id
+    if team_id and days:
+        mark_dirty(team_id, min(days))
+    if deployment.finished_at and (deployment.service_id or old_service_id):
+        _relink_incidents_after(deployment)
+    return deployment, created
+
+
+def incident_apply(*, organization, integration, source: str, record: dict, resolver: Resolver):
+    """Create or update the postmortem app's incident for one source event."""
+    from apps.postmortems.models import Incident
+    from apps.postmortems.services import incident_upsert_from_source
+
+    keys = record.get("service_keys") or []
+    services = []
+    for key in keys:
+        service = resolver.service(key)
+        if service is not None and service not in services:
+            services.append(service)
+    team = resolver.team_for(services[0] if services else None, record.get("team_slug", ""))
+    if team is None:
+        raise ValidationError(
+            {"team": f"Cannot tell which team owns this incident: map one of {keys or ['its service']} to a service."}
+        )
+    incident_source = source if source in Incident.Source.values else Incident.Source.OTHER
+    fields = {
+        name: record[name]
+        for name in ("title", "severity", "status", "started_at", "detected_at", "mitigated_at", "resolved_at")
+        if record.get(name)
+    }
+    incident, created = incident_upsert_from_source(
+        organization=organization,
+        team=team,
+        source=incident_source,
+        external_id=record["external_id"],
+        services=services,
+        **fields,
+    )
+    if record.get("deployment_id"):
+        deployment = Deployment.objects.filter(organization=organization, external_id=record["deployment_id"]).first()
+        if deployment is None:
+            raise ValidationError({"deployment_id": f"No deployment {record['deployment_id']!r} (import it first)."})
+        incident_link_set(actor=None, incident=incident, deployment=deployment, note=f"Stated by {source}.")
+    else:
+        incident_link_refresh(incident=incident)
+    return incident, created
+
+
+# --- incident <-> deployment ------------------------------------------------------
+
+
+def _auto_deployment(incident) -> Deployment | None:
+    service_ids = list(incident.services.values_list("pk", flat=True))
+    if not service_ids:
+        return None
+    return (
+        Deployment.objects.filter(
+            service_id__in=service_ids,
+            is_production=True,
+            status=Deployment.Status.SUCCESS,
+            finished_at__lt=incident.started_at,
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def incident_link_refresh(*, incident) -> IncidentDeploymentLink:
+    """Apply the default rule unless someone (or the source) set the link explicitly."""
+    link, _ = IncidentDeploymentLink.objects.select_for_update().get_or_create(incident=incident)
+    if link.method == IncidentDeploymentLink.Method.EXPLICIT:
+        return link
+    deployment = _auto_deployment(incident)
+    method = IncidentDeploymentLink.Method.AUTO if deployment else IncidentDeploymentLink.Method.NONE
+    if link.deployment_id != (deployment.pk if deployment else None) or link.method != method:
+        _mark_link_days(link, deployment, incident)
+        link.deployment = deployment
+        link.method = method
+        link.set_by = None
+        link.save()
+    _mark_incident_day(incident)
+    return link
+
+
+@transaction.atomic
+def incident_link_set(*, actor, incident, deployment: Deployment | None, note: str = "", automatic: bool = False):
+    """Say by hand which deployment caused the incident (None: none did), or go back to the default rule."""
+    from apps.postmortems.models import Incident
+
+    if actor is not None:
+        permissions.get_for_user(actor, Incident.objects.all(), pk=incident.pk)
+        link = IncidentDeploymentLink.objects.filter(incident=incident).first() or IncidentDeploymentLink(
+            incident=incident
+        )
+        if not permissions.can_change(actor, link):
+            raise PermissionDenied("Only the team's lead or an org admin changes this link.")
+    if automatic:
+        IncidentDeploymentLink.objects.filter(incident=incident).update(
+            method=IncidentDeploymentLink.Method.NONE, note="", set_by=actor
+        )
+        return incident_link_refresh(incident=incident)
+    if deployment is not None and deployment.organization_id != incident.organization_id:
+        raise ValidationError({"deployment": "The deployment belongs to another organization."})
+    link, _ = IncidentDeploymentLink.objects.select_for_update().get_or_create(incident=incident)
+    _mark_link_days(link, deployment, incident)
+    link.deployment = deployment
+    link.method = IncidentDeploymentLink.Method.EXPLICIT
+    link.set_by = actor
+    link.note = note[:300]
+    link.save()
+    return link
+
+
+def _mark_link_days(link, new_deployment, incident) -> None:
+    for dep in (link.deployment if link.deployment_id else None, new_deployment):
+        if dep is not None and dep.finished_at:
+            team_id = dep.service.team_id if dep.service_id else dep.team_id
+            if team_id:
+                mark_dirty(team_id, utc_day(dep.finished_at))
+
+
+def _mark_incident_day(incident) -> None:
+    mark_dirty(incident.team_id, utc_day(incident.started_at))
+
+
+def _relink_incidents_after(deployment: Deployment) -> None:
+    """A deployment appeared or changed: incidents of its service that started after it may link to it now."""
+    from apps.postmortems.models import Incident
+
+    if deployment.service_id is None or deployment.finished_at is None:
+        return
+    later = (
+        Deployment.objects.filter(
+            service_id=deployment.service_id,
+            is_production=True,
+            status=Deployment.Status.SUCCESS,
+            finished_at__gt=deployment.finished_at,
+        )
+        .order_by("finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    incidents = Incident.objects.filter(services=deployment.service_id, started_at__gt=deployment.finished_at)
+    if later:
+        incidents = incidents.filter(started_at__lte=later)
+    incidents = incidents.exclude(deployment_link__method=IncidentDeploymentLink.Method.EXPLICIT)
+    for incident in incidents[:500]:
+        incident_link_refresh(incident=incident)
+
+
+# --- rollup bookkeeping ---------------------------------------------------------
+
+
+def mark_dirty(team_id: int, day: date) -> None:
+    """Remember that the team's rollups from `day` on are stale (the rollup job recomputes them)."""
+    now = timezone.now()
+    obj, created = DirtyDay.objects.get_or_create(team_id=team_id, defaults={"day": day, "marked_at": now})
+    if not created:
+        DirtyDay.objects.filter(pk=obj.pk).update(day=Least(F("day"), Value(day)), marked_at=now)

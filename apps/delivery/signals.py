@@ -1,0 +1,34 @@
+"""Keep incident links and rollups in step with incidents written anywhere
+(the postmortems UI, its API, the delivery normalizers)."""
+
+from django.db import transaction
+
+
+def _refresh(incident_id: int) -> None:
+    from apps.postmortems.models import Incident
+
+    from . import services
+
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is not None:
+        services.incident_link_refresh(incident=incident)
+
+
+def incident_saved(sender, instance, **kwargs):
+    transaction.on_commit(lambda: _refresh(instance.pk))
+
+
+def incident_services_changed(sender, instance, action, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear"):
+        from apps.postmortems.models import Incident
+
+        if isinstance(instance, Incident):
+            transaction.on_commit(lambda: _refresh(instance.pk))
+
+
+def incident_deleted(sender, instance, **kwargs):
+    from .rollups import utc_day
+    from .services import mark_dirty
+
+    if instance.team_id and instance.started_at:
+        mark_dirty(instance.team_id, utc_day(instance.started_at))

@@ -1,0 +1,28 @@
+"""Delivery jobs: thin wrappers that take ids and call services."""
+
+from apps.core.tasks import idempotent_task
+
+from . import rollups, services
+
+
+@idempotent_task
+def process_raw_event(raw_event_id: int) -> str | None:
+    return services.raw_event_process(raw_event_id=raw_event_id)
+
+
+@idempotent_task
+def sweep_raw_events() -> int:
+    """Re-queue raw events left pending (a lost task or broker loses nothing)."""
+    return services.raw_events_requeue_stale()
+
+
+@idempotent_task
+def refresh_rollups() -> int:
+    """Recompute the days the normalizers marked stale."""
+    return rollups.refresh_dirty()
+
+
+@idempotent_task
+def rebuild_rollups(days: int = 120) -> int:
+    """Nightly: recompute the last `days` days of every team (links changed by hand, moved services)."""
+    return rollups.rebuild(days=days)

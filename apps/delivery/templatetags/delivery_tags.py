@@ -1,0 +1,63 @@
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+TIER_CLASSES = {
+    "elite": "text-bg-success",
+    "high": "text-bg-primary",
+    "medium": "text-bg-warning",
+    "low": "text-bg-danger",
+}
+STATUS_CLASSES = {
+    "success": "text-bg-success",
+    "failure": "text-bg-danger",
+    "canceled": "text-bg-secondary",
+    "in_progress": "text-bg-info",
+    "pending": "text-bg-light border",
+    "processed": "text-bg-success",
+    "ignored": "text-bg-light border",
+    "failed": "text-bg-danger",
+}
+
+
+@register.simple_tag
+def tier_badge(tier):
+    if not tier:
+        return format_html('<span class="badge text-bg-light border text-secondary">no data</span>')
+    return format_html('<span class="badge {}">{}</span>', TIER_CLASSES.get(tier, "text-bg-secondary"), tier.title())
+
+
+@register.simple_tag
+def status_badge(status, label=None):
+    return format_html(
+        '<span class="badge {}">{}</span>', STATUS_CLASSES.get(status, "text-bg-secondary"), label or status
+    )
+
+
+@register.filter
+def hours(value):
+    """A duration in hours, readable: 45 min, 5.2 h, 3.1 d."""
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{value * 60:.0f} min"
+    if value < 48:
+        return f"{value:.1f} h"
+    return f"{value / 24:.1f} d"
+
+
+@register.filter
+def percent(value):
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+@register.filter
+def per_day(value):
+    if value is None:
+        return "—"
+    if value >= 1:
+        return f"{value:.1f}/day"
+    if value * 7 >= 1:
+        return f"{value * 7:.1f}/week"
+    return f"{value * 30:.1f}/month"

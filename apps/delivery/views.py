@@ -1,0 +1,436 @@
+"""Delivery pages: the org's DORA overview, a team's four keys, deployments,
+integrations (with the intake endpoint) and the incident-to-deployment link."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from apps.core import permissions
+from apps.teams.models import Service, Team
+
+from . import intake, selectors, services
+from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
+from .metrics import overall_tier
+from .models import Deployment, IncidentDeploymentLink, Integration
+
+TIER_COLORS = {"elite": "#16a34a", "high": "#2563eb", "medium": "#d97706", "low": "#dc2626"}
+
+
+def _window(request) -> int:
+    try:
+        value = int(request.GET.get("window", 90))
+    except ValueError:
+        return 90
+    return value if value in selectors.WINDOWS else 90
+
+
+def _chart(config: dict) -> str:
+    return escape(json.dumps(config, default=str))
+
+
+def _trend_charts(points: list[dict]) -> dict[str, str]:
+    labels = [p["week_start"].strftime("%d %b") for p in points]
+
+    def line(key, label, color, kind="line", suffix=""):
+        return _chart(
+            {
+                "type": kind,
+                "data": {
+                    "labels": labels,
+                    "datasets": [
+                        {
+                            "label": label,
+                            "data": [p[key] for p in points],
+                            "borderColor": color,
+                            "backgroundColor": color + "55",
+                            "spanGaps": True,
+                            "tension": 0.25,
+                        }
+                    ],
+                },
+                "options": {
+                    "maintainAspectRatio": False,
+                    "plugins": {"legend": {"display": False}},
+                    "scales": {"y": {"beginAtZero": True, "title": {"display": bool(suffix), "text": suffix}}},
+                },
+            }
+        )
+
+    return {
+        "deployments": line("deployments", "Deployments per week", "#4f46e5", "bar", "deployments"),
+        "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours"),
+        "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%"),
+        "restore": line("time_to_restore_hours", "Median time to restore (hours)", "#d97706", suffix="hours"),
+    }
+
+
+# --- DORA pages ---------------------------------------------------------------------
+
+
+@login_required
+def index(request):
+    org = request.organization
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    window = _window(request)
+    teams = list(permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name"))
+    dora = selectors.team_dora(team_ids=[t.pk for t in teams], window_days=window, full=True)
+    rows = [{"team": t, "keys": dora[t.pk], "overall": overall_tier(dora[t.pk])} for t in teams]
+    with_data = [r for r in rows if r["overall"]]
+    counts = selectors.org_tier_counts({r["team"].pk: r["keys"] for r in with_data})
+    chart = _chart(
+        {
+            "type": "bar",
+            "data": {
+                "labels": ["Deployment frequency", "Lead time", "Change failure rate", "Time to restore"],
+                "datasets": [
+                    {
+                        "label": tier.title(),
+                        "data": [counts[key][tier] for key in selectors.KEY_NAMES],
+                        "backgroundColor": color,
+                    }
+                    for tier, color in TIER_COLORS.items()
+                ],
+            },
+            "options": {
+                "indexAxis": "y",
+                "maintainAspectRatio": False,
+                "scales": {"x": {"stacked": True, "title": {"display": True, "text": "teams"}}, "y": {"stacked": True}},
+            },
+        }
+    )
+    return render(
+        request,
+        "delivery/index.html",
+        {
+            "rows": rows,
+            "window": window,
+            "windows": selectors.WINDOWS,
+            "chart": chart,
+            "teams_with_data": len(with_data),
+            "can_manage": permissions.is_org_admin(request.user, org)
+            or bool(permissions.team_ids(request.user, roles=(permissions.TEAM_LEAD,))),
+        },
+    )
+
+
+@login_required
+def team_detail(request, pk):
+    team = permissions.get_for_user(request.user, Team.objects.select_related("organization"), pk=pk)
+    window = _window(request)
+    keys = selectors.team_dora(team_ids=[team.pk], window_days=window, full=True)[team.pk]
+    team_services = list(Service.objects.filter(team=team).order_by("tier", "name"))
+    by_service = selectors.service_dora(service_ids=[s.pk for s in team_services], window_days=window)
+    recent = selectors.deployment_list(user=request.user, organization=team.organization, team=team)[:10]
+    return render(
+        request,
+        "delivery/team_detail.html",
+        {
+            "team": team,
+            "keys": keys,
+            "overall": overall_tier(keys),
+            "window": window,
+            "windows": selectors.WINDOWS,
+            "charts": _trend_charts(selectors.team_trend(team_id=team.pk, weeks=max(4, window // 7))),
+            "services": [{"service": s, "keys": by_service[s.pk]} for s in team_services],
+            "recent": recent,
+        },
+    )
+
+
+@login_required
+def deployment_list(request):
+    org = request.organization
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    teams = permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name")
+    team_id = request.GET.get("team", "")
+    team = teams.filter(pk=team_id).first() if team_id.isdigit() else None
+    status = request.GET.get("status", "")
+    status = status if status in Deployment.Status.values else ""
+    production_only = request.GET.get("env", "production") == "production"
+    qs = selectors.deployment_list(
+        user=request.user, organization=org, team=team, status=status or None, production_only=production_only
+    )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "delivery/deployment_list.html",
+        {
+            "page": page,
+            "teams": teams,
+            "team": team,
+            "status": status,
+            "statuses": Deployment.Status.choices,
+            "production_only": production_only,
+            "query": query.urlencode(),
+        },
+    )
+
+
+# --- integrations -----------------------------------------------------------------
+
+
+def _creatable_teams(user, organization):
+    return permissions.editable_teams(user, Integration, Team.objects.filter(organization=organization)).order_by(
+        "name"
+    )
+
+
+@login_required
+def integration_list(request):
+    org = request.organization
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    integrations = selectors.integration_list(user=request.user, organization=org)
+    can_add = permissions.is_org_admin(request.user, org) or _creatable_teams(request.user, org).exists()
+    return render(
+        request,
+        "delivery/integration_list.html",
+        {"integrations": integrations, "can_add": can_add},
+    )
+
+
+def _intake_url(request, integration) -> str:
+    return request.build_absolute_uri(reverse("delivery:intake", args=[integration.token]))
+
+
+@login_required
+def integration_create(request):
+    org = request.organization
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    allow_org_wide = permissions.is_org_admin(request.user, org)
+    teams = _creatable_teams(request.user, org)
+    if not allow_org_wide and not teams.exists():
+        raise PermissionDenied("Only an org admin or a team lead adds integrations.")
+    form = IntegrationForm(request.POST or None, teams=teams, allow_org_wide=allow_org_wide)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            integration, secret = services.integration_create(
+                actor=request.user,
+                organization=org,
+                name=data["name"],
+                kind=data["kind"],
+                team=data["team"],
+                production_environments=data["production_environments"],
+                secret=data["secret"] or None,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return _secret_page(request, integration, secret, created=True)
+    return render(request, "delivery/integration_form.html", {"form": form, "title": "Add an integration"})
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _secret_page(request, integration, secret: str, *, created: bool):
+    response = render(
+        request,
+        "delivery/integration_secret.html",
+        {
+            "integration": integration,
+            "secret": secret,
+            "intake_url": _intake_url(request, integration),
+            "created": created,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def integration_detail(request, pk):
+    integration = selectors.integration_detail(user=request.user, pk=pk)
+    return render(
+        request,
+        "delivery/integration_detail.html",
+        {
+            "integration": integration,
+            "intake_url": _intake_url(request, integration),
+            "mappings": integration.mappings.select_related("service").order_by("key"),
+            "events": selectors.integration_events(integration=integration),
+            "can_edit": permissions.can_change(request.user, integration),
+        },
+    )
+
+
+@login_required
+def integration_edit(request, pk):
+    integration = selectors.integration_detail(user=request.user, pk=pk, change=True)
+    candidates = Service.objects.filter(organization=integration.organization_id)
+    if integration.team_id:
+        candidates = candidates.filter(team_id=integration.team_id)
+    initial = {
+        "name": integration.name,
+        "production_environments": ", ".join(integration.production_environments or []),
+        "is_active": integration.is_active,
+        "mappings": "\n".join(
+            f"{m.key} = {m.service.slug}" for m in integration.mappings.select_related("service").order_by("key")
+        ),
+    }
+    form = IntegrationEditForm(request.POST or None, initial=initial, services=candidates)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.integration_update(
+                actor=request.user,
+                integration=integration,
+                name=data["name"],
+                production_environments=data["production_environments"],
+                is_active=data["is_active"],
+            )
+            services.integration_mappings_set(actor=request.user, integration=integration, mappings=data["mappings"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Saved {integration.name}.")
+            return redirect(integration)
+    return render(
+        request,
+        "delivery/integration_form.html",
+        {"form": form, "title": f"Edit {integration.name}", "integration": integration},
+    )
+
+
+@login_required
+def integration_rotate(request, pk):
+    integration = selectors.integration_detail(user=request.user, pk=pk, change=True)
+    form = SecretForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            secret = services.integration_rotate_secret(
+                actor=request.user, integration=integration, secret=form.cleaned_data["secret"] or None
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return _secret_page(request, integration, secret, created=False)
+    return render(
+        request,
+        "delivery/integration_form.html",
+        {
+            "form": form,
+            "title": f"Rotate the secret of {integration.name}",
+            "integration": integration,
+            "warning": "The old secret stops working at once: update the source's webhook right after.",
+        },
+    )
+
+
+# --- incident link ------------------------------------------------------------------
+
+
+@login_required
+def incident_link(request, incident_pk):
+    from apps.postmortems.models import Incident
+
+    incident = permissions.get_for_user(
+        request.user, Incident.objects.select_related("team", "organization"), pk=incident_pk
+    )
+    link = selectors.incident_link(incident=incident) or IncidentDeploymentLink(incident=incident)
+    if not permissions.can_change(request.user, link):
+        raise PermissionDenied("Only the team's lead or an org admin changes this link.")
+    candidates = list(selectors.link_candidates(incident=incident))
+    if link.deployment_id and link.deployment not in candidates:
+        candidates.insert(0, link.deployment)
+    initial = {
+        "choice": IncidentLinkForm.AUTO
+        if link.method != IncidentDeploymentLink.Method.EXPLICIT
+        else (str(link.deployment_id) if link.deployment_id else IncidentLinkForm.NONE),
+        "note": link.note,
+    }
+    form = IncidentLinkForm(request.POST or None, initial=initial, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        choice = form.cleaned_data["choice"]
+        services.incident_link_set(
+            actor=request.user,
+            incident=incident,
+            deployment=form.deployment(),
+            note=form.cleaned_data["note"],
+            automatic=choice == IncidentLinkForm.AUTO,
+        )
+        messages.success(request, "Saved the deployment link.")
+        return redirect(incident.get_absolute_url())
+    return render(request, "delivery/incident_link.html", {"form": form, "incident": incident, "link": link})
+
+
+# --- intake ---------------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def intake_view(request, token):
+    """The webhook endpoint of one integration: verify, store, answer (202 new, 200 seen before)."""
+    length = request.META.get("CONTENT_LENGTH")
+    try:
+        if length and int(length) > intake.MAX_BODY_BYTES:
+            return JsonResponse({"detail": "The body is larger than 1 MiB."}, status=413)
+    except ValueError:
+        return JsonResponse({"detail": "Bad Content-Length."}, status=400)
+    body = request.read(intake.MAX_BODY_BYTES + 1)
+    try:
+        event, created = services.raw_event_receive(token=token, headers=request.headers, body=body)
+    except intake.IntakeError as exc:
+        return JsonResponse({"detail": exc.message}, status=exc.status)
+    return JsonResponse(
+        {"status": "accepted" if created else "duplicate", "delivery_id": event.delivery_id},
+        status=202 if created else 200,
+    )
+
+
+# --- panels ---------------------------------------------------------------------------
+
+
+def team_panel(request, team) -> dict:
+    keys = selectors.team_dora(team_ids=[team.pk], window_days=90, full=True)[team.pk]
+    points = selectors.team_trend(team_id=team.pk, weeks=13)
+    spark = _chart(
+        {
+            "type": "bar",
+            "data": {
+                "labels": [p["week_start"].strftime("%d %b") for p in points],
+                "datasets": [
+                    {
+                        "label": "Deployments per week",
+                        "data": [p["deployments"] for p in points],
+                        "backgroundColor": "#4f46e5",
+                    }
+                ],
+            },
+            "options": {"maintainAspectRatio": False, "plugins": {"legend": {"display": False}}},
+        }
+    )
+    return {"team": team, "keys": keys, "overall": overall_tier(keys), "spark": spark}
+
+
+def service_panel(request, service) -> dict:
+    keys = selectors.service_dora(service_ids=[service.pk], window_days=90, full=True)[service.pk]
+    return {"service": service, "keys": keys}
+
+
+def incident_panel(request, incident) -> dict:
+    link = selectors.incident_link(incident=incident)
+    probe = link or IncidentDeploymentLink(incident=incident)
+    return {"incident": incident, "link": link, "can_change": permissions.can_change(request.user, probe)}
