@@ -135,7 +135,7 @@ class Question(models.Model):
         return self.text
 
     def save(self, *args, **kwargs):
-        Framework.objects.get(dimension__pk=self.dimension_id).guard_unlocked()
+        Framework.objects.get(dimensions__pk=self.dimension_id).guard_unlocked()
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

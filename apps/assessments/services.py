@@ -371,6 +371,7 @@ def answers_upsert(
         raise ValidationError(errors)
 
     saved = []
+    any_changed = False
     for qid, answer in planned.items():
         base = existing.get(qid)
         changed = base is None or any(
@@ -379,8 +380,11 @@ def answers_upsert(
         if changed:
             answer.answered_by = by
             answer.save()
+            any_changed = True
         saved.append(answer if changed else base)
-    assessment_refresh(assessment=assessment)
+    if any_changed:
+        # A retried request changes nothing, not even the assessment's timestamp.
+        assessment_refresh(assessment=assessment)
     return saved
 
 

@@ -1,7 +1,6 @@
 """Fixtures of the assessments tests: the built-in CALMS v1, a small hand-made framework, open campaigns."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -45,7 +44,7 @@ SMALL = {
         {
             "key": "sharing",
             "name": "Sharing",
-            "weight": Decimal("1.5"),
+            "weight": 1.5,
             "questions": [{"key": "s1", "text": "S1?", "weight": 1, "levels": ["a", "b", "c", "d", "e"]}],
         },
     ],
