@@ -1,5 +1,6 @@
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -24,7 +25,7 @@ STATUS_CLASSES = {
 @register.simple_tag
 def tier_badge(tier):
     if not tier:
-        return format_html('<span class="badge text-bg-light border text-secondary">no data</span>')
+        return mark_safe('<span class="badge text-bg-light border text-secondary">no data</span>')  # noqa: S308
     return format_html('<span class="badge {}">{}</span>', TIER_CLASSES.get(tier, "text-bg-secondary"), tier.title())
 
 
