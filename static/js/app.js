@@ -4,6 +4,12 @@ document.addEventListener("change", (event) => {
   if (form) form.requestSubmit();
 });
 
+// Destructive forms ask first: <form data-confirm="Revoke this token?">.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
 // Copy-to-clipboard buttons: <button data-copy="#element-id">.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");

@@ -83,8 +83,8 @@ def test_totp_two_factor_with_recovery_codes(page, live_server, cast):
     user = cast.member
     login(page, live_server, user)
     page.goto(f"{live_server.url}/accounts/2fa/")
-    assert "not active" in page.locator(".card", has_text="Authenticator App").inner_text()
-    page.click("a:has-text('Activate')")
+    assert "not active" in page.locator("#mfa-totp").inner_text()
+    page.click("#mfa-totp a:has-text('Activate')")
     page.wait_for_load_state("networkidle")
     reauthenticate_if_asked(page)
     assert page.url.endswith("/accounts/2fa/totp/activate/")
@@ -131,7 +131,7 @@ def test_totp_two_factor_with_recovery_codes(page, live_server, cast):
     submit(page)
     assert page.url == f"{live_server.url}/"
     page.goto(f"{live_server.url}/accounts/2fa/")
-    assert "9 out of 10" in page.locator(".card", has_text="Recovery Codes").inner_text()
+    assert "9 out of 10" in page.locator("#mfa-recovery-codes").inner_text()
     screenshot(page, "accounts-mfa-index-active")
 
 
@@ -199,9 +199,12 @@ def test_personal_api_token_shown_once_used_and_revoked(page, live_server, cast)
     assert page.locator("#new-token").count() == 0
     assert key not in page.content()
 
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     row = page.locator("tr", has_text="CI pipeline")
     row.locator("button:has-text('Revoke')").click()
     page.wait_for_load_state("networkidle")
+    assert dialogs and "CI pipeline" in dialogs[0]  # asked before revoking
     assert "Revoked" in page.locator("tr", has_text="CI pipeline").inner_text()
     assert ApiToken.objects.get(user=cast.member).revoked_at is not None
     screenshot(page, "accounts-token-revoked")
