@@ -1,0 +1,59 @@
+"""The inputs gatherer: the four evidence selectors, called once for all the teams.
+
+The query count is that of the four selectors, whatever the number of teams.
+For a date in the past (historical snapshots) the delivery and learning windows
+end on that day and SLO budgets are computed as of its end; the self-assessment
+is the latest submitted one as of now (its selector has no date).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from . import pillars
+
+DORA_WINDOW_DAYS = 90
+LEARNING_WINDOW_DAYS = 90
+
+
+def window_end(as_of: date) -> datetime:
+    """The exclusive end of the day `as_of` (UTC)."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def gather(*, team_ids, as_of: date) -> dict[int, dict]:
+    """{team_id: JSON-safe inputs} for every team, as of the end of `as_of`."""
+    from apps.assessments.selectors import latest_submitted_scores
+    from apps.delivery.selectors import team_dora
+    from apps.postmortems.selectors import team_learning
+    from apps.slos.selectors import team_reliability
+
+    team_ids = list(team_ids)
+    if not team_ids:
+        return {}
+    until = window_end(as_of)
+    since = until - timedelta(days=LEARNING_WINDOW_DAYS)
+    assessments = latest_submitted_scores(team_ids=team_ids)
+    reliability = team_reliability(team_ids=team_ids, now=until)
+    learning = team_learning(team_ids=team_ids, since=since, until=until)
+    dora = team_dora(team_ids=team_ids, window_days=DORA_WINDOW_DAYS, until=as_of)
+    windows = {
+        "dora_days": DORA_WINDOW_DAYS,
+        "dora_until": as_of,
+        "learning_since": since,
+        "learning_until": until,
+        "slo_as_of": until,
+    }
+    return {
+        tid: pillars.jsonable(
+            {
+                "as_of": as_of,
+                "assessment": assessments.get(tid),
+                "dora": dora.get(tid) or {},
+                "reliability": reliability.get(tid) or {},
+                "learning": learning.get(tid) or {},
+                "windows": windows,
+            }
+        )
+        for tid in team_ids
+    }

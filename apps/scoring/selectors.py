@@ -1,0 +1,842 @@
+"""Reads of the scoring app. Every page's query count is fixed, whatever the number of teams."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from statistics import mean
+
+from django.db.models import Avg, OuterRef, Prefetch, QuerySet, Subquery
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from apps.core import permissions
+from apps.teams.models import Department, Service, Team
+
+from . import metrics, pillars
+from .models import LEVEL_NAMES, PILLARS, Check, Exemption, ExemptionEvent, Scorecard, Snapshot
+
+MAX_COMPARE = 6
+PERIODS = {7: "week", 30: "month", 90: "quarter"}
+TREND_WEEKS = 26
+PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#64748b"]
+PILLAR_LABELS = dict(PILLARS)
+DORA_LABELS = {
+    "deployment_frequency": "Deployment frequency",
+    "lead_time_hours": "Lead time",
+    "change_failure_rate": "Change failure rate",
+    "time_to_restore_hours": "Time to restore",
+}
+
+
+def _url(name: str, *args) -> str | None:
+    """The URL of another app's page, or None while that page does not exist."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _chart(config: dict) -> str:
+    return json.dumps(config, separators=(",", ":"))
+
+
+def score_band(value: float | None) -> str:
+    """A colour band for heatmap cells and bars."""
+    if value is None:
+        return "none"
+    if value >= 80:
+        return "5"
+    if value >= 65:
+        return "4"
+    if value >= 45:
+        return "3"
+    if value >= 25:
+        return "2"
+    return "1"
+
+
+# --- scorecards -------------------------------------------------------------------------------
+
+
+def scorecard_for(*, organization) -> Scorecard:
+    """The org's scorecard with its checks (created from the default rubric the first time)."""
+    from .services import scorecard_ensure
+
+    card = scorecard_ensure(organization=organization)
+    return Scorecard.objects.prefetch_related(
+        Prefetch("checks", queryset=Check.objects.order_by("level", "order"))
+    ).get(pk=card.pk)
+
+
+def scorecard_list(*, user) -> QuerySet:
+    return permissions.viewable(user, Scorecard.objects.select_related("organization")).prefetch_related(
+        Prefetch("checks", queryset=Check.objects.order_by("level", "order"))
+    )
+
+
+def snapshot_list(*, user, team=None, since: date | None = None, until: date | None = None) -> QuerySet:
+    qs = permissions.viewable(user, Snapshot.objects.select_related("team"))
+    if team is not None:
+        qs = qs.filter(team=team)
+    if since is not None:
+        qs = qs.filter(date__gte=since)
+    if until is not None:
+        qs = qs.filter(date__lte=until)
+    return qs.order_by("team_id", "-date")
+
+
+def exemption_list(*, user, team=None, status: str | None = None) -> QuerySet:
+    qs = permissions.viewable(
+        user, Exemption.objects.select_related("team", "level_check", "requested_by", "decided_by")
+    ).prefetch_related(Prefetch("events", queryset=ExemptionEvent.objects.select_related("actor")))
+    if team is not None:
+        qs = qs.filter(team=team)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def exemption_state(exemption: Exemption, today: date | None = None) -> str:
+    """requested | granted | expired | rejected | revoked (a grant past its date is expired)."""
+    today = today or timezone.localdate()
+    if exemption.status == Exemption.Status.GRANTED and exemption.expires_on and exemption.expires_on < today:
+        return "expired"
+    return exemption.status
+
+
+# --- one team ---------------------------------------------------------------------------------
+
+
+def evidence_links(team: Team) -> dict[str, str | None]:
+    """Where the numbers of each source can be checked, for this team."""
+    links = {
+        "assessments": _url("assessments:team_history", team.pk),
+        "delivery": _url("delivery:team", team.pk),
+        "slos": _url("slos:catalog"),
+        "postmortems": _url("postmortems:incidents"),
+    }
+    if links["slos"]:
+        links["slos"] += f"?team={team.pk}"
+    if links["postmortems"]:
+        links["postmortems"] += f"?team={team.pk}"
+    return links
+
+
+def _trend_chart(history: list[Snapshot]) -> str | None:
+    if len(history) < 2:
+        return None
+    labels = [s.date.isoformat() for s in history]
+    datasets = [
+        {
+            "label": "Overall",
+            "data": [s.overall for s in history],
+            "borderColor": "#1e1b4b",
+            "backgroundColor": "#1e1b4b",
+            "borderWidth": 3,
+            "tension": 0.25,
+            "spanGaps": True,
+        }
+    ]
+    for i, (key, label) in enumerate(PILLARS):
+        datasets.append(
+            {
+                "label": label,
+                "data": [getattr(s, key) for s in history],
+                "borderColor": PALETTE[i + 1],
+                "backgroundColor": PALETTE[i + 1],
+                "borderWidth": 1.5,
+                "borderDash": [4, 3],
+                "tension": 0.25,
+                "spanGaps": True,
+                "pointRadius": 0,
+            }
+        )
+    datasets.append(
+        {
+            "label": "Level",
+            "data": [s.level for s in history],
+            "yAxisID": "level",
+            "stepped": True,
+            "borderColor": "#f59e0b",
+            "backgroundColor": "rgba(245,158,11,.12)",
+            "fill": True,
+            "pointRadius": 0,
+        }
+    )
+    return _chart(
+        {
+            "type": "line",
+            "data": {"labels": labels, "datasets": datasets},
+            "options": {
+                "responsive": True,
+                "maintainAspectRatio": False,
+                "interaction": {"mode": "index", "intersect": False},
+                "scales": {
+                    "y": {"min": 0, "max": 100, "title": {"display": True, "text": "Score"}},
+                    "level": {
+                        "position": "right",
+                        "min": 0,
+                        "max": 5,
+                        "ticks": {"stepSize": 1},
+                        "grid": {"drawOnChartArea": False},
+                        "title": {"display": True, "text": "Level"},
+                    },
+                },
+                "plugins": {"legend": {"position": "bottom"}},
+            },
+        }
+    )
+
+
+@dataclass
+class PillarCard:
+    key: str
+    label: str
+    score: float | None
+    weight: int
+    band: str
+    parts: list[tuple[str, str]] = field(default_factory=list)
+    evidence_url: str | None = None
+
+
+def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
+    """The four pillars with the inputs behind each, in words."""
+    inputs = snapshot.inputs or {}
+    weights = snapshot.weights or {}
+    a = inputs.get("assessment") or {}
+    dora = inputs.get("dora") or {}
+    rel = inputs.get("reliability") or {}
+    learning = inputs.get("learning") or {}
+    cards = []
+    parts = (
+        [(pillars.DIMENSION_LABELS[d], _fmt_score((a.get("dimensions") or {}).get(d))) for d in pillars.DIMENSIONS]
+        if a
+        else [("Self-assessment", "none submitted")]
+    )
+    cards.append(("self_assessment", parts, links.get("assessments")))
+    parts = []
+    for key, label in DORA_LABELS.items():
+        entry = dora.get(key) or {}
+        value = entry.get("per_day", entry.get("median", entry.get("value")))
+        metric = {
+            "deployment_frequency": "dora.deploys_per_day",
+            "lead_time_hours": "dora.lead_time_hours",
+            "change_failure_rate": "dora.change_failure_rate",
+            "time_to_restore_hours": "dora.time_to_restore_hours",
+        }[key]
+        shown = metrics.format_value(metric, value)
+        parts.append((label, f"{shown} · {entry['tier']}" if entry.get("tier") else shown))
+    cards.append(("delivery", parts, links.get("delivery")))
+    rparts = pillars.reliability_parts(rel)
+    if rparts is None:
+        parts = [("Services", "none owned")]
+    else:
+        parts = [
+            ("SLO coverage (tier-weighted)", f"{rparts['coverage'] * 100:.0f}%"),
+            ("Services with an SLO", f"{rel.get('services_with_slo', 0)} of {rel.get('services', 0)}"),
+            ("SLOs meeting target", f"{rel.get('slos_meeting_target', 0)} of {rel.get('slos', 0)}"),
+            ("Budget left (avg)", metrics.format_value("slo.budget_remaining", rel.get("budget_remaining_avg"))),
+        ]
+    cards.append(("reliability", parts, links.get("slos")))
+    parts = [
+        (
+            "SEV1-2 with published postmortem",
+            f"{learning.get('sev12_with_published_pm', 0)} of {learning.get('sev12_incidents', 0)}",
+        ),
+        (
+            "Median days to publish",
+            metrics.format_value("pm.median_days_to_publish", learning.get("median_days_to_publish")),
+        ),
+        (
+            "Action items closed on time",
+            f"{learning.get('action_items_closed_on_time', 0)} of {learning.get('action_items_due', 0)}",
+        ),
+    ]
+    cards.append(("learning", parts, links.get("postmortems")))
+    return [
+        PillarCard(
+            key=key,
+            label=PILLAR_LABELS[key],
+            score=getattr(snapshot, key),
+            weight=weights.get(key, 0),
+            band=score_band(getattr(snapshot, key)),
+            parts=parts,
+            evidence_url=url,
+        )
+        for key, parts, url in cards
+    ]
+
+
+def _fmt_score(value) -> str:
+    return "no answer" if value is None else f"{value:.0f}"
+
+
+@dataclass
+class TeamScorecard:
+    team: Team
+    scorecard: Scorecard
+    latest: Snapshot | None
+    history: list[Snapshot]
+    checks_by_level: list[tuple[int, str, list[dict]]]
+    pillar_cards: list[PillarCard]
+    trend_chart: str | None
+    exemptions: list[Exemption]
+    requestable_checks: list[Check]
+    links: dict
+    level_name: str = ""
+
+
+def team_scorecard(*, user, team: Team) -> TeamScorecard:
+    scorecard = scorecard_for(organization=team.organization)
+    since = timezone.localdate() - timedelta(weeks=52)
+    history = list(Snapshot.objects.filter(team=team, date__gte=since).order_by("date"))
+    latest = history[-1] if history else Snapshot.objects.filter(team=team).order_by("-date").first()
+    links = evidence_links(team)
+    by_level: dict[int, list[dict]] = defaultdict(list)
+    for result in latest.checks if latest else []:
+        by_level[result["level"]].append(result)
+    checks_by_level = [(lvl, LEVEL_NAMES[lvl], by_level[lvl]) for lvl in sorted(by_level)]
+    exemptions = list(exemption_list(user=user, team=team).order_by("-created_at"))
+    today = timezone.localdate()
+    for e in exemptions:
+        e.state = exemption_state(e, today)
+    open_ids = {e.level_check_id for e in exemptions if e.state in ("requested", "granted")}
+    failed_ids = {r["id"] for r in (latest.checks if latest else []) if r["status"] == "failed"}
+    requestable = [c for c in scorecard.checks.all() if c.pk not in open_ids and (not latest or c.pk in failed_ids)]
+    return TeamScorecard(
+        team=team,
+        scorecard=scorecard,
+        latest=latest,
+        history=history,
+        checks_by_level=checks_by_level,
+        pillar_cards=pillar_cards(latest, links) if latest else [],
+        trend_chart=_trend_chart(history),
+        exemptions=exemptions,
+        requestable_checks=requestable,
+        links=links,
+        level_name=LEVEL_NAMES.get(latest.level, "") if latest else "",
+    )
+
+
+def team_panel(request, team) -> dict:
+    """Context of the level badge and pillars on the team page (one query)."""
+    latest = Snapshot.objects.filter(team=team).order_by("-date").first()
+    return {
+        "snapshot": latest,
+        "pillars": [(label, getattr(latest, key), score_band(getattr(latest, key))) for key, label in PILLARS]
+        if latest
+        else [],
+        "url": reverse("scoring:team", args=[team.pk]),
+    }
+
+
+# --- leadership ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    department: Department | None = None
+    tier: int | None = None
+    period: int = 30
+
+
+def leadership_teams(*, organization, filters: Filters) -> QuerySet:
+    teams = Team.objects.filter(organization=organization).select_related("department")
+    if filters.department is not None:
+        # A department includes the teams of the departments nested inside it.
+        ids = _department_subtree(organization, filters.department)
+        teams = teams.filter(department_id__in=ids)
+    if filters.tier:
+        teams = teams.filter(pk__in=Service.objects.filter(tier=filters.tier).values("team_id"))
+    return teams
+
+
+def _department_subtree(organization, department: Department) -> set[int]:
+    children = defaultdict(list)
+    for pk, parent_id in Department.objects.filter(organization=organization).values_list("pk", "parent_id"):
+        children[parent_id].append(pk)
+    out, stack = set(), [department.pk]
+    while stack:
+        pk = stack.pop()
+        out.add(pk)
+        stack.extend(children[pk])
+    return out
+
+
+def latest_snapshots(teams: QuerySet, *, on_or_before: date | None = None) -> dict[int, Snapshot]:
+    """{team id: latest snapshot (on or before a day)} in one query."""
+    inner = Snapshot.objects.filter(team=OuterRef("team"))
+    if on_or_before is not None:
+        inner = inner.filter(date__lte=on_or_before)
+    latest = inner.order_by("-date").values("pk")[:1]
+    rows = Snapshot.objects.filter(team__in=teams.values("pk"), pk=Subquery(latest))
+    return {s.team_id: s for s in rows}
+
+
+@dataclass
+class Row:
+    team: Team
+    snapshot: Snapshot
+    rank: int = 0
+    previous: Snapshot | None = None
+    previous_rank: int | None = None
+
+    @property
+    def movement(self) -> int | None:
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+    @property
+    def score_change(self) -> float | None:
+        if self.previous is None or self.previous.overall is None or self.snapshot.overall is None:
+            return None
+        return round(self.snapshot.overall - self.previous.overall, 1)
+
+    @property
+    def level_change(self) -> int | None:
+        return None if self.previous is None else self.snapshot.level - self.previous.level
+
+    @property
+    def cells(self) -> list[tuple[str, float | None, str]]:
+        return [(label, getattr(self.snapshot, key), score_band(getattr(self.snapshot, key))) for key, label in PILLARS]
+
+
+def _rank(snapshots: dict[int, Snapshot]) -> dict[int, int]:
+    """Competition ranking by overall score (ties share a rank; no score ranks last)."""
+    ordered = sorted(snapshots.values(), key=lambda s: (s.overall is None, -(s.overall or 0), -s.level))
+    ranks, prev_key, prev_rank = {}, None, 0
+    for i, s in enumerate(ordered, 1):
+        key = (s.overall, s.level)
+        prev_rank = prev_rank if key == prev_key else i
+        ranks[s.team_id] = prev_rank
+        prev_key = key
+    return ranks
+
+
+@dataclass
+class Rollup:
+    label: str
+    teams: int
+    overall: float | None
+    level: float | None
+    pillars: list[tuple[str, float | None, str]]
+    levels: dict[int, int]
+    gaps: int
+
+
+def _avg(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(mean(values), 1) if values else None
+
+
+def rollup(label: str, rows: list[Row]) -> Rollup:
+    snaps = [r.snapshot for r in rows]
+    levels = dict.fromkeys(range(1, 6), 0)
+    for s in snaps:
+        levels[s.level] += 1
+    return Rollup(
+        label=label,
+        teams=len(snaps),
+        overall=_avg(s.overall for s in snaps),
+        level=_avg(s.level for s in snaps),
+        pillars=[
+            (label_, avg, score_band(avg)) for key, label_ in PILLARS for avg in [_avg(getattr(s, key) for s in snaps)]
+        ],
+        levels=levels,
+        gaps=sum(len(s.gaps) for s in snaps),
+    )
+
+
+@dataclass
+class Dashboard:
+    rows: list[Row]
+    org: Rollup | None
+    departments: list[Rollup]
+    as_of: date | None
+    compared_to: date | None
+    trend_chart: str | None
+    levels_chart: str | None
+    teams_without_scores: int
+    top_gaps: list[tuple[Row, dict]]
+
+
+def dashboard(*, organization, filters: Filters) -> Dashboard:
+    """Everything on the leadership page, in a fixed number of queries."""
+    teams = leadership_teams(organization=organization, filters=filters)
+    team_list = list(teams)
+    latest = latest_snapshots(teams)
+    if not latest:
+        return Dashboard([], None, [], None, None, None, None, len(team_list), [])
+    as_of = max(s.date for s in latest.values())
+    compared_to = as_of - timedelta(days=filters.period)
+    previous = latest_snapshots(teams, on_or_before=compared_to)
+    ranks, prev_ranks = _rank(latest), _rank(previous)
+    by_id = {t.pk: t for t in team_list}
+    rows = [
+        Row(
+            team=by_id[tid],
+            snapshot=snap,
+            rank=ranks[tid],
+            previous=previous.get(tid),
+            previous_rank=prev_ranks.get(tid),
+        )
+        for tid, snap in latest.items()
+        if tid in by_id
+    ]
+    rows.sort(key=lambda r: (r.rank, r.team.name))
+    by_dept: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_dept[r.team.department.name if r.team.department else "No department"].append(r)
+    departments = sorted((rollup(name, rs) for name, rs in by_dept.items()), key=lambda d: d.label)
+    gaps = sorted(((r, g) for r in rows for g in r.snapshot.gaps), key=lambda rg: -rg[1]["gap"])[:8]
+    return Dashboard(
+        rows=rows,
+        org=rollup(organization.name, rows),
+        departments=departments,
+        as_of=as_of,
+        compared_to=compared_to,
+        trend_chart=_org_trend_chart(teams, as_of),
+        levels_chart=_levels_chart(departments),
+        teams_without_scores=len(team_list) - len(rows),
+        top_gaps=gaps,
+    )
+
+
+def _org_trend_chart(teams: QuerySet, as_of: date) -> str | None:
+    """Average overall score per snapshot day, for the org (filtered) and per department: one query."""
+    since = as_of - timedelta(weeks=TREND_WEEKS)
+    points = (
+        Snapshot.objects.filter(team__in=teams.values("pk"), date__gte=since, date__lte=as_of)
+        .values("date", "team__department__name")
+        .annotate(avg=Avg("overall"))
+        .order_by("date")
+    )
+    by_dept: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
+    overall: dict[date, list[tuple[float, int]]] = defaultdict(list)
+    counts = (
+        Snapshot.objects.filter(team__in=teams.values("pk"), date__gte=since, date__lte=as_of)
+        .values("date")
+        .annotate(avg=Avg("overall"))
+        .order_by("date")
+    )
+    for p in points:
+        if p["avg"] is not None:
+            by_dept[p["team__department__name"] or "No department"][p["date"]].append(p["avg"])
+    for c in counts:
+        if c["avg"] is not None:
+            overall[c["date"]].append(c["avg"])
+    days = sorted(overall)
+    if len(days) < 2:
+        return None
+    datasets = [
+        {
+            "label": "Organization",
+            "data": [round(overall[d][0], 1) for d in days],
+            "borderColor": "#1e1b4b",
+            "backgroundColor": "#1e1b4b",
+            "borderWidth": 3,
+            "tension": 0.25,
+        }
+    ]
+    for i, (name, series) in enumerate(sorted(by_dept.items())):
+        datasets.append(
+            {
+                "label": name,
+                "data": [round(series[d][0], 1) if series.get(d) else None for d in days],
+                "borderColor": PALETTE[(i + 1) % len(PALETTE)],
+                "backgroundColor": PALETTE[(i + 1) % len(PALETTE)],
+                "borderWidth": 1.5,
+                "tension": 0.25,
+                "spanGaps": True,
+                "pointRadius": 0,
+            }
+        )
+    return _chart(
+        {
+            "type": "line",
+            "data": {"labels": [d.isoformat() for d in days], "datasets": datasets},
+            "options": {
+                "responsive": True,
+                "maintainAspectRatio": False,
+                "interaction": {"mode": "index", "intersect": False},
+                "scales": {"y": {"min": 0, "max": 100, "title": {"display": True, "text": "Average overall score"}}},
+                "plugins": {"legend": {"position": "bottom"}},
+            },
+        }
+    )
+
+
+LEVEL_COLOURS = {1: "#ef4444", 2: "#f59e0b", 3: "#eab308", 4: "#10b981", 5: "#4f46e5"}
+
+
+def _levels_chart(departments: list[Rollup]) -> str | None:
+    if not departments:
+        return None
+    return _chart(
+        {
+            "type": "bar",
+            "data": {
+                "labels": [d.label for d in departments],
+                "datasets": [
+                    {
+                        "label": f"Level {lvl} · {LEVEL_NAMES[lvl]}",
+                        "data": [d.levels[lvl] for d in departments],
+                        "backgroundColor": LEVEL_COLOURS[lvl],
+                    }
+                    for lvl in range(1, 6)
+                ],
+            },
+            "options": {
+                "indexAxis": "y",
+                "responsive": True,
+                "maintainAspectRatio": False,
+                "scales": {
+                    "x": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}},
+                    "y": {"stacked": True},
+                },
+                "plugins": {"legend": {"position": "bottom"}},
+            },
+        }
+    )
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+class CompareError(ValueError):
+    pass
+
+
+def parse_team_ids(raw: str | list[str] | None) -> list[int]:
+    """ "1,2,3" (or repeated values) to a list of at most 6 distinct ids; bad input raises CompareError."""
+    if not raw:
+        return []
+    parts = raw if isinstance(raw, list) else [raw]
+    ids: list[int] = []
+    for part in parts:
+        for piece in str(part).split(","):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if not piece.isdigit():
+                raise CompareError(f"{piece!r} is not a team id.")
+            if int(piece) not in ids:
+                ids.append(int(piece))
+    if len(ids) > MAX_COMPARE:
+        raise CompareError(f"Compare at most {MAX_COMPARE} teams at once.")
+    return ids
+
+
+@dataclass
+class CompareColumn:
+    team: Team
+    snapshot: Snapshot | None
+    colour: str
+
+    def _in(self, *path):
+        d = (self.snapshot.inputs if self.snapshot else {}) or {}
+        for p in path:
+            d = (d or {}).get(p)
+        return d
+
+    @property
+    def pillars(self) -> list[tuple[str, float | None, str]]:
+        if not self.snapshot:
+            return [(label, None, "none") for _, label in PILLARS]
+        return [(label, getattr(self.snapshot, key), score_band(getattr(self.snapshot, key))) for key, label in PILLARS]
+
+    @property
+    def dora(self) -> list[tuple[str, str, str | None]]:
+        out = []
+        for key, label in DORA_LABELS.items():
+            entry = self._in("dora", key) or {}
+            metric = {
+                "deployment_frequency": "dora.deploys_per_day",
+                "lead_time_hours": "dora.lead_time_hours",
+                "change_failure_rate": "dora.change_failure_rate",
+                "time_to_restore_hours": "dora.time_to_restore_hours",
+            }[key]
+            value = entry.get("per_day", entry.get("median", entry.get("value")))
+            out.append((label, metrics.format_value(metric, value), entry.get("tier")))
+        return out
+
+    @property
+    def slo(self) -> list[tuple[str, str]]:
+        rel = self._in("reliability") or {}
+        return [
+            ("Services with an SLO", f"{rel.get('services_with_slo', 0)} of {rel.get('services', 0)}"),
+            (
+                "Tier-1 coverage",
+                metrics.format_value("slo.coverage_tier1", (rel.get("coverage_by_tier") or {}).get("1")),
+            ),
+            ("SLOs meeting target", metrics.format_value("slo.attainment", rel.get("attainment"))),
+            ("Budget left (avg)", metrics.format_value("slo.budget_remaining", rel.get("budget_remaining_avg"))),
+        ]
+
+    @property
+    def calms(self) -> list[tuple[str, float | None]]:
+        dims = self._in("assessment", "dimensions") or {}
+        return [(pillars.DIMENSION_LABELS[d], dims.get(d)) for d in pillars.DIMENSIONS]
+
+
+@dataclass
+class Comparison:
+    columns: list[CompareColumn]
+    radar_chart: str | None
+    calms_chart: str | None
+
+
+def comparison(*, user, organization, team_ids: list[int]) -> Comparison:
+    """Side by side: the chosen teams' latest snapshots. Teams the user cannot see are ignored."""
+    teams = permissions.viewable(user, Team.objects.filter(organization=organization, pk__in=team_ids)).select_related(
+        "department"
+    )
+    order = {tid: i for i, tid in enumerate(team_ids)}
+    team_list = sorted(teams, key=lambda t: order[t.pk])
+    latest = latest_snapshots(teams)
+    columns = [CompareColumn(t, latest.get(t.pk), PALETTE[i % len(PALETTE)]) for i, t in enumerate(team_list)]
+    scored = [c for c in columns if c.snapshot]
+    radar = calms = None
+    if scored:
+        radar = _chart(
+            {
+                "type": "radar",
+                "data": {
+                    "labels": [label for _, label in PILLARS],
+                    "datasets": [
+                        {
+                            "label": c.team.name,
+                            "data": [getattr(c.snapshot, key) or 0 for key, _ in PILLARS],
+                            "borderColor": c.colour,
+                            "backgroundColor": c.colour + "22",
+                            "pointBackgroundColor": c.colour,
+                        }
+                        for c in scored
+                    ],
+                },
+                "options": {
+                    "responsive": True,
+                    "maintainAspectRatio": False,
+                    "scales": {"r": {"min": 0, "max": 100, "ticks": {"stepSize": 20}}},
+                    "plugins": {"legend": {"position": "bottom"}},
+                },
+            }
+        )
+        calms = _chart(
+            {
+                "type": "bar",
+                "data": {
+                    "labels": [pillars.DIMENSION_LABELS[d] for d in pillars.DIMENSIONS],
+                    "datasets": [
+                        {"label": c.team.name, "data": [v for _, v in c.calms], "backgroundColor": c.colour}
+                        for c in scored
+                    ],
+                },
+                "options": {
+                    "responsive": True,
+                    "maintainAspectRatio": False,
+                    "scales": {"y": {"min": 0, "max": 100}},
+                    "plugins": {"legend": {"position": "bottom"}},
+                },
+            }
+        )
+    return Comparison(columns=columns, radar_chart=radar, calms_chart=calms)
+
+
+def comparison_payload(comp: Comparison) -> list[dict]:
+    """The comparison as plain data (API)."""
+    out = []
+    for c in comp.columns:
+        s = c.snapshot
+        out.append(
+            {
+                "team": {"id": c.team.pk, "name": c.team.name},
+                "date": s.date if s else None,
+                "level": s.level if s else None,
+                "overall": s.overall if s else None,
+                "pillars": s.pillars if s else dict.fromkeys(pillars.PILLAR_KEYS),
+                "dora": (s.inputs or {}).get("dora") if s else None,
+                "reliability": (s.inputs or {}).get("reliability") if s else None,
+                "calms": ((s.inputs or {}).get("assessment") or {}).get("dimensions") if s else None,
+                "gaps": s.gaps if s else [],
+            }
+        )
+    return out
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "rank",
+    "movement",
+    "team",
+    "department",
+    "level",
+    "level_name",
+    "overall",
+    "self_assessment",
+    "delivery",
+    "reliability",
+    "learning",
+    "deployment_frequency_tier",
+    "lead_time_tier",
+    "change_failure_rate_tier",
+    "time_to_restore_tier",
+    "slo_coverage",
+    "slo_attainment",
+    "postmortems_published_share",
+    "perception_gaps",
+    "failed_checks",
+    "snapshot_date",
+]
+
+
+def csv_rows(board: Dashboard) -> list[list]:
+    rows = []
+    for r in board.rows:
+        s = r.snapshot
+        inputs = s.inputs or {}
+        dora = inputs.get("dora") or {}
+        rel = inputs.get("reliability") or {}
+        learning = inputs.get("learning") or {}
+        coverage = rel.get("services_with_slo", 0) / rel["services"] if rel.get("services") else None
+        rows.append(
+            [
+                r.rank,
+                "" if r.movement is None else r.movement,
+                r.team.name,
+                r.team.department.name if r.team.department else "",
+                s.level,
+                s.level_name,
+                _csv_num(s.overall),
+                *(_csv_num(getattr(s, k)) for k in pillars.PILLAR_KEYS),
+                *((dora.get(k) or {}).get("tier") or "" for k in pillars.DORA_KEYS),
+                _csv_num(coverage, 3),
+                _csv_num(rel.get("attainment"), 3),
+                _csv_num(learning.get("published_share"), 3),
+                "; ".join(g["label"] for g in s.gaps),
+                sum(1 for c in s.checks if c["status"] == "failed"),
+                s.date.isoformat(),
+            ]
+        )
+    return rows
+
+
+def _csv_num(value, digits: int = 1):
+    return "" if value is None else round(value, digits)
+
+
+def departments_for(*, organization) -> QuerySet:
+    return Department.objects.filter(organization=organization).select_related("parent").order_by("name")
+
+
+def teams_for_picker(*, user, organization) -> QuerySet:
+    return permissions.viewable(user, Team.objects.filter(organization=organization)).order_by("name")
+
+
+def my_team_snapshots(*, user, organization) -> list[tuple[Team, Snapshot | None]]:
+    teams = Team.objects.filter(organization=organization, pk__in=permissions.team_ids(user)).order_by("name")
+    latest = latest_snapshots(teams)
+    return [(t, latest.get(t.pk)) for t in teams]
