@@ -8,7 +8,7 @@ from apps.teams.models import Organization, Team
 from ..models import MAX_LEVEL, MIN_LEVEL, Answer, Assessment, Campaign, Dimension, Framework, Question
 
 
-class QuestionSerializer(serializers.ModelSerializer):
+class CalmsQuestionSerializer(serializers.ModelSerializer):
     levels = serializers.ListField(source="level_descriptors", child=serializers.CharField(), read_only=True)
     min_level = serializers.SerializerMethodField()
     max_level = serializers.IntegerField(read_only=True)
@@ -21,15 +21,15 @@ class QuestionSerializer(serializers.ModelSerializer):
         return MIN_LEVEL
 
 
-class DimensionSerializer(serializers.ModelSerializer):
-    questions = QuestionSerializer(many=True, read_only=True)
+class CalmsDimensionSerializer(serializers.ModelSerializer):
+    questions = CalmsQuestionSerializer(many=True, read_only=True)
 
     class Meta:
         model = Dimension
         fields = ["id", "key", "name", "description", "weight", "order", "questions"]
 
 
-class FrameworkSerializer(serializers.ModelSerializer):
+class CalmsFrameworkSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
     in_use = serializers.SerializerMethodField()
 
@@ -41,11 +41,11 @@ class FrameworkSerializer(serializers.ModelSerializer):
         return obj.is_in_use()
 
 
-class FrameworkDetailSerializer(FrameworkSerializer):
-    dimensions = DimensionSerializer(many=True, read_only=True)
+class CalmsFrameworkDetailSerializer(CalmsFrameworkSerializer):
+    dimensions = CalmsDimensionSerializer(many=True, read_only=True)
 
-    class Meta(FrameworkSerializer.Meta):
-        fields = FrameworkSerializer.Meta.fields + ["dimensions"]
+    class Meta(CalmsFrameworkSerializer.Meta):
+        fields = CalmsFrameworkSerializer.Meta.fields + ["dimensions"]
 
 
 class VisibleFrameworkField(serializers.PrimaryKeyRelatedField):
@@ -58,7 +58,7 @@ class VisibleFrameworkField(serializers.PrimaryKeyRelatedField):
         return frameworks_for_user(request.user) if request else Framework.objects.none()
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CalmsCampaignSerializer(serializers.ModelSerializer):
     organization = ScopedPrimaryKeyRelatedField(queryset=Organization.objects.all())
     framework = VisibleFrameworkField()
     teams = ScopedPrimaryKeyRelatedField(
@@ -120,7 +120,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
+class CalmsAssessmentSerializer(serializers.ModelSerializer):
     progress_percent = serializers.IntegerField(read_only=True)
     dimension_scores = serializers.DictField(child=serializers.FloatField(allow_null=True), read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
@@ -150,7 +150,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnswerSerializer(serializers.ModelSerializer):
+class CalmsAnswerSerializer(serializers.ModelSerializer):
     question_key = serializers.CharField(source="question.key", read_only=True)
     dimension = serializers.CharField(source="question.dimension.key", read_only=True)
     answered_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
@@ -172,7 +172,7 @@ class AnswerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnswerItemSerializer(serializers.Serializer):
+class CalmsAnswerItemSerializer(serializers.Serializer):
     """One answer of a bulk write. Omitted fields keep their stored value."""
 
     question = serializers.IntegerField(help_text="Question id of the assessment's framework version.")
@@ -184,16 +184,16 @@ class AnswerItemSerializer(serializers.Serializer):
     evidence_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
-class AnswersBulkSerializer(serializers.Serializer):
-    answers = AnswerItemSerializer(many=True, allow_empty=False)
+class CalmsAnswersBulkSerializer(serializers.Serializer):
+    answers = CalmsAnswerItemSerializer(many=True, allow_empty=False)
 
 
-class AnswersWrittenSerializer(serializers.Serializer):
-    assessment = AssessmentSerializer()
-    answers = AnswerSerializer(many=True)
+class CalmsAnswersWrittenSerializer(serializers.Serializer):
+    assessment = CalmsAssessmentSerializer()
+    answers = CalmsAnswerSerializer(many=True)
 
 
-class DimensionResultSerializer(serializers.Serializer):
+class CalmsDimensionResultSerializer(serializers.Serializer):
     key = serializers.CharField(source="dimension.key")
     name = serializers.CharField(source="dimension.name")
     weight = serializers.DecimalField(source="dimension.weight", max_digits=5, decimal_places=2)
@@ -202,7 +202,7 @@ class DimensionResultSerializer(serializers.Serializer):
     change = serializers.FloatField(allow_null=True)
 
 
-class NextStepSerializer(serializers.Serializer):
+class CalmsNextStepSerializer(serializers.Serializer):
     question = serializers.IntegerField(source="question.pk")
     question_key = serializers.CharField(source="question.key")
     text = serializers.CharField(source="question.text")
@@ -212,19 +212,19 @@ class NextStepSerializer(serializers.Serializer):
     next_descriptor = serializers.CharField(source="next")
 
 
-class ResultSerializer(serializers.Serializer):
-    assessment = AssessmentSerializer()
+class CalmsResultSerializer(serializers.Serializer):
+    assessment = CalmsAssessmentSerializer()
     previous_assessment = serializers.SerializerMethodField()
     overall_change = serializers.FloatField(allow_null=True)
-    dimensions = DimensionResultSerializer(many=True)
-    next_steps = NextStepSerializer(many=True)
+    dimensions = CalmsDimensionResultSerializer(many=True)
+    next_steps = CalmsNextStepSerializer(many=True)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_previous_assessment(self, obj):
         return obj.previous.pk if obj.previous else None
 
 
-class HeatRowSerializer(serializers.Serializer):
+class CalmsHeatRowSerializer(serializers.Serializer):
     assessment = serializers.IntegerField(source="assessment.pk")
     team = serializers.IntegerField(source="assessment.team_id")
     team_name = serializers.CharField(source="assessment.team.name")
@@ -241,7 +241,7 @@ class HeatRowSerializer(serializers.Serializer):
         return dict(zip(keys, obj.cells, strict=True))
 
 
-class AverageSerializer(serializers.Serializer):
+class CalmsAverageSerializer(serializers.Serializer):
     label = serializers.CharField()
     team_count = serializers.IntegerField()
     overall = serializers.FloatField(allow_null=True)
@@ -253,9 +253,9 @@ class AverageSerializer(serializers.Serializer):
         return dict(zip(keys, obj.cells, strict=True))
 
 
-class CampaignResultsSerializer(serializers.Serializer):
-    campaign = CampaignSerializer()
+class CalmsCampaignResultsSerializer(serializers.Serializer):
+    campaign = CalmsCampaignSerializer()
     counts = serializers.DictField(child=serializers.IntegerField())
-    teams = HeatRowSerializer(source="rows", many=True)
-    departments = AverageSerializer(many=True)
-    organization = AverageSerializer()
+    teams = CalmsHeatRowSerializer(source="rows", many=True)
+    departments = CalmsAverageSerializer(many=True)
+    organization = CalmsAverageSerializer()

@@ -33,14 +33,18 @@ class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return qs
 
     def get_serializer_class(self):
-        return serializers.FrameworkDetailSerializer if self.action == "retrieve" else serializers.FrameworkSerializer
+        return (
+            serializers.CalmsFrameworkDetailSerializer
+            if self.action == "retrieve"
+            else serializers.CalmsFrameworkSerializer
+        )
 
 
 class CampaignViewSet(ScopedModelViewSet):
     """Campaigns: the whole org reads them; org admins open and change them."""
 
     queryset = Campaign.objects.select_related("framework").prefetch_related("assessments")
-    serializer_class = serializers.CampaignSerializer
+    serializer_class = serializers.CalmsCampaignSerializer
     filterset_fields = ["organization", "framework"]
     search_fields = ["name"]
     ordering_fields = ["opens_on", "closes_on", "name"]
@@ -68,21 +72,21 @@ class CampaignViewSet(ScopedModelViewSet):
             teams=data.get("teams"),
         )
 
-    @extend_schema(responses=serializers.CampaignResultsSerializer)
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=serializers.CalmsCampaignResultsSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def results(self, request, pk=None):
         """Progress per team, the teams x dimensions scores (submitted only), department and org averages."""
         campaign = self.get_object()
         overview = selectors.campaign_overview(campaign=campaign)
         context = {**self.get_serializer_context(), "dimension_keys": [d.key for d in overview.dimensions]}
-        return Response(serializers.CampaignResultsSerializer(overview, context=context).data)
+        return Response(serializers.CalmsCampaignResultsSerializer(overview, context=context).data)
 
 
 class AssessmentViewSet(ScopedReadOnlyViewSet):
     """Team assessments. Members of the team write answers; the team lead submits and reopens."""
 
     queryset = Assessment.objects.select_related("campaign", "team", "submitted_by")
-    serializer_class = serializers.AssessmentSerializer
+    serializer_class = serializers.CalmsAssessmentSerializer
     filterset_fields = ["campaign", "team", "status"]
     ordering_fields = ["submitted_at", "created_at"]
 
@@ -91,13 +95,13 @@ class AssessmentViewSet(ScopedReadOnlyViewSet):
             raise exceptions.PermissionDenied("Only the team lead submits or reopens the assessment.")
 
     @extend_schema(
-        methods=["GET"], responses=serializers.AnswerSerializer(many=True), description="The stored answers."
+        methods=["GET"], responses=serializers.CalmsAnswerSerializer(many=True), description="The stored answers."
     )
     @extend_schema(
         methods=["POST"],
-        request=serializers.AnswersBulkSerializer,
+        request=serializers.CalmsAnswersBulkSerializer,
         responses={
-            200: serializers.AnswersWrittenSerializer,
+            200: serializers.CalmsAnswersWrittenSerializer,
             400: OpenApiResponse(
                 description='Nothing written. Keys name the failing item, e.g. {"answers[2].level": ["…"]}.'
             ),
@@ -105,13 +109,13 @@ class AssessmentViewSet(ScopedReadOnlyViewSet):
         description="Upsert many answers of this assessment in one request: all or nothing. "
         "Omitted fields keep their value; the same request twice leaves the same answers.",
     )
-    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def answers(self, request, pk=None):
         assessment = self.get_object()
         if request.method == "GET":
             rows = Answer.objects.filter(assessment=assessment).select_related("question__dimension", "answered_by")
-            return Response(serializers.AnswerSerializer(rows, many=True).data)
-        payload = serializers.AnswersBulkSerializer(data=request.data)
+            return Response(serializers.CalmsAnswerSerializer(rows, many=True).data)
+        payload = serializers.CalmsAnswersBulkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         items = [
             services.AnswerInput(question=item["question"], **{k: v for k, v in item.items() if k != "question"})
@@ -122,32 +126,32 @@ class AssessmentViewSet(ScopedReadOnlyViewSet):
         rows = Answer.objects.filter(assessment=assessment).select_related("question__dimension", "answered_by")
         return Response(
             {
-                "assessment": serializers.AssessmentSerializer(assessment).data,
-                "answers": serializers.AnswerSerializer(rows, many=True).data,
+                "assessment": serializers.CalmsAssessmentSerializer(assessment).data,
+                "answers": serializers.CalmsAnswerSerializer(rows, many=True).data,
             }
         )
 
-    @extend_schema(request=None, responses=serializers.AssessmentSerializer)
-    @action(detail=True, methods=["post"])
+    @extend_schema(request=None, responses=serializers.CalmsAssessmentSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
     def submit(self, request, pk=None):
         """Submit (team lead): scores are computed and stored, answers become read-only. Idempotent."""
         assessment = self.get_object()
         self._lead_only(assessment)
         assessment = services.assessment_submit(assessment=assessment, by=request.user)
-        return Response(serializers.AssessmentSerializer(assessment).data)
+        return Response(serializers.CalmsAssessmentSerializer(assessment).data)
 
-    @extend_schema(request=None, responses=serializers.AssessmentSerializer)
-    @action(detail=True, methods=["post"])
+    @extend_schema(request=None, responses=serializers.CalmsAssessmentSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
     def reopen(self, request, pk=None):
         """Back to a draft (team lead), until the campaign's close date. Idempotent."""
         assessment = self.get_object()
         self._lead_only(assessment)
         assessment = services.assessment_reopen(assessment=assessment, by=request.user)
-        return Response(serializers.AssessmentSerializer(assessment).data)
+        return Response(serializers.CalmsAssessmentSerializer(assessment).data)
 
-    @extend_schema(responses=serializers.ResultSerializer)
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=serializers.CalmsResultSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def results(self, request, pk=None):
         """Scores per dimension, the previous cycle's and the change, and the lowest questions' next level."""
         assessment = self.get_object()
-        return Response(serializers.ResultSerializer(selectors.assessment_result(assessment=assessment)).data)
+        return Response(serializers.CalmsResultSerializer(selectors.assessment_result(assessment=assessment)).data)
