@@ -87,6 +87,29 @@ class SLOForm(BootstrapModelForm):
             if self.instance.timeslice_target is not None:
                 self.initial["timeslice_target_percent"] = self.instance.timeslice_target * 100
 
+    # Model errors on the stored fields belong to the percentage / minutes fields of the form.
+    FIELD_MAP = {
+        "target": "target_percent",
+        "timeslice_seconds": "timeslice_minutes",
+        "timeslice_target": "timeslice_target_percent",
+    }
+
+    def clean(self):
+        data = super().clean()
+        # Give the model's clean() the stored values it checks (the form edits them as % and minutes).
+        if data.get("target_percent") is not None:
+            self.instance.target = data["target_percent"] / 100
+        minutes = data.get("timeslice_minutes")
+        self.instance.timeslice_seconds = minutes * 60 if minutes else None
+        pct = data.get("timeslice_target_percent")
+        self.instance.timeslice_target = pct / 100 if pct is not None else None
+        return data
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            errors.error_dict = {self.FIELD_MAP.get(k, k): v for k, v in errors.error_dict.items()}
+        super()._update_errors(errors)
+
     def slo_fields(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k in self.Meta.fields}
         data["target"] = self.cleaned_data["target_percent"] / 100

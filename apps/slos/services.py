@@ -109,6 +109,12 @@ def slo_update(*, slo: SLO, **fields) -> SLO:
 
 
 @transaction.atomic
+def slo_delete(*, slo: SLO) -> None:
+    """Delete an SLO with its policy and alert history (the SLI and its samples stay)."""
+    slo.delete()
+
+
+@transaction.atomic
 def policy_set(*, team, slo: SLO | None = None, name: str, steps, notes: str = "") -> ErrorBudgetPolicy:
     """The SLO's own policy (slo given) or the team's default; upserted."""
     policy = ErrorBudgetPolicy.objects.filter(team=team, slo=slo).first() or ErrorBudgetPolicy(team=team, slo=slo)

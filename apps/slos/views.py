@@ -23,7 +23,8 @@ from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
 
 
 def _org_or_404(request):
-    if request.organization is None:
+    # request.organization is a lazy object: test its truth, not identity with None.
+    if not request.organization:
         raise Http404("Choose an organization first.")
     return request.organization
 
@@ -40,7 +41,7 @@ def _chart(config: dict) -> str:
 @login_required
 def catalog(request):
     org = request.organization
-    if org is None:
+    if not org:
         return render(request, "teams/no_organization.html")
     teams = permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name")
     team = teams.filter(pk=_int_param(request, "team")).first() if _int_param(request, "team") else None
@@ -187,6 +188,8 @@ def _save_form(form, save) -> bool:
 @login_required
 def slo_create(request):
     org = _org_or_404(request)
+    if not permissions.editable_teams(request.user, SLO, Team.objects.filter(organization=org)).exists():
+        raise PermissionDenied("Only team leads and org admins add SLOs.")
     form = SLOForm(request.POST or None, user=request.user, organization=org)
     if not form.fields["sli"].queryset.exists() and not request.POST:
         messages.info(request, "Add an SLI first: an SLO sets a target on an SLI.")
@@ -219,11 +222,12 @@ def slo_edit(request, pk):
 
 
 @login_required
-@require_POST
 def slo_delete(request, pk):
-    slo = permissions.get_for_user(request.user, SLO.objects.all(), change=True, pk=pk)
+    slo = permissions.get_for_user(request.user, SLO.objects.select_related("sli__service"), change=True, pk=pk)
+    if request.method != "POST":
+        return render(request, "slos/slo_confirm_delete.html", {"slo": slo})
     name = slo.name
-    slo.delete()
+    services.slo_delete(slo=slo)
     messages.success(request, f"Deleted SLO {name}.")
     return redirect("slos:catalog")
 
@@ -286,7 +290,8 @@ def sli_detail(request, pk):
 @login_required
 def sli_create(request):
     org = _org_or_404(request)
-    form = SLIForm(request.POST or None, user=request.user, organization=org)
+    initial = {"service": request.GET.get("service")} if (request.GET.get("service") or "").isdigit() else {}
+    form = SLIForm(request.POST or None, user=request.user, organization=org, initial=initial)
     if not form.fields["service"].queryset.exists():
         raise PermissionDenied("You lead no team whose services could get an SLI.")
     result = {}

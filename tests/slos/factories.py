@@ -9,6 +9,14 @@ NOW = datetime(2026, 4, 15, 12, 0, tzinfo=UTC)
 NOW_TS = int(NOW.timestamp())
 
 
+def live_now_ts() -> int:
+    """The last bucket boundary before the real now (pages and the API compute at the real time)."""
+    import time
+
+    now = int(time.time())
+    return now - now % BUCKET_SECONDS
+
+
 def make_sli(service, *, name="Availability", source=SLI.Source.PUSH, **fields) -> SLI:
     return services.sli_create(service=service, name=name, source=source, **fields)
 

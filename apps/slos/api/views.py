@@ -206,7 +206,7 @@ class OpenSLOViewSet(viewsets.ViewSet):
             ).first()
             if org is None:
                 raise exceptions.NotFound("No such organization.")
-        if org is None:
+        if not org:  # a lazy object wrapping None is falsy, not None
             raise exceptions.ValidationError({"organization": "Pass ?organization=<id>."})
         return org
 
@@ -237,7 +237,7 @@ class OpenSLOViewSet(viewsets.ViewSet):
             400: OpenApiResponse(description="The path of the bad field and what is wrong with it."),
         },
     )
-    @action(detail=False, methods=["post"], url_path="import")
+    @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_(self, request):
         org = self._organization(request)
         if not perms.org_role(request.user, org):

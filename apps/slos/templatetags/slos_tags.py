@@ -37,3 +37,8 @@ def burn(value):
 @register.filter
 def duration(seconds):
     return maths.duration_label(int(seconds))
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None
