@@ -210,6 +210,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "status" or "kind"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceTierEnum": "apps.teams.models.Service.Tier",
+        "OrgRoleEnum": "apps.teams.models.OrgMembership.Role",
+        "TeamRoleEnum": "apps.teams.models.TeamMembership.Role",
+        "AssessmentStatusEnum": "apps.assessments.models.Assessment.Status",
+        "IncidentStatusEnum": "apps.postmortems.models.Incident.Status",
+        "IncidentSeverityEnum": "apps.postmortems.models.Incident.Severity",
+        "IncidentSourceEnum": "apps.postmortems.models.Incident.Source",
+        "PostmortemStatusEnum": "apps.postmortems.models.Postmortem.Status",
+        "PostmortemEventKindEnum": "apps.postmortems.models.PostmortemEvent.Kind",
+        "ActionItemStatusEnum": "apps.postmortems.models.ActionItem.Status",
+        "ActionItemKindEnum": "apps.postmortems.models.ActionItem.Kind",
+        "RawEventStatusEnum": "apps.delivery.models.RawEvent.Status",
+        "DeploymentStatusEnum": "apps.delivery.models.Deployment.Status",
+        "IntegrationKindEnum": "apps.delivery.models.Integration.Kind",
+        "IntegrationKindValueEnum": ["github", "gitlab", "pagerduty", "opsgenie", "alertmanager", "generic"],
+        "DoraTierEnum": ["elite", "high", "medium", "low"],
+        "SLIKindEnum": "apps.slos.models.SLI.Kind",
+        "SLISourceEnum": "apps.slos.models.SLI.Source",
+        "BurnRateAlertSeverityEnum": "apps.slos.models.BurnRateAlert.Severity",
+        "ExemptionStatusEnum": "apps.scoring.models.Exemption.Status",
+        "ScoringRunStatusEnum": "apps.scoring.models.ScoringRun.Status",
+    },
 }
 
 # --- Celery --------------------------------------------------------------
