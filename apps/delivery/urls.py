@@ -6,7 +6,7 @@ app_name = "delivery"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("teams/<int:pk>/", views.team_detail, name="team"),
+    path("team/<int:pk>/", views.team_detail, name="team"),
     path("deployments/", views.deployment_list, name="deployments"),
     path("integrations/", views.integration_list, name="integrations"),
     path("integrations/new/", views.integration_create, name="integration_create"),

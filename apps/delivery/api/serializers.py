@@ -137,7 +137,8 @@ class IncidentDeploymentLinkSerializer(serializers.ModelSerializer):
 
 
 class TierValueSerializer(serializers.Serializer):
-    tier = serializers.ChoiceField(choices=["elite", "high", "medium", "low"], allow_null=True)
+    # A plain string (not an enum component): "tier" is also the service tier (1-3) elsewhere in the schema.
+    tier = serializers.CharField(allow_null=True, help_text="elite, high, medium or low; null without data.")
 
 
 class FrequencySerializer(TierValueSerializer):
