@@ -88,6 +88,7 @@ def test_the_sidebar_is_an_offcanvas_on_a_phone(page, live_server, cast):
     assert not nav_link.is_visible()
     page.click("button[aria-controls=sidebar]")
     nav_link.wait_for(state="visible")
+    page.wait_for_timeout(400)  # let the slide-in finish before the picture
     screenshot(page, "layout-phone-offcanvas")
     nav_link.click()
     page.wait_for_load_state("networkidle")
