@@ -355,6 +355,8 @@ def _action_items(postmortem, team, scenario, lead, members, teams, now, rng, st
         if owning_team != team:
             owner = _people(owning_team)[0]
         due = timezone.localdate(postmortem.incident.started_at) + dt.timedelta(days=14 + 14 * n)
+        if rng.random() < 0.45:
+            due = today + dt.timedelta(days=rng.randint(5, 45))  # still ahead
         if state == "published":
             roll = rng.random()
             status = "done" if roll < 0.55 else "wont_do" if roll < 0.62 else "in_progress" if roll < 0.8 else "open"

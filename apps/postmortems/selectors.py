@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField, Value
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -92,6 +92,7 @@ def incidents_per_month(*, user, organization, months: int = 6) -> dict:
         "options": {
             "responsive": True,
             "maintainAspectRatio": False,
+            "animation": False,
             "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}}},
             "plugins": {"legend": {"position": "bottom"}},
         },
@@ -229,7 +230,16 @@ def _search_postgres(qs, q: str, limit):
 
     query = SearchQuery(q, search_type="websearch", config="english")
     body = Concat(
-        "summary", Value("\n"), "root_causes", Value("\n"), "impact", Value("\n"), "resolution", Value("\n"), "trigger"
+        "summary",
+        Value("\n"),
+        "root_causes",
+        Value("\n"),
+        "impact",
+        Value("\n"),
+        "resolution",
+        Value("\n"),
+        "trigger",
+        output_field=TextField(),
     )
     rows = (
         qs.filter(search_vector=query)
@@ -312,17 +322,26 @@ def related_postmortems(*, user, postmortem: Postmortem, limit: int = 5) -> list
     category_ids = list({f.category_id for f in postmortem.factors.all()})
     if not (service_ids or tag_ids or category_ids):
         return []
+    # An empty `__in` inside an aggregate filter empties the whole query, so only count what is there.
+    shared = {
+        "shared_services": (service_ids, "incident__services", 3),
+        "shared_tags": (tag_ids, "tags", 2),
+        "shared_categories": (category_ids, "factors__category", 1),
+    }
+    annotations = {
+        name: Count(path, filter=Q(**{f"{path}__in": ids}), distinct=True)
+        for name, (ids, path, _w) in shared.items()
+        if ids
+    }
+    score = sum((F(name) * shared[name][2] for name in annotations), Value(0))
+    visible = permissions.viewable(
+        user, Postmortem.objects.filter(organization_id=postmortem.organization_id, status="published")
+    ).values("pk")
     qs = (
-        permissions.viewable(
-            user, Postmortem.objects.filter(organization_id=postmortem.organization_id, status="published")
-        )
+        Postmortem.objects.filter(pk__in=visible)
         .exclude(pk=postmortem.pk)
-        .annotate(
-            shared_services=Count("incident__services", filter=Q(incident__services__in=service_ids), distinct=True),
-            shared_tags=Count("tags", filter=Q(tags__in=tag_ids), distinct=True),
-            shared_categories=Count("factors__category", filter=Q(factors__category__in=category_ids), distinct=True),
-        )
-        .annotate(score=F("shared_services") * 3 + F("shared_tags") * 2 + F("shared_categories"))
+        .annotate(**annotations)
+        .annotate(score=score)
         .filter(score__gt=0)
         .select_related("team", "incident")
         .order_by("-score", "-incident__started_at")
@@ -400,7 +419,9 @@ class BoardFilters:
 def action_board(*, user, organization, filters: BoardFilters) -> dict:
     """The org's action items with counts of open and overdue ones by team and by owner."""
     today = timezone.localdate()
-    base = permissions.viewable(user, ActionItem.objects.filter(organization=organization))
+    # A subquery, not the scoped queryset itself: its reviewer/member joins would multiply the counts.
+    visible = permissions.viewable(user, ActionItem.objects.filter(organization=organization)).values("pk")
+    base = ActionItem.objects.filter(pk__in=visible)
     if filters.team:
         base = base.filter(team_id=filters.team)
     if filters.owner:
@@ -458,6 +479,7 @@ def board_chart(by_team: list[dict]) -> dict | None:
             "indexAxis": "y",
             "responsive": True,
             "maintainAspectRatio": False,
+            "animation": False,
             "scales": {"x": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}}, "y": {"stacked": True}},
             "plugins": {"legend": {"position": "bottom"}},
         },

@@ -29,6 +29,27 @@ class UserEmailField(serializers.SlugRelatedField):
         return super().to_internal_value(str(data).strip().lower())
 
 
+class TagListField(serializers.ListField):
+    """Tag names in, tag names out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=50), **kwargs)
+
+    def get_attribute(self, instance):
+        return [t.name for t in instance.tags.all()]
+
+
+class PeopleListField(serializers.ListField):
+    """Emails in and out; `people` reads the users from a postmortem."""
+
+    def __init__(self, people, **kwargs):
+        self.people = people
+        super().__init__(child=UserEmailField(), **kwargs)
+
+    def get_attribute(self, instance):
+        return self.people(instance)
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:incident-detail")
     team = ScopedPrimaryKeyRelatedField(queryset=Team.objects.all())
@@ -175,9 +196,9 @@ class ActionItemSummarySerializer(serializers.ModelSerializer):
 class PostmortemSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:postmortem-detail")
     incident = ScopedPrimaryKeyRelatedField(queryset=Incident.objects.all())
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
-    reviewers = serializers.ListField(child=UserEmailField(), required=False)
-    authors = serializers.ListField(child=UserEmailField(), required=False)
+    tags = TagListField(required=False)
+    reviewers = PeopleListField(lambda pm: [r.reviewer for r in pm.reviews.all()], required=False)
+    authors = PeopleListField(lambda pm: list(pm.authors.all()), required=False)
     timeline = TimelineEntrySerializer(many=True, required=False)
     factors = FactorSerializer(many=True, required=False)
     links = LinkSerializer(many=True, required=False)
@@ -222,13 +243,6 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["tags"] = [t.name for t in instance.tags.all()]
-        data["authors"] = [a.email for a in instance.authors.all()]
-        data["reviewers"] = [r.reviewer.email for r in instance.reviews.all()]
-        return data
 
     def validate(self, attrs):
         if self.instance is not None and "incident" in attrs and attrs["incident"] != self.instance.incident:

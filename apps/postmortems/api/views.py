@@ -47,7 +47,9 @@ class PostmortemViewSet(ScopedModelViewSet):
     http_method_names = NO_DELETE
 
     def creation_scope(self, validated_data):
-        incident = validated_data["incident"]
+        incident = validated_data.get("incident")
+        if incident is None:
+            return super().creation_scope(validated_data)
         return {"organization": incident.organization, "team": incident.team}
 
     def perform_create(self, serializer):

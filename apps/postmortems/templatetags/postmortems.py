@@ -38,3 +38,18 @@ def status_class(value) -> str:
 def attr_value(obj, name: str):
     """{{ obj|attr_value:"field" }} for the Markdown sections listed by the view."""
     return getattr(obj, name, "")
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta as "2d 5h", "3h 12m" or "42m" (— when None)."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{mins}m"
