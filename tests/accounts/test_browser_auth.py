@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.contrib.auth import get_user_model
 from django.core import mail
 
 from apps.accounts.models import ApiToken
@@ -212,3 +213,25 @@ def test_personal_api_token_shown_once_used_and_revoked(page, live_server, cast)
     status, body = api_get(f"{live_server.url}/api/v1/teams/", key)
     assert status == 401
     assert "revoked" in json.dumps(body).lower()
+
+
+def test_sign_up_is_closed_by_default_and_opens_with_the_setting(page, live_server, settings, db):
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert page.locator("a:has-text('Create an account')").count() == 0
+    assert "ask yours for an invitation" in page.locator("main").inner_text()
+    page.goto(f"{live_server.url}/accounts/signup/")
+    assert "by invitation" in page.locator("h1").inner_text()
+    assert page.locator("input[name=email]").count() == 0
+
+    settings.SIGNUP_OPEN = True  # live_server runs in this process: the change applies at once
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.click("a:has-text('Create an account')")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/accounts/signup/")
+    page.fill("input[name=email]", "new.person@example.test")
+    page.fill("input[name=password1]", "a-long-enough-passphrase-7")
+    page.fill("input[name=password2]", "a-long-enough-passphrase-7")
+    screenshot(page, "accounts-signup-open")
+    submit(page)
+    assert get_user_model().objects.filter(email="new.person@example.test").exists()
+    assert "/accounts/" not in page.url or "/accounts/confirm-email/" in page.url
