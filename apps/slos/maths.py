@@ -117,11 +117,17 @@ def alert_rules(period_hours: float) -> list[AlertRule]:
     ]
 
 
+# Burn rates are ratios of float sums; a rate equal to the factor in exact arithmetic may
+# come out a few ULPs above it. "Faster than" means above the factor by more than that noise.
+_RELATIVE_EPSILON = 1e-9
+
+
 def alert_fires(rule: AlertRule, long_burn: float | None, short_burn: float | None) -> bool:
     """Both windows burn faster than the factor (strictly); no data in either window never fires."""
     if long_burn is None or short_burn is None:
         return False
-    return long_burn > rule.factor and short_burn > rule.factor
+    threshold = rule.factor * (1 + _RELATIVE_EPSILON)
+    return long_burn > threshold and short_burn > threshold
 
 
 # --- windows -------------------------------------------------------------------

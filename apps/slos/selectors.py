@@ -49,6 +49,7 @@ class SLOStatus:
     budget: maths.Budget | None = None
     burn_rates: dict[int, float | None] = field(default_factory=dict)
     period_hours: float = 0.0
+    burn_end: int = 0  # Unix s: burn-rate windows are [burn_end - w, burn_end)
 
     @property
     def sli(self) -> float | None:
@@ -95,6 +96,18 @@ def _values_cte(name: str, columns: list[str], rows: list[tuple]) -> tuple[str, 
     return f"{name}({', '.join(columns)}) AS (VALUES {placeholders})", params
 
 
+def burn_end(slo: SLO, now: datetime) -> int:
+    """Where the SLO's burn-rate windows end: the last complete bucket before `now`, or, for a
+    Prometheus SLI, its sync cursor when that is earlier (the buckets after it are not fetched yet).
+
+    Reads `slo.sli` only when it is already loaded (select_related), never with a query."""
+    end = maths.floor_to(int(now.timestamp()), BUCKET_SECONDS)
+    sli = slo._state.fields_cache.get("sli")
+    if sli is not None and sli.source == SLI.Source.PROMETHEUS and sli.sync_cursor is not None:
+        end = min(end, maths.floor_to(int(sli.sync_cursor.timestamp()), BUCKET_SECONDS))
+    return end
+
+
 def slo_statuses(slos, *, now: datetime | None = None) -> dict[int, SLOStatus]:
     """{slo.pk: SLOStatus} for the given SLOs: window SLI, budget and every burn-rate window.
 
@@ -104,42 +117,44 @@ def slo_statuses(slos, *, now: datetime | None = None) -> dict[int, SLOStatus]:
     now = now or timezone.now()
     slos = list(slos)
     hi = int(now.timestamp())
-    # Burn-rate windows end at the last complete bucket: [hi_b - w, hi_b).
-    hi_b = maths.floor_to(hi, BUCKET_SECONDS)
-    burn_lo = {w: hi_b - w for w in maths.BURN_WINDOWS}
-    longest = min(burn_lo.values())
     result: dict[int, SLOStatus] = {}
     occ_rows, slice_rows = [], []
+    longest = max(maths.BURN_WINDOWS)
     for slo in slos:
         start, end = slo_window(slo, now)
         lo, _ = maths.bucket_range(start, end, BUCKET_SECONDS)
-        result[slo.pk] = SLOStatus(window_start=start, window_end=end, period_hours=slo_period_hours(slo, now))
+        bhi = burn_end(slo, now)
+        result[slo.pk] = SLOStatus(
+            window_start=start, window_end=end, period_hours=slo_period_hours(slo, now), burn_end=bhi
+        )
         if slo.budgeting == SLO.Budgeting.TIMESLICES:
             step = slo.timeslice_seconds
             # Whole slices only: the window starts at the first slice boundary inside it.
             slice_lo = lo if lo % step == 0 else maths.floor_to(lo, step) + step
-            scan_lo = min(slice_lo, maths.floor_to(longest, step))
-            slice_rows.append((slo.pk, slo.sli_id, slice_lo, scan_lo, step, float(slo.timeslice_target)))
+            scan_lo = min(slice_lo, maths.floor_to(bhi - longest, step))
+            slice_rows.append((slo.pk, slo.sli_id, slice_lo, scan_lo, step, float(slo.timeslice_target), bhi))
         else:
-            occ_rows.append((slo.pk, slo.sli_id, lo, min(lo, longest)))
+            occ_rows.append((slo.pk, slo.sli_id, lo, min(lo, bhi - longest), bhi))
 
     windows = list(maths.BURN_WINDOWS)
+    table = SLISample._meta.db_table
     with connection.cursor() as cursor:
         for i in range(0, len(occ_rows), CHUNK):
             chunk = occ_rows[i : i + CHUNK]
-            cte, params = _values_cte("p", ["slo_id", "sli_id", "lo", "scan_lo"], chunk)
+            cte, params = _values_cte("p", ["slo_id", "sli_id", "lo", "scan_lo", "bhi"], chunk)
+            # Burn windows: [bhi - w, bhi), bhi being the end of the SLO's complete data.
             burn_cols = ", ".join(
-                "SUM(CASE WHEN s.bucket >= %s AND s.bucket < %s THEN s.good ELSE 0 END), "
-                "SUM(CASE WHEN s.bucket >= %s AND s.bucket < %s THEN s.total ELSE 0 END)"
+                "SUM(CASE WHEN s.bucket >= p.bhi - %s AND s.bucket < p.bhi THEN s.good ELSE 0 END), "
+                "SUM(CASE WHEN s.bucket >= p.bhi - %s AND s.bucket < p.bhi THEN s.total ELSE 0 END)"
                 for _ in windows
             )
-            burn_params = [v for w in windows for v in (burn_lo[w], hi_b, burn_lo[w], hi_b)]
+            burn_params = [w for w in windows for _ in (0, 1)]
             sql = (
                 f"WITH {cte} SELECT p.slo_id, "  # noqa: S608 (only placeholders and the model's table)
                 "SUM(CASE WHEN s.bucket >= p.lo THEN s.good ELSE 0 END), "
                 "SUM(CASE WHEN s.bucket >= p.lo THEN s.total ELSE 0 END), "
                 f"{burn_cols} "
-                f"FROM p JOIN {SLISample._meta.db_table} s ON s.sli_id = p.sli_id "
+                f"FROM p JOIN {table} s ON s.sli_id = p.sli_id "
                 "AND s.bucket >= p.scan_lo AND s.bucket < %s GROUP BY p.slo_id"
             )
             cursor.execute(sql, params + burn_params + [hi])
@@ -150,19 +165,20 @@ def slo_statuses(slos, *, now: datetime | None = None) -> dict[int, SLOStatus]:
                     st.burn_rates[w] = (float(row[3 + 2 * j] or 0), float(row[4 + 2 * j] or 0))
         for i in range(0, len(slice_rows), CHUNK):
             chunk = slice_rows[i : i + CHUNK]
-            cte, params = _values_cte("p", ["slo_id", "sli_id", "lo", "scan_lo", "step", "tgt"], chunk)
+            cte, params = _values_cte("p", ["slo_id", "sli_id", "lo", "scan_lo", "step", "tgt", "bhi"], chunk)
+            # A slice is in a burn window when it starts in it (the window start rounded down to a slice).
             burn_cols = ", ".join(
-                "SUM(CASE WHEN st >= %s - (%s %% step) AND st < %s THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN st >= %s - (%s %% step) AND st < %s AND g * 1.0 / t >= tgt THEN 1 ELSE 0 END)"
+                "SUM(CASE WHEN st >= (bhi - %s) - ((bhi - %s) %% step) AND st < bhi THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN st >= (bhi - %s) - ((bhi - %s) %% step) AND st < bhi "
+                "AND g * 1.0 / t >= tgt THEN 1 ELSE 0 END)"
                 for _ in windows
             )
-            # A slice is in a burn window when it starts in it (the window start rounded down to a slice).
-            burn_params = [v for w in windows for v in (burn_lo[w], burn_lo[w], hi_b) * 2]
+            burn_params = [w for w in windows for _ in range(4)]
             sql = (
                 f"WITH {cte}, sl AS ("  # noqa: S608 (only placeholders and the model's table)
                 "SELECT p.slo_id AS slo_id, s.bucket - (s.bucket %% p.step) AS st, MAX(p.lo) AS lo, "
-                "MAX(p.tgt) AS tgt, MAX(p.step) AS step, SUM(s.good) AS g, SUM(s.total) AS t "
-                f"FROM p JOIN {SLISample._meta.db_table} s ON s.sli_id = p.sli_id "
+                "MAX(p.tgt) AS tgt, MAX(p.step) AS step, MAX(p.bhi) AS bhi, SUM(s.good) AS g, SUM(s.total) AS t "
+                f"FROM p JOIN {table} s ON s.sli_id = p.sli_id "
                 "AND s.bucket >= p.scan_lo AND s.bucket < %s "
                 "GROUP BY p.slo_id, s.bucket - (s.bucket %% p.step)) "
                 "SELECT slo_id, SUM(CASE WHEN st >= lo THEN 1 ELSE 0 END), "

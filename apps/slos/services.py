@@ -371,7 +371,8 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
     if not slos:
         return []
     ids = [s.pk for s in slos]
-    slos = list(SLO.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    # Lock the SLOs (not their SLIs) so two evaluations of one SLO take turns.
+    slos = list(SLO.objects.select_for_update(of=("self",)).select_related("sli").filter(pk__in=ids).order_by("pk"))
     statuses = selectors.slo_statuses(slos, now=now)
     open_alerts = {
         (a.slo_id, a.long_window, a.short_window): a
