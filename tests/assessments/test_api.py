@@ -290,3 +290,40 @@ def test_results_endpoint(api_for, cast, assessment):
     assert [d["key"] for d in body["dimensions"]] == ["culture", "automation", "lean", "measurement", "sharing"]
     assert len(body["next_steps"]) == 5 and all(s["next_level"] == 2 for s in body["next_steps"])
     assert body["next_steps"][0]["next_descriptor"]
+
+
+def test_list_query_counts_do_not_grow_with_rows(api_for, cast, calms, today):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(url):
+        client = api_for("org_admin")
+        client.get(url)  # warm the per-user membership cache
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx)
+
+    def open_campaign(name):
+        services.campaign_open(
+            organization=cast.org,
+            framework=calms,
+            name=name,
+            opens_on=today,
+            closes_on=today,
+            teams=[cast.team, cast.other_team],
+        )
+
+    open_campaign("One")
+    services.framework_new_version(framework=calms)
+    few = [
+        count(reverse(n))
+        for n in ("api:assessment-campaign-list", "api:assessment-list", "api:assessment-framework-list")
+    ]
+    for i in range(4):
+        open_campaign(f"More {i}")
+    services.framework_new_version(framework=calms)
+    many = [
+        count(reverse(n))
+        for n in ("api:assessment-campaign-list", "api:assessment-list", "api:assessment-framework-list")
+    ]
+    assert few == many

@@ -333,3 +333,36 @@ def test_team_panel_shows_latest_result_and_current_draft(client_for, cast, asse
     _submitted(assessment, cast)
     page = client_for("other_member").get(reverse("teams:detail", args=[cast.team.pk])).content.decode()
     assert "Culture 50" in page and reverse("assessments:result", args=[assessment.pk]) in page
+
+
+def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import TeamFactory
+
+    teams = [cast.team, cast.other_team]
+    campaign = services.campaign_open(
+        organization=cast.org, framework=calms, name="Q", opens_on=today, closes_on=today, teams=teams
+    )
+
+    def count(url):
+        client = client_for("leader")
+        client.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx)
+
+    urls = [reverse("assessments:index"), reverse("assessments:campaign", args=[campaign.pk])]
+    for a in campaign.assessments.all():
+        answer_all(a, level=2)
+        services.assessment_submit(assessment=a)
+    few = [count(u) for u in urls]
+    more = [TeamFactory(organization=cast.org, name=f"X{i}", slug=f"x{i}") for i in range(5)]
+    campaign = services.campaign_open(
+        organization=cast.org, framework=calms, name="Q", opens_on=today, closes_on=today, teams=teams + more
+    )
+    for a in campaign.assessments.filter(team__in=more):
+        answer_all(a, level=3)
+        services.assessment_submit(assessment=a)
+    assert [count(u) for u in urls] == few

@@ -38,7 +38,8 @@ class CalmsFrameworkSerializer(serializers.ModelSerializer):
         fields = ["id", "organization", "key", "version", "name", "label", "description", "in_use", "created_at"]
 
     def get_in_use(self, obj) -> bool:
-        return obj.is_in_use()
+        count = getattr(obj, "campaign_count", None)  # annotated by the viewset
+        return obj.is_in_use() if count is None else count > 0
 
 
 class CalmsFrameworkDetailSerializer(CalmsFrameworkSerializer):
@@ -105,8 +106,8 @@ class CalmsCampaignSerializer(serializers.ModelSerializer):
     )
     def get_progress(self, obj) -> dict:
         counts = dict.fromkeys(Assessment.Status.values, 0)
-        for status in obj.assessments.values_list("status", flat=True):
-            counts[status] += 1
+        for assessment in obj.assessments.all():  # prefetched by the viewset
+            counts[assessment.status] += 1
         return counts
 
     def validate(self, attrs):

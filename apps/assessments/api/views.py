@@ -1,6 +1,6 @@
 """REST API of CALMS assessments. Role rules are apps.core.permissions'; writes go through services."""
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
@@ -24,7 +24,11 @@ class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     ordering_fields = ["key", "version"]
 
     def get_queryset(self):
-        qs = selectors.frameworks_for_user(self.request.user).order_by("key", "-version")
+        qs = (
+            selectors.frameworks_for_user(self.request.user)
+            .annotate(campaign_count=Count("campaigns"))
+            .order_by("key", "-version")
+        )
         if self.action == "retrieve":
             qs = qs.prefetch_related(
                 Prefetch("dimensions", queryset=Dimension.objects.order_by("order", "pk")),

@@ -1,0 +1,42 @@
+"""The demo data: two submitted past cycles and a current campaign with mixed progress, idempotent."""
+
+import random
+
+import pytest
+
+from apps.assessments import demo as assessments_demo
+from apps.assessments.models import Answer, Assessment, Campaign
+from apps.teams import demo as teams_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed():
+    context = {"rng": random.Random(20261122), "log": lambda message: None}
+    teams_demo.seed(context)
+    assessments_demo.seed(context)
+    return context
+
+
+def test_demo_cycles_and_idempotency():
+    context = _seed()
+    org = context["organization"]
+    campaigns = list(Campaign.objects.filter(organization=org).order_by("opens_on"))
+    assert len(campaigns) == 3
+    past, current = campaigns[:2], campaigns[2]
+    for campaign in past:
+        assert campaign.current_phase == "closed"
+        assert set(campaign.assessments.values_list("status", flat=True)) == {"submitted"}
+        assert campaign.assessments.count() == len(context["teams"])
+    assert current.current_phase == "open"
+    statuses = set(current.assessments.values_list("status", flat=True))
+    assert statuses == {"not_started", "in_progress", "submitted"}
+    assert current.assessments.get(team__slug="checkout").status == "in_progress"
+    # Submitted past results carry scores, dated inside their campaign.
+    first = past[0].assessments.first()
+    assert first.overall_score is not None and first.submitted_at.date() <= past[0].closes_on
+    counts = (Campaign.objects.count(), Assessment.objects.count(), Answer.objects.count())
+    scores = sorted(Assessment.objects.values_list("pk", "overall_score"))
+    _seed()
+    assert (Campaign.objects.count(), Assessment.objects.count(), Answer.objects.count()) == counts
+    assert sorted(Assessment.objects.values_list("pk", "overall_score")) == scores
