@@ -7,6 +7,8 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
+# The SLO integration test starts its own Prometheus (no systemd service) and loads it with promtool.
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
