@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -188,6 +188,7 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
     integration = (
         Integration.objects.filter(token=token, is_active=True)
         .only("pk", "kind", "organization_id", "secret_encrypted", "last_delivery_at")
+        .order_by()
         .first()
         if token
         else None
@@ -210,26 +211,60 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
     if not isinstance(payload, dict | list):
         raise intake.IntakeError(400, "The body is not a JSON object.")
     delivery = intake.identify(integration.kind, headers, body, payload)
-    try:
-        with transaction.atomic():
-            event = RawEvent.objects.create(
-                integration_id=integration.pk,
-                organization_id=integration.organization_id,
-                delivery_id=delivery.delivery_id,
-                event_type=delivery.event_type,
-                payload=payload,
-                headers=intake.kept_headers(headers),
-            )
-    except IntegrityError:
+    event = RawEvent(
+        integration_id=integration.pk,
+        organization_id=integration.organization_id,
+        delivery_id=delivery.delivery_id,
+        event_type=delivery.event_type,
+        payload=payload,
+        headers=intake.kept_headers(headers),
+        received_at=timezone.now(),
+    )
+    event.pk = _insert_once(event)
+    if event.pk is None:
         existing = RawEvent.objects.filter(integration_id=integration.pk, delivery_id=delivery.delivery_id).first()
         if existing is None:  # pragma: no cover - the conflicting row vanished (deleted integration)
-            raise
+            raise intake.IntakeError(409, "The delivery conflicts with one being deleted.")
         return existing, False
     now = timezone.now()
     if integration.last_delivery_at is None or now - integration.last_delivery_at > timedelta(minutes=1):
         Integration.objects.filter(pk=integration.pk).update(last_delivery_at=now)
     transaction.on_commit(lambda: _enqueue(event.pk))
     return event, True
+
+
+_INSERT_FIELDS = (
+    "integration",
+    "organization",
+    "delivery_id",
+    "event_type",
+    "payload",
+    "headers",
+    "received_at",
+    "status",
+    "subject",
+    "attempts",
+    "error",
+    "note",
+)
+
+
+def _insert_once(event: RawEvent) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, None for a redelivery.
+
+    (PostgreSQL and SQLite >= 3.35 both speak this; no savepoint needed.)"""
+    meta = RawEvent._meta
+    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
+    qn = connection.ops.quote_name
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    # Only quoted identifiers from the model's own metadata are interpolated; values are parameters.
+    table, columns = qn(meta.db_table), ", ".join(qn(f.column) for f in fields)
+    marks, key = ", ".join(["%s"] * len(fields)), f"{qn('integration_id')}, {qn('delivery_id')}"
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING RETURNING {qn('id')}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _enqueue(raw_event_id: int) -> None:
