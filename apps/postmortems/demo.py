@@ -342,8 +342,15 @@ def _postmortem(incident, team, scenario, words, categories, teams, index, now, 
         published_at = timezone.make_aware(
             dt.datetime.combine(_business_days_after(resolved_day, rng.choice([2, 3, 4, 6, 9])), dt.time(15))
         )
-        Postmortem.objects.filter(pk=postmortem.pk).update(published_at=published_at)
-        PostmortemEvent.objects.filter(postmortem=postmortem, kind="published").update(created_at=published_at)
+        Postmortem.objects.filter(pk=postmortem.pk).update(
+            published_at=published_at, submitted_at=published_at - dt.timedelta(days=1)
+        )
+        # Spread the history between the resolution and the publication, in order.
+        events = list(PostmortemEvent.objects.filter(postmortem=postmortem).order_by("pk"))
+        step = (published_at - incident.resolved_at) / (len(events) or 1)
+        for n, event in enumerate(events, start=1):
+            when = published_at if n == len(events) else incident.resolved_at + step * n
+            PostmortemEvent.objects.filter(pk=event.pk).update(created_at=when)
     _action_items(postmortem, team, scenario, lead, members, teams, now, rng, state, index)
 
 

@@ -92,8 +92,12 @@ class PostmortemForm(BootstrapModelForm):
             self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
             self.initial["reviewers"] = [r.reviewer_id for r in self.instance.reviews.all()]
             self.initial["authors"] = [a.pk for a in self.instance.authors.all()]
+        template = self.instance.template
         for name in MARKDOWN_FIELDS:
+            prompt = getattr(template, name, "").strip() if template else ""
             self.fields[name].help_text = "Markdown."
+            if prompt and prompt != "-":
+                self.fields[name].widget.attrs["placeholder"] = prompt
 
     def tag_names(self) -> list[str]:
         return [t for t in (self.cleaned_data.get("tags") or "").split(",") if t.strip()]

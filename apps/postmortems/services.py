@@ -259,15 +259,14 @@ def postmortem_create(*, actor, incident: Incident, title: str = "") -> tuple[Po
         return existing, False
     if actor is not None and not permissions.can_create(actor, Postmortem, team=incident.team):
         raise PermissionDenied("You may not write postmortems for this team.")
+    # The template's prompts guide the authors (shown beside each field); the text starts empty.
     template = template_for(organization=incident.organization, severity=incident.severity)
-    prompts = {name: getattr(template, name) for name in MARKDOWN_FIELDS} if template else {}
     postmortem = Postmortem.objects.create(
         organization=incident.organization,
         team=incident.team,
         incident=incident,
         template=template,
         title=(title or incident.title)[:300],
-        **prompts,
     )
     if actor is not None:
         postmortem.authors.add(actor)
@@ -418,7 +417,7 @@ def postmortem_submit(*, actor, postmortem: Postmortem) -> Postmortem:
     template = postmortem.template
     for name in REQUIRED_TO_SUBMIT:
         value = getattr(postmortem, name).strip()
-        if not value or (template and value == getattr(template, name).strip()):
+        if not value or (template and value == getattr(template, name).strip()):  # an untouched prompt
             errors[name] = "Fill this in before asking for review."
     if not postmortem.reviews.exists():
         errors["reviewers"] = "Name at least one reviewer."

@@ -24,9 +24,9 @@ PROMPTS = {
     "trigger": "What set it off (a deploy, a traffic spike, a certificate expiring...).",
     "detection": "How did we find out? Alert, customer report, luck? How long did it take?",
     "resolution": "What stopped the bleeding, and what fixed it for good.",
-    "went_well": "- ",
-    "went_wrong": "- ",
-    "got_lucky": "- ",
+    "went_well": "What helped: alerts that fired, runbooks that worked, tools and people that made a difference.",
+    "went_wrong": "What made it worse or slower: missing signals, confusing dashboards, hand-offs.",
+    "got_lucky": "Where it could have been much worse, and only chance prevented it.",
 }
 
 TEMPLATES = [
@@ -41,8 +41,8 @@ TEMPLATES = [
             "impact": PROMPTS["impact"],
             "root_causes": PROMPTS["root_causes"],
             "resolution": PROMPTS["resolution"],
-            "went_well": "- ",
-            "went_wrong": "- ",
+            "went_well": PROMPTS["went_well"],
+            "went_wrong": PROMPTS["went_wrong"],
         },
     ),
 ]
