@@ -192,3 +192,14 @@ def link_candidates(*, incident, limit: int = 30):
         .select_related("service")
         .order_by("-finished_at")[:limit]
     )
+
+
+def recent_incidents(*, team, limit: int = 8):
+    """The team's latest incidents with their deployment link (incidents are shared org-wide)."""
+    from apps.postmortems.models import Incident
+
+    return list(
+        Incident.objects.filter(team=team)
+        .select_related("deployment_link__deployment__service")
+        .order_by("-started_at")[:limit]
+    )

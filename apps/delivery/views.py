@@ -42,7 +42,7 @@ def _chart(config: dict) -> str:
 def _trend_charts(points: list[dict]) -> dict[str, str]:
     labels = [p["week_start"].strftime("%d %b") for p in points]
 
-    def line(key, label, color, kind="line", suffix=""):
+    def line(key, label, color, kind="line", suffix="", span=True):
         return _chart(
             {
                 "type": kind,
@@ -54,7 +54,7 @@ def _trend_charts(points: list[dict]) -> dict[str, str]:
                             "data": [p[key] for p in points],
                             "borderColor": color,
                             "backgroundColor": color + "55",
-                            "spanGaps": True,
+                            "spanGaps": span,
                             "tension": 0.25,
                         }
                     ],
@@ -71,7 +71,7 @@ def _trend_charts(points: list[dict]) -> dict[str, str]:
         "deployments": line("deployments", "Deployments per week", "#4f46e5", "bar", "deployments"),
         "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours"),
         "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%"),
-        "restore": line("time_to_restore_hours", "Median time to restore (hours)", "#d97706", suffix="hours"),
+        "restore": line("time_to_restore_hours", "Median time to restore (hours)", "#d97706", "bar", "hours"),
     }
 
 
@@ -133,6 +133,7 @@ def team_detail(request, pk):
     team_services = list(Service.objects.filter(team=team).order_by("tier", "name"))
     by_service = selectors.service_dora(service_ids=[s.pk for s in team_services], window_days=window)
     recent = selectors.deployment_list(user=request.user, organization=team.organization, team=team)[:10]
+    incidents = selectors.recent_incidents(team=team, limit=8)
     return render(
         request,
         "delivery/team_detail.html",
@@ -145,6 +146,8 @@ def team_detail(request, pk):
             "charts": _trend_charts(selectors.team_trend(team_id=team.pk, weeks=max(4, window // 7))),
             "services": [{"service": s, "keys": by_service[s.pk]} for s in team_services],
             "recent": recent,
+            "incidents": incidents,
+            "can_link": permissions.can_create(request.user, IncidentDeploymentLink, team=team),
         },
     )
 

@@ -62,3 +62,9 @@ def per_day(value):
     if value * 7 >= 1:
         return f"{value * 7:.1f}/week"
     return f"{value * 30:.1f}/month"
+
+
+@register.filter
+def timeuntil_hours(delta):
+    """A timedelta as a readable duration (45 min, 5.2 h, 3.1 d)."""
+    return hours(delta.total_seconds() / 3600) if delta is not None else "—"

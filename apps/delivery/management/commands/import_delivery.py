@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from tqdm import tqdm
 
 from apps.delivery import normalizers, rollups, services
@@ -47,25 +48,27 @@ class Command(BaseCommand):
         total = sum(len(v) for v in parsed.values())
         progress = tqdm(total=total, unit="rec", disable=options["no_progress"], file=self.stderr)
         try:
-            # Changes first, then deployments, then incidents (which may name a deployment).
-            for start in range(0, len(parsed["changes"]), 1000):
-                batch = parsed["changes"][start : start + 1000]
-                counts["changes"] += services.changes_upsert(
-                    organization=organization, integration=None, source=source, records=batch, resolver=resolver
-                )
-                progress.update(len(batch))
-            for record in parsed["deployments"]:
-                _, created = services.deployment_apply(
-                    organization=organization, integration=None, source=source, record=record, resolver=resolver
-                )
-                counts["deployments"] += created
-                progress.update(1)
-            for record in parsed["incidents"]:
-                _, created = services.incident_apply(
-                    organization=organization, integration=None, source="api", record=record, resolver=resolver
-                )
-                counts["incidents"] += created
-                progress.update(1)
+            with transaction.atomic():
+                # One transaction: a record that fails to apply (say, an incident of an unknown team) leaves nothing.
+                # Changes first, then deployments, then incidents (which may name a deployment).
+                for start in range(0, len(parsed["changes"]), 1000):
+                    batch = parsed["changes"][start : start + 1000]
+                    counts["changes"] += services.changes_upsert(
+                        organization=organization, integration=None, source=source, records=batch, resolver=resolver
+                    )
+                    progress.update(len(batch))
+                for record in parsed["deployments"]:
+                    _, created = services.deployment_apply(
+                        organization=organization, integration=None, source=source, record=record, resolver=resolver
+                    )
+                    counts["deployments"] += created
+                    progress.update(1)
+                for record in parsed["incidents"]:
+                    _, created = services.incident_apply(
+                        organization=organization, integration=None, source="api", record=record, resolver=resolver
+                    )
+                    counts["incidents"] += created
+                    progress.update(1)
         except ValidationError as exc:
             raise CommandError(f"Stopped: {exc}") from exc
         finally:
