@@ -173,3 +173,20 @@ def test_admin_shows_a_version_in_use_read_only(client, cast, calms, campaign):
     page = client.get(f"/admin/assessments/framework/{calms.pk}/change/")
     assert page.status_code == 200
     assert b'name="name"' not in page.content  # rendered read-only although a superuser
+
+
+def test_admin_pages_stay_inside_the_admins_organizations(client, cast, calms, campaign):
+    acme_own = services.framework_new_version(framework=calms, organization=cast.org)
+    client.force_login(cast.outsider)  # org admin (staff) of the other organization
+    assert client.get("/admin/assessments/campaign/").status_code == 200
+    assert "CALMS now" not in client.get("/admin/assessments/campaign/").content.decode()
+    assert client.get(f"/admin/assessments/campaign/{campaign.pk}/change/").status_code == 302  # "does not exist"
+    assert client.get(f"/admin/assessments/framework/{acme_own.pk}/change/").status_code == 302
+    assessment = campaign.assessments.first()
+    assert client.get(f"/admin/assessments/assessment/{assessment.pk}/change/").status_code == 302
+    listing = client.get("/admin/assessments/framework/").content.decode()
+    assert "CALMS v1" in listing and f"/admin/assessments/framework/{acme_own.pk}/" not in listing
+    client.force_login(cast.org_admin)
+    assert client.get(f"/admin/assessments/campaign/{campaign.pk}/change/").status_code == 200
+    assert client.get(f"/admin/assessments/framework/{acme_own.pk}/change/").status_code == 200
+    assert client.get(f"/admin/assessments/assessment/{assessment.pk}/change/").status_code == 200
