@@ -150,6 +150,7 @@ def test_password_reset_by_email(page, live_server, cast):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [user.email]
+    assert "Reset your DevOps Maturity password" in message.subject
     link = re.search(r"https?://\S+/accounts/password/reset/key/\S+/", message.body).group(0)
     page.goto(link.replace(re.match(r"https?://[^/]+", link).group(0), live_server.url))
     page.wait_for_load_state("networkidle")
