@@ -287,6 +287,49 @@ def evaluate_checks(specs, facts: dict, exemptions: dict[int | str, str] | None 
     return results
 
 
+STORED_CHECK_FIELDS = (
+    "id",
+    "key",
+    "level",
+    "name",
+    "metric",
+    "operator",
+    "value",
+    "actual",
+    "status",
+    "exempt_until",
+    "hint",
+)
+
+
+def stored_checks(results: list[dict]) -> list[dict]:
+    """Check results as a snapshot keeps them: what was tested and the outcome; the rest is derived on read."""
+    return [{k: r[k] for k in STORED_CHECK_FIELDS} for r in results]
+
+
+def present_check(stored: dict) -> dict:
+    """A stored check result with its display values (target, shown value, pass flag, evidence)."""
+    metric = metrics.METRICS.get(stored["metric"])
+    spec = CheckSpec(
+        id=stored.get("id"),
+        key=stored["key"],
+        level=stored["level"],
+        name=stored.get("name", stored["key"]),
+        metric=stored["metric"],
+        operator=stored["operator"],
+        value=stored["value"],
+        hint=stored.get("hint", ""),
+    )
+    return {
+        **stored,
+        "target": check_target(spec),
+        "actual_display": metrics.format_value(stored["metric"], stored.get("actual")),
+        "no_data": stored.get("actual") is None,
+        "passed": stored["status"] != "failed",
+        "evidence": metric.evidence if metric else "",
+    }
+
+
 def level_from_checks(results: list[dict]) -> int:
     """1 + the number of consecutive levels from 2 up whose checks all pass (exempt counts as passed)."""
     failed_levels = {r["level"] for r in results if not r["passed"]}
@@ -343,6 +386,10 @@ class TeamScore:
     gaps: list[dict]
     recommendations: list[dict]
     inputs: dict = field(default_factory=dict)
+
+    @property
+    def stored_checks(self) -> list[dict]:
+        return stored_checks(self.checks)
 
 
 def score_team(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import mean
 
-from django.db.models import Avg, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -297,7 +297,7 @@ def team_scorecard(*, user, team: Team) -> TeamScorecard:
     links = evidence_links(team)
     by_level: dict[int, list[dict]] = defaultdict(list)
     for result in latest.checks if latest else []:
-        by_level[result["level"]].append(result)
+        by_level[result["level"]].append(pillars.present_check(result))
     checks_by_level = [(lvl, LEVEL_NAMES[lvl], by_level[lvl]) for lvl in sorted(by_level)]
     exemptions = list(exemption_list(user=user, team=team).order_by("-created_at"))
     today = timezone.localdate()
@@ -366,27 +366,64 @@ def _department_subtree(organization, department: Department) -> set[int]:
     return out
 
 
-def latest_snapshots(teams: QuerySet, *, on_or_before: date | None = None) -> dict[int, Snapshot]:
-    """{team id: latest snapshot (on or before a day)} in one query."""
-    inner = Snapshot.objects.filter(team=OuterRef("team"))
+LIGHT_FIELDS = ("team_id", "organization_id", "date", "overall", "level", *pillars.PILLAR_KEYS, "gaps")
+
+
+def latest_snapshots(teams: QuerySet, *, on_or_before: date | None = None, light: bool = False) -> dict[int, Snapshot]:
+    """{team id: latest snapshot (on or before a day)} in two queries, whatever the number of teams.
+
+    `light` loads only the scores and gaps (not the inputs and check results) for pages listing many teams."""
+    base = Snapshot.objects.filter(team__in=teams.values("pk"))
     if on_or_before is not None:
-        inner = inner.filter(date__lte=on_or_before)
-    latest = inner.order_by("-date").values("pk")[:1]
-    rows = Snapshot.objects.filter(team__in=teams.values("pk"), pk=Subquery(latest))
-    return {s.team_id: s for s in rows}
+        base = base.filter(date__lte=on_or_before)
+    latest = dict(base.order_by().values("team_id").annotate(last=Max("date")).values_list("team_id", "last"))
+    if not latest:
+        return {}
+    rows = base.filter(date__in=set(latest.values()))
+    if light:
+        rows = rows.only(*LIGHT_FIELDS)
+    return {s.team_id: s for s in rows if latest.get(s.team_id) == s.date}
+
+
+def _display(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+@dataclass
+class Previous:
+    """What the ranking needs of a team's snapshot one period ago."""
+
+    team_id: int
+    date: date
+    overall: float | None
+    level: int
 
 
 @dataclass
 class Row:
+    """One team on the leadership pages, with its display values computed once (pages list hundreds)."""
+
     team: Team
     snapshot: Snapshot
     rank: int = 0
-    previous: Snapshot | None = None
+    previous: Previous | None = None
     previous_rank: int | None = None
+    url: str = ""
+    cells: list[tuple[str, str, str]] = field(default_factory=list)
+    overall_display: str = "—"
+
+    def __post_init__(self):
+        s = self.snapshot
+        self.cells = [(label, _display(getattr(s, key)), score_band(getattr(s, key))) for key, label in PILLARS]
+        self.overall_display = _display(s.overall)
 
     @property
     def movement(self) -> int | None:
         return None if self.previous_rank is None else self.previous_rank - self.rank
+
+    @property
+    def movement_abs(self) -> int | None:
+        return None if self.movement is None else abs(self.movement)
 
     @property
     def score_change(self) -> float | None:
@@ -398,12 +435,18 @@ class Row:
     def level_change(self) -> int | None:
         return None if self.previous is None else self.snapshot.level - self.previous.level
 
-    @property
-    def cells(self) -> list[tuple[str, float | None, str]]:
-        return [(label, getattr(self.snapshot, key), score_band(getattr(self.snapshot, key))) for key, label in PILLARS]
+
+def previous_scores(teams: QuerySet, *, on_or_before: date) -> dict[int, Previous]:
+    """{team id: its latest overall and level on or before a day}, two queries (no model instances)."""
+    base = Snapshot.objects.filter(team__in=teams.values("pk"), date__lte=on_or_before)
+    latest = dict(base.order_by().values("team_id").annotate(last=Max("date")).values_list("team_id", "last"))
+    if not latest:
+        return {}
+    rows = base.filter(date__in=set(latest.values())).values_list("team_id", "date", "overall", "level")
+    return {tid: Previous(tid, day, overall, level) for tid, day, overall, level in rows if latest[tid] == day}
 
 
-def _rank(snapshots: dict[int, Snapshot]) -> dict[int, int]:
+def _rank(snapshots: dict) -> dict[int, int]:
     """Competition ranking by overall score (ties share a rank; no score ranks last)."""
     ordered = sorted(snapshots.values(), key=lambda s: (s.overall is None, -(s.overall or 0), -s.level))
     ranks, prev_key, prev_rank = {}, None, 0
@@ -462,18 +505,20 @@ class Dashboard:
     top_gaps: list[tuple[Row, dict]]
 
 
-def dashboard(*, organization, filters: Filters) -> Dashboard:
-    """Everything on the leadership page, in a fixed number of queries."""
+def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboard:
+    """Everything on the leadership page, in a fixed number of queries. `full` also loads
+    each snapshot's inputs and check results (the CSV export)."""
     teams = leadership_teams(organization=organization, filters=filters)
     team_list = list(teams)
-    latest = latest_snapshots(teams)
+    latest = latest_snapshots(teams, light=not full)
     if not latest:
         return Dashboard([], None, [], None, None, None, None, len(team_list), [])
     as_of = max(s.date for s in latest.values())
     compared_to = as_of - timedelta(days=filters.period)
-    previous = latest_snapshots(teams, on_or_before=compared_to)
+    previous = previous_scores(teams, on_or_before=compared_to)
     ranks, prev_ranks = _rank(latest), _rank(previous)
     by_id = {t.pk: t for t in team_list}
+    url = reverse("scoring:team", args=[0]).replace("/0/", "/{}/")
     rows = [
         Row(
             team=by_id[tid],
@@ -481,6 +526,7 @@ def dashboard(*, organization, filters: Filters) -> Dashboard:
             rank=ranks[tid],
             previous=previous.get(tid),
             previous_rank=prev_ranks.get(tid),
+            url=url.format(tid),
         )
         for tid, snap in latest.items()
         if tid in by_id
@@ -497,36 +543,32 @@ def dashboard(*, organization, filters: Filters) -> Dashboard:
         departments=departments,
         as_of=as_of,
         compared_to=compared_to,
-        trend_chart=_org_trend_chart(teams, as_of),
+        trend_chart=_org_trend_chart(
+            teams, as_of, {t.department_id: t.department.name for t in team_list if t.department_id}
+        ),
         levels_chart=_levels_chart(departments),
         teams_without_scores=len(team_list) - len(rows),
         top_gaps=gaps,
     )
 
 
-def _org_trend_chart(teams: QuerySet, as_of: date) -> str | None:
+def _org_trend_chart(teams: QuerySet, as_of: date, departments: dict[int | None, str]) -> str | None:
     """Average overall score per snapshot day, for the org (filtered) and per department: one query."""
     since = as_of - timedelta(weeks=TREND_WEEKS)
     points = (
-        Snapshot.objects.filter(team__in=teams.values("pk"), date__gte=since, date__lte=as_of)
-        .values("date", "team__department__name")
-        .annotate(avg=Avg("overall"))
+        Snapshot.objects.filter(team__in=teams.values("pk"), date__gte=since, date__lte=as_of, overall__isnull=False)
+        .values("date", "team__department_id")
+        .annotate(total=Sum("overall"), n=Count("pk"))
         .order_by("date")
     )
-    by_dept: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
-    overall: dict[date, list[tuple[float, int]]] = defaultdict(list)
-    counts = (
-        Snapshot.objects.filter(team__in=teams.values("pk"), date__gte=since, date__lte=as_of)
-        .values("date")
-        .annotate(avg=Avg("overall"))
-        .order_by("date")
-    )
+    by_dept: dict[str, dict[date, float]] = defaultdict(dict)
+    sums: dict[date, list[float]] = defaultdict(lambda: [0.0, 0])
     for p in points:
-        if p["avg"] is not None:
-            by_dept[p["team__department__name"] or "No department"][p["date"]].append(p["avg"])
-    for c in counts:
-        if c["avg"] is not None:
-            overall[c["date"]].append(c["avg"])
+        name = departments.get(p["team__department_id"], "No department")
+        by_dept[name][p["date"]] = p["total"] / p["n"]
+        sums[p["date"]][0] += p["total"]
+        sums[p["date"]][1] += p["n"]
+    overall = {d: [total / n] for d, (total, n) in sums.items()}
     days = sorted(overall)
     if len(days) < 2:
         return None
@@ -544,7 +586,7 @@ def _org_trend_chart(teams: QuerySet, as_of: date) -> str | None:
         datasets.append(
             {
                 "label": name,
-                "data": [round(series[d][0], 1) if series.get(d) else None for d in days],
+                "data": [round(series[d], 1) if d in series else None for d in days],
                 "borderColor": PALETTE[(i + 1) % len(PALETTE)],
                 "backgroundColor": PALETTE[(i + 1) % len(PALETTE)],
                 "borderWidth": 1.5,

@@ -289,7 +289,7 @@ def score_teams(
                 overall=result.overall,
                 level=result.level,
                 weights=card.weights,
-                checks=result.checks,
+                checks=result.stored_checks,
                 gaps=result.gaps,
                 recommendations=result.recommendations,
                 inputs=result.inputs,

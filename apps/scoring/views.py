@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.core import permissions
 from apps.teams.models import Team
 
+from . import render as render_html
 from . import selectors, services
 from .forms import ExemptionDecisionForm, ExemptionRequestForm, LeadershipFilterForm
 from .models import LEVEL_NAMES, PILLARS, Check, Exemption
@@ -64,6 +65,7 @@ def index(request):
         "scoring/dashboard.html",
         {
             "board": board,
+            "ranking_html": render_html.ranking_rows(board.rows),
             "form": form,
             "filters": filters,
             "organization": org,
@@ -86,6 +88,7 @@ def report(request):
         "scoring/report.html",
         {
             "board": board,
+            "ranking_html": render_html.ranking_rows(board.rows, compact=True),
             "filters": filters,
             "organization": org,
             "pillar_labels": [label for _, label in PILLARS],
@@ -101,7 +104,7 @@ def report(request):
 def export_csv(request):
     org = _leadership_org(request)
     _form, filters = _filters(request, org)
-    board = selectors.dashboard(organization=org, filters=filters)
+    board = selectors.dashboard(organization=org, filters=filters, full=True)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = board.as_of.isoformat() if board.as_of else timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="scores-{org.slug}-{stamp}.csv"'

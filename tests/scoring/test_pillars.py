@@ -189,6 +189,18 @@ class TestLevels:
         assert result["passed"] is passed
 
 
+def test_stored_check_results_present_as_evaluated():
+    facts = {**inputs(r=reliability(2, 1, {"2": 0.5}, slos=1)), "pillars": {}, "overall": 30.0}
+    results = pillars.evaluate_checks(
+        [spec("first-slo", 2, "slo.count", "gte", 1, id=7), spec("cov", 3, "slo.coverage", "gte", 1.0, id=8)],
+        facts,
+        {8: "2027-01-01"},
+    )
+    stored = pillars.stored_checks(results)
+    assert set(stored[0]) == set(pillars.STORED_CHECK_FIELDS)
+    assert [pillars.present_check(s) for s in stored] == results
+
+
 class TestRecommendations:
     def test_nearest_level_first_then_closest_to_passing_at_most_three(self):
         # Pillars 50, 50, 70 (0.4 + 0.4 x 0.5 + 0.2 x 0.5), 70 -> overall 60: fails score-65
