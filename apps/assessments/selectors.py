@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
@@ -399,16 +400,18 @@ def latest_submitted_scores(*, team_ids) -> dict[int, dict]:
     team_ids = list(team_ids)
     if not team_ids:
         return {}
-    latest = (
-        Assessment.objects.filter(team_id=OuterRef("team_id"), status=Assessment.Status.SUBMITTED)
-        .order_by("-submitted_at", "-pk")
-        .values("pk")[:1]
-    )
-    rows = (
-        Assessment.objects.filter(team_id__in=team_ids, status=Assessment.Status.SUBMITTED)
-        .filter(pk=Subquery(latest))
-        .values_list("team_id", "pk", "overall_score", "dimension_scores", "submitted_at")
-    )
+    submitted = Assessment.objects.filter(team_id__in=team_ids, status=Assessment.Status.SUBMITTED)
+    if connection.vendor == "postgresql":
+        # DISTINCT ON walks the (team, status, -submitted_at) index once.
+        rows = submitted.order_by("team_id", "-submitted_at", "-pk").distinct("team_id")
+    else:
+        latest = (
+            Assessment.objects.filter(team_id=OuterRef("team_id"), status=Assessment.Status.SUBMITTED)
+            .order_by("-submitted_at", "-pk")
+            .values("pk")[:1]
+        )
+        rows = submitted.filter(pk=Subquery(latest))
+    rows = rows.values_list("team_id", "pk", "overall_score", "dimension_scores", "submitted_at")
     result = {}
     for team_id, pk, overall, dims, submitted_at in rows:
         dims = dims or {}

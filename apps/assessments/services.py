@@ -212,6 +212,7 @@ def campaign_update(
 # --- answers -----------------------------------------------------------------
 
 UNSET = object()
+ANSWER_FIELDS = ("level", "not_applicable", "comment", "evidence_url")
 
 
 @dataclass
@@ -370,19 +371,25 @@ def answers_upsert(
     if errors:
         raise ValidationError(errors)
 
-    saved = []
-    any_changed = False
+    to_create, to_update, saved = [], [], []
+    now = timezone.now()
     for qid, answer in planned.items():
         base = existing.get(qid)
-        changed = base is None or any(
-            getattr(base, f) != getattr(answer, f) for f in ("level", "not_applicable", "comment", "evidence_url")
-        )
-        if changed:
+        if base is None:
             answer.answered_by = by
-            answer.save()
-            any_changed = True
-        saved.append(answer if changed else base)
-    if any_changed:
+            to_create.append(answer)
+            saved.append(answer)
+        elif any(getattr(base, f) != getattr(answer, f) for f in ANSWER_FIELDS):
+            answer.answered_by = by
+            answer.updated_at = now
+            to_update.append(answer)
+            saved.append(answer)
+        else:
+            saved.append(base)  # unchanged: not even re-saved
+    # Two statements whatever the number of answers.
+    Answer.objects.bulk_create(to_create)
+    Answer.objects.bulk_update(to_update, [*ANSWER_FIELDS, "answered_by", "updated_at"])
+    if to_create or to_update:
         # A retried request changes nothing, not even the assessment's timestamp.
         assessment_refresh(assessment=assessment)
     return saved

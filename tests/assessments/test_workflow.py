@@ -270,3 +270,18 @@ def test_latest_submitted_scores_query_count_does_not_grow_with_teams(cast, calm
     assert Assessment.objects.get(pk=latest["assessment_id"]).campaign.name == "C10"
     assert latest["submitted_at"] is not None
     assert selectors.latest_submitted_scores(team_ids=[]) == {}
+
+
+def test_bulk_write_query_count_does_not_grow_with_answers(assessment):
+    qs = questions_of(assessment.framework)
+
+    def run(items):
+        with CaptureQueriesContext(connection) as ctx:
+            services.answers_upsert(assessment=assessment, items=items)
+        return len(ctx)
+
+    few = run([services.AnswerInput(question=q, level=1) for q in qs[:2]])
+    many = run([services.AnswerInput(question=q, level=2) for q in qs])  # 2 updates + 30 inserts
+    assert many == few + 1  # one more statement: there are now both inserts and updates
+    assert run([services.AnswerInput(question=q, level=3) for q in qs]) <= few
+    assert Answer.objects.filter(assessment=assessment, level=3).count() == 32
