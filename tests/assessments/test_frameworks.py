@@ -190,3 +190,14 @@ def test_admin_pages_stay_inside_the_admins_organizations(client, cast, calms, c
     assert client.get(f"/admin/assessments/campaign/{campaign.pk}/change/").status_code == 200
     assert client.get(f"/admin/assessments/framework/{acme_own.pk}/change/").status_code == 200
     assert client.get(f"/admin/assessments/assessment/{assessment.pk}/change/").status_code == 200
+
+
+def test_load_framework_for_an_organization(tmp_path, cast):
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(SMALL))
+    out = StringIO()
+    call_command("load_framework", str(path), "--organization", cast.org.slug, stdout=out)
+    assert "Mini v1: created (3 dimensions, 6 questions)" in out.getvalue()
+    assert Framework.objects.get(key="mini").organization == cast.org
+    with pytest.raises(CommandError, match="No organization with slug 'nope'"):
+        call_command("load_framework", str(path), "--organization", "nope")
