@@ -16,16 +16,15 @@ import bisect
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q
 
-from apps.teams.models import Team
+from apps.teams.models import Service, Team
 
 from .models import Change, DailyRollup, Deployment, DirtyDay, IncidentDeploymentLink
 
-# A deployment with no earlier one ships at most the commits of this many days before it.
-FIRST_DEPLOY_LOOKBACK = timedelta(days=180)
+# A deployment ships at most the commits of this many days before it.
+LEAD_TIME_LOOKBACK = timedelta(days=180)
 CHUNK = 25
 
 
@@ -50,33 +49,36 @@ def refresh(*, team_ids, since: date, until: date | None = None) -> int:
     until = until or today()
     team_ids = list(team_ids)
     written = 0
+    chunk = _refresh_chunk_sql if connection.vendor == "postgresql" else _refresh_chunk
     for i in range(0, len(team_ids), CHUNK):
-        written += _refresh_chunk(team_ids[i : i + CHUNK], since, until)
+        written += chunk(team_ids[i : i + CHUNK], since, until)
     return written
 
 
 @transaction.atomic
 def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
+    """The portable implementation (SQLite, and the reference the PostgreSQL one is tested against)."""
     from apps.postmortems.models import Incident
 
     start, end = day_start(since), day_start(until + timedelta(days=1))
     teams = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "organization_id"))
     if not teams:
         return 0
-    prod = Deployment.objects.annotate(eff_team=Coalesce("service__team_id", "team_id")).filter(
-        eff_team__in=list(teams), is_production=True
-    )
+    # A row belongs to its service's team; rows without a service to their own team.
+    service_team = dict(Service.objects.filter(team_id__in=list(teams)).values_list("pk", "team_id"))
+    owned = Q(service_id__in=list(service_team)) | Q(service__isnull=True, team_id__in=list(teams))
+    prod = Deployment.objects.filter(owned, is_production=True)
     linked = IncidentDeploymentLink.objects.filter(deployment=OuterRef("pk"))
-    deployments = list(
-        prod.filter(
-            status__in=(Deployment.Status.SUCCESS, Deployment.Status.FAILURE),
-            finished_at__gte=start,
-            finished_at__lt=end,
+    deployments = [
+        (service_team[service_id] if service_id else team_id, service_id, repository, status, finished, is_linked)
+        for team_id, service_id, repository, status, finished, is_linked in (
+            prod.filter(status__in=(Deployment.Status.SUCCESS, Deployment.Status.FAILURE))
+            .filter(finished_at__gte=start, finished_at__lt=end)
+            .annotate(linked=Exists(linked))
+            .values_list("team_id", "service_id", "repository", "status", "finished_at", "linked")
+            .order_by("finished_at")
         )
-        .annotate(linked=Exists(linked))
-        .values_list("eff_team", "service_id", "repository", "status", "finished_at", "linked")
-        .order_by("finished_at")
-    )
+    ]
     # The previous successful production deployment of every stream, from before the range.
     previous: dict[tuple, datetime] = {}
     for service_id, repository, last in (
@@ -88,11 +90,10 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
         key = _stream(service_id, repository)
         if key not in previous or last > previous[key]:
             previous[key] = last
-    oldest = min([start - FIRST_DEPLOY_LOOKBACK, *[p for p in previous.values() if p > start - FIRST_DEPLOY_LOOKBACK]])
+    oldest = start - LEAD_TIME_LOOKBACK
     commits: dict[tuple, list[datetime]] = defaultdict(list)
     for service_id, repository, committed in (
-        Change.objects.annotate(eff_team=Coalesce("service__team_id", "team_id"))
-        .filter(eff_team__in=list(teams), committed_at__gte=oldest, committed_at__lt=end)
+        Change.objects.filter(owned, committed_at__gte=oldest, committed_at__lt=end)
         .values_list("service_id", "repository", "committed_at")
         .order_by("committed_at")
     ):
@@ -117,7 +118,7 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
         lead = []
         if ok:
             key = _stream(service_id, repository)
-            prev = previous.get(key) or (finished - FIRST_DEPLOY_LOOKBACK)
+            prev = max(previous.get(key) or oldest, finished - LEAD_TIME_LOOKBACK)
             times = commits.get(key, ())
             lo = bisect.bisect_right(times, prev)
             hi = bisect.bisect_right(times, finished)
@@ -144,13 +145,6 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
         incident_id__in=[i[0] for i in incidents]
     ).values_list("incident_id", "service_id"):
         services_of[incident_id].append(service_id)
-    service_team = {}
-    if services_of:
-        from apps.teams.models import Service
-
-        service_team = dict(
-            Service.objects.filter(pk__in={s for v in services_of.values() for s in v}).values_list("pk", "team_id")
-        )
     for incident_id, team_id, started, resolved in incidents:
         day = utc_day(started)
         restore = [round((resolved - started).total_seconds())] if resolved and resolved > started else []
@@ -195,3 +189,105 @@ def rebuild(*, days: int = 120, organization=None) -> int:
     if organization is not None:
         teams = teams.filter(organization=organization)
     return refresh(team_ids=list(teams.values_list("pk", flat=True)), since=today() - timedelta(days=days - 1))
+
+
+# On PostgreSQL the same facts are computed inside the database: a commit is shipped by
+# the first successful production deployment of its stream at or after it (window
+# function over deployments and commits sorted together), grouped per team/service/day
+# with GROUPING SETS, and written with one INSERT ... SELECT.
+ROLLUP_SQL = """
+WITH svc AS (
+    SELECT id, team_id FROM teams_service WHERE team_id = ANY(%(teams)s)
+), dep AS (
+    SELECT d.id, COALESCE(svc.team_id, d.team_id) AS team_id, d.service_id, d.status, d.finished_at,
+           COALESCE('s' || d.service_id::text, 'r' || lower(d.repository)) AS stream,
+           EXISTS (SELECT 1 FROM delivery_incidentdeploymentlink l WHERE l.deployment_id = d.id) AS linked
+    FROM delivery_deployment d LEFT JOIN svc ON svc.id = d.service_id
+    WHERE d.is_production AND d.status IN ('success', 'failure')
+      AND d.finished_at >= %(oldest)s AND d.finished_at < %(end)s
+      AND (svc.id IS NOT NULL OR (d.service_id IS NULL AND d.team_id = ANY(%(teams)s)))
+), counts AS (
+    SELECT team_id, CASE WHEN GROUPING(service_id) = 1 THEN 0 ELSE service_id END AS sk,
+           (finished_at AT TIME ZONE 'UTC')::date AS day,
+           count(*) AS deployments,
+           count(*) FILTER (WHERE status = 'success') AS successful,
+           count(*) FILTER (WHERE status = 'failure' OR linked) AS failed
+    FROM dep WHERE finished_at >= %(start)s
+    GROUP BY GROUPING SETS ((team_id, service_id, (finished_at AT TIME ZONE 'UTC')::date),
+                            (team_id, (finished_at AT TIME ZONE 'UTC')::date))
+), ev AS (
+    SELECT stream, finished_at AS t, 1 AS kind, NULL::bigint AS team_id, NULL::bigint AS service_id
+    FROM dep WHERE status = 'success'
+    UNION ALL
+    SELECT COALESCE('s' || c.service_id::text, 'r' || lower(c.repository)), c.committed_at, 0,
+           COALESCE(svc.team_id, c.team_id), c.service_id
+    FROM delivery_change c LEFT JOIN svc ON svc.id = c.service_id
+    WHERE c.committed_at >= %(oldest)s AND c.committed_at < %(end)s
+      AND (svc.id IS NOT NULL OR (c.service_id IS NULL AND c.team_id = ANY(%(teams)s)))
+), nx AS (
+    SELECT kind, t, team_id, service_id,
+           min(t) FILTER (WHERE kind = 1) OVER (
+               PARTITION BY stream ORDER BY t, kind ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+           ) AS next_deploy
+    FROM ev
+), leads AS (
+    SELECT team_id, service_id, (next_deploy AT TIME ZONE 'UTC')::date AS day,
+           round(extract(epoch FROM next_deploy - t))::bigint AS secs
+    FROM nx
+    WHERE kind = 0 AND next_deploy >= %(start)s AND next_deploy > t AND next_deploy - t < %(lookback)s
+), lead_agg AS (
+    SELECT team_id, CASE WHEN GROUPING(service_id) = 1 THEN 0 ELSE service_id END AS sk, day,
+           jsonb_agg(secs ORDER BY secs) AS lead_times
+    FROM leads
+    GROUP BY GROUPING SETS ((team_id, service_id, day), (team_id, day))
+), inc AS (
+    SELECT i.id, i.team_id, (i.started_at AT TIME ZONE 'UTC')::date AS day,
+           CASE WHEN i.resolved_at IS NOT NULL
+                THEN greatest(0, round(extract(epoch FROM i.resolved_at - i.started_at)))::bigint END AS secs
+    FROM postmortems_incident i
+    WHERE i.team_id = ANY(%(teams)s) AND i.started_at >= %(start)s AND i.started_at < %(end)s
+), inc_agg AS (
+    SELECT team_id, 0 AS sk, day, count(*) AS n,
+           COALESCE(jsonb_agg(secs ORDER BY secs) FILTER (WHERE secs IS NOT NULL), '[]'::jsonb) AS restore
+    FROM inc GROUP BY team_id, day
+    UNION ALL
+    SELECT inc.team_id, svc.id, inc.day, count(*),
+           COALESCE(jsonb_agg(inc.secs ORDER BY inc.secs) FILTER (WHERE inc.secs IS NOT NULL), '[]'::jsonb)
+    FROM inc JOIN postmortems_incident_services s ON s.incident_id = inc.id
+    JOIN svc ON svc.id = s.service_id AND svc.team_id = inc.team_id
+    GROUP BY inc.team_id, svc.id, inc.day
+), keys AS (
+    SELECT team_id, sk, day FROM counts WHERE team_id IS NOT NULL AND sk IS NOT NULL
+    UNION SELECT team_id, sk, day FROM lead_agg WHERE team_id IS NOT NULL AND sk IS NOT NULL
+    UNION SELECT team_id, sk, day FROM inc_agg
+)
+INSERT INTO delivery_dailyrollup (organization_id, team_id, service_id, day, deployments, successful, failed,
+                                  lead_times, restore_times, incidents, computed_at)
+SELECT t.organization_id, k.team_id, NULLIF(k.sk, 0), k.day,
+       COALESCE(c.deployments, 0), COALESCE(c.successful, 0), COALESCE(c.failed, 0),
+       COALESCE(l.lead_times, '[]'::jsonb), COALESCE(r.restore, '[]'::jsonb), COALESCE(r.n, 0), now()
+FROM keys k
+JOIN teams_team t ON t.id = k.team_id
+LEFT JOIN counts c ON c.team_id = k.team_id AND c.sk = k.sk AND c.day = k.day
+LEFT JOIN lead_agg l ON l.team_id = k.team_id AND l.sk = k.sk AND l.day = k.day
+LEFT JOIN inc_agg r ON r.team_id = k.team_id AND r.sk = k.sk AND r.day = k.day
+WHERE k.day BETWEEN %(since)s AND %(until)s
+"""
+
+
+@transaction.atomic
+def _refresh_chunk_sql(team_ids: list[int], since: date, until: date) -> int:
+    start, end = day_start(since), day_start(until + timedelta(days=1))
+    DailyRollup.objects.filter(team_id__in=team_ids, day__gte=since, day__lte=until).delete()
+    params = {
+        "teams": list(team_ids),
+        "start": start,
+        "end": end,
+        "oldest": start - LEAD_TIME_LOOKBACK,
+        "lookback": LEAD_TIME_LOOKBACK,
+        "since": since,
+        "until": until,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLUP_SQL, params)
+        return cursor.rowcount
