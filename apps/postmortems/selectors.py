@@ -186,92 +186,136 @@ def _marks_to_html(text: str) -> SafeString:
 
 
 def library(*, user, organization, filters: LibraryFilters) -> QuerySet:
-    """Postmortems matching the filters (not the text query), readable by the user."""
-    qs = permissions.viewable(user, Postmortem.objects.filter(organization=organization))
+    """Postmortems matching the filters (not the text query), readable by the user.
+
+    Scoping and the many-valued filters are subqueries on the primary key, so the result
+    needs no DISTINCT (which would make PostgreSQL compute ranks and headlines for every row)."""
+    visible = permissions.viewable(user, Postmortem.objects.filter(organization=organization)).values("pk")
+    qs = Postmortem.objects.filter(pk__in=visible)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.team:
         qs = qs.filter(team_id=filters.team)
-    if filters.service:
-        qs = qs.filter(incident__services=filters.service)
     if filters.severity:
         qs = qs.filter(incident__severity=filters.severity)
-    if filters.tag:
-        qs = qs.filter(tags__name=filters.tag)
-    if filters.category:
-        qs = qs.filter(factors__category_id=filters.category)
     if filters.since:
         qs = qs.filter(incident__started_at__date__gte=filters.since)
     if filters.until:
         qs = qs.filter(incident__started_at__date__lte=filters.until)
-    if filters.service or filters.tag or filters.category:
-        qs = qs.distinct()
+    many = {
+        "incident__services": filters.service,
+        "tags__name": filters.tag,
+        "factors__category_id": filters.category,
+    }
+    for lookup, value in many.items():
+        if value:
+            qs = qs.filter(pk__in=Postmortem.objects.filter(**{lookup: value}).values("pk"))
     return qs.select_related("team", "incident").prefetch_related("tags", "incident__services")
 
 
-def search(*, user, organization, filters: LibraryFilters, limit: int | None = None) -> list[SearchResult]:
+class SearchResults:
+    """The ranked results of a search, sliced lazily: Paginator counts them, and only the
+    page asked for is fetched and highlighted (SearchHeadline is the expensive part)."""
+
+    def __init__(self, qs, q: str):
+        self.q = q.strip()
+        self.terms = [t for t in re.split(r"\s+", self.q) if t][:8]
+        self.postgres = connection.vendor == "postgresql"
+        self._fallback: list[SearchResult] | None = None
+        if not self.q:
+            self.matching = qs.order_by("-incident__started_at", "-pk")
+        elif self.postgres:
+            from django.contrib.postgres.search import SearchQuery, SearchRank
+
+            self.query = SearchQuery(self.q, search_type="websearch", config="english")
+            self.matching = (
+                qs.filter(search_vector=self.query)
+                .annotate(rank=SearchRank(F("search_vector"), self.query))
+                .order_by("-rank", "-incident__started_at", "-pk")
+            )
+        else:
+            self.matching = qs
+
+    def count(self) -> int:
+        if self.q and not self.postgres:
+            return len(self._fallback_results())
+        return self.matching.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self):
+        return iter(self[0 : self.count()])
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            return self[item : item + 1][0]
+        if self.q and not self.postgres:
+            return self._fallback_results()[item]
+        rows = list(self.matching[item])
+        if not self.q:
+            return [SearchResult(postmortem=p, title_html=escape(p.title), snippet_html=_snippet(p, [])) for p in rows]
+        return self._highlight(rows)
+
+    def _highlight(self, rows: list[Postmortem]) -> list[SearchResult]:
+        from django.contrib.postgres.search import SearchHeadline
+        from django.db.models.functions import Concat
+
+        body = Concat(
+            "summary",
+            Value("\n"),
+            "root_causes",
+            Value("\n"),
+            "impact",
+            Value("\n"),
+            "resolution",
+            Value("\n"),
+            "trigger",
+            output_field=TextField(),
+        )
+        headlines = {
+            row["pk"]: row
+            for row in Postmortem.objects.filter(pk__in=[p.pk for p in rows])
+            .annotate(
+                title_hl=SearchHeadline(
+                    "title", self.query, config="english", start_sel=START, stop_sel=STOP, highlight_all=True
+                ),
+                body_hl=SearchHeadline(
+                    body,
+                    self.query,
+                    config="english",
+                    start_sel=START,
+                    stop_sel=STOP,
+                    max_words=30,
+                    min_words=12,
+                    max_fragments=2,
+                    fragment_delimiter=" … ",
+                ),
+            )
+            .values("pk", "title_hl", "body_hl")
+        }
+        return [
+            SearchResult(
+                postmortem=p,
+                rank=round(float(p.rank), 4),
+                title_html=_marks_to_html(headlines[p.pk]["title_hl"]),
+                snippet_html=_marks_to_html(_strip_markdown(headlines[p.pk]["body_hl"])),
+            )
+            for p in rows
+        ]
+
+    def _fallback_results(self) -> list[SearchResult]:
+        if self._fallback is None:
+            self._fallback = _search_fallback(self.matching, self.q, None)
+        return self._fallback
+
+
+def search(*, user, organization, filters: LibraryFilters, limit: int | None = None):
     """Full-text search: PostgreSQL ranks with SearchRank over the stored weighted vector and
-    highlights with SearchHeadline; SQLite falls back to icontains with a simple score."""
-    qs = library(user=user, organization=organization, filters=filters)
-    q = filters.q.strip()
-    if not q:
-        rows = qs.order_by("-incident__started_at", "-pk")
-        rows = rows[:limit] if limit else rows
-        return [SearchResult(postmortem=p, title_html=escape(p.title), snippet_html=_snippet(p, [])) for p in rows]
-    if connection.vendor == "postgresql":
-        return _search_postgres(qs, q, limit)
-    return _search_fallback(qs, q, limit)
-
-
-def _search_postgres(qs, q: str, limit):
-    from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-    from django.db.models import Value
-    from django.db.models.functions import Concat
-
-    query = SearchQuery(q, search_type="websearch", config="english")
-    body = Concat(
-        "summary",
-        Value("\n"),
-        "root_causes",
-        Value("\n"),
-        "impact",
-        Value("\n"),
-        "resolution",
-        Value("\n"),
-        "trigger",
-        output_field=TextField(),
-    )
-    rows = (
-        qs.filter(search_vector=query)
-        .annotate(
-            rank=SearchRank(F("search_vector"), query),
-            title_hl=SearchHeadline(
-                "title", query, config="english", start_sel=START, stop_sel=STOP, highlight_all=True
-            ),
-            body_hl=SearchHeadline(
-                body,
-                query,
-                config="english",
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=30,
-                min_words=12,
-                max_fragments=2,
-                fragment_delimiter=" … ",
-            ),
-        )
-        .order_by("-rank", "-incident__started_at", "-pk")
-    )
-    rows = rows[:limit] if limit else rows
-    return [
-        SearchResult(
-            postmortem=p,
-            rank=round(float(p.rank), 4),
-            title_html=_marks_to_html(p.title_hl),
-            snippet_html=_marks_to_html(_strip_markdown(p.body_hl)),
-        )
-        for p in rows
-    ]
+    highlights the page shown with SearchHeadline; SQLite falls back to icontains with a simple
+    score. Returns a lazily sliced `SearchResults` (or a list of the first `limit`)."""
+    results = SearchResults(library(user=user, organization=organization, filters=filters), filters.q)
+    return results[:limit] if limit else results
 
 
 def _strip_markdown(text: str) -> str:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def search(user, org, **kw):
-    return selectors.search(user=user, organization=org, filters=selectors.LibraryFilters(**kw))
+    return list(selectors.search(user=user, organization=org, filters=selectors.LibraryFilters(**kw)))
 
 
 @pytest.fixture
@@ -79,6 +79,12 @@ def test_postgres_stems_and_highlights(cast, corpus):
     with connection.cursor() as cur:
         cur.execute("select indexdef from pg_indexes where indexname = 'pm_search_vector_gin'")
         assert "gin" in cur.fetchone()[0].lower()
+
+
+def test_results_are_sliced_lazily(cast, corpus):
+    results = selectors.search(user=cast.member, organization=cast.org, filters=selectors.LibraryFilters(q="pool"))
+    assert results.count() == 3 and len(results[1:3]) == 2
+    assert results[0].postmortem.title == "Connection pool exhausted"
 
 
 def test_fallback_search_ranks_by_weighted_hits(cast, corpus):

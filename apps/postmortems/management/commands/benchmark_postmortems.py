@@ -1,0 +1,151 @@
+"""Time the library search, the learning numbers and the board on a synthetic corpus.
+
+    python manage.py benchmark_postmortems --postmortems 20000 --teams 50
+
+Everything is written inside one transaction that is rolled back at the end, so the
+database is left as it was. PostgreSQL only (the SQLite fallback is not meant to scale)."""
+
+import datetime as dt
+import random
+import statistics
+import time
+
+from django.contrib.postgres.search import SearchVector
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.postmortems import selectors
+from apps.postmortems.models import ActionItem, Incident, Postmortem
+from apps.teams.models import Organization, OrgMembership, Team
+
+_PROSE = (
+    "database connection pool exhausted deploy rollback latency spike cache eviction certificate expired dns "
+    "resolution kafka consumer lag queue backlog memory leak oom kill disk full replication slot feature flag "
+    "session cookie retry storm circuit breaker provider outage timeout thread pool config drift terraform "
+    "kubernetes node drain autoscaling load balancer health check rate limit schema migration index lock "
+    "deadlock vacuum backup restore region failover paging alert runbook dashboard slo burn budget"
+)
+WORDS = _PROSE.split()
+
+
+class Command(BaseCommand):
+    help = "Benchmark postmortem search, team_learning and the action-item board (rolled back)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--postmortems", type=int, default=20000)
+        parser.add_argument("--teams", type=int, default=50)
+        parser.add_argument("--repeat", type=int, default=20)
+
+    def handle(self, *args, **opts):
+        if connection.vendor != "postgresql":
+            raise CommandError("The benchmark needs PostgreSQL (full-text search).")
+        with transaction.atomic():
+            self._run(opts["postmortems"], opts["teams"], opts["repeat"])
+            transaction.set_rollback(True)
+
+    def _text(self, rng, n):
+        return " ".join(rng.choice(WORDS) for _ in range(n))
+
+    def _run(self, n_pm, n_teams, repeat):
+        rng = random.Random(7)
+        now = timezone.now()
+        org = Organization.objects.create(name="Bench", slug=f"bench-{int(time.time())}")
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.create(email=f"bench-{int(time.time())}@example.test")
+        OrgMembership.objects.create(organization=org, user=user, role="leader")
+        teams = Team.objects.bulk_create(
+            [Team(organization=org, name=f"Team {i}", slug=f"team-{i}") for i in range(n_teams)]
+        )
+        t0 = time.perf_counter()
+        incidents = Incident.objects.bulk_create(
+            [
+                Incident(
+                    organization=org,
+                    team=teams[i % n_teams],
+                    title=self._text(rng, 6),
+                    severity=rng.randint(1, 4),
+                    status="resolved",
+                    started_at=(s := now - dt.timedelta(days=rng.uniform(1, 365))),
+                    resolved_at=s + dt.timedelta(hours=rng.uniform(0.2, 12)),
+                    source="api",
+                    external_id=f"bench-{i}",
+                )
+                for i in range(n_pm)
+            ],
+            batch_size=2000,
+        )
+        pms = Postmortem.objects.bulk_create(
+            [
+                Postmortem(
+                    organization=org,
+                    team=inc.team,
+                    incident=inc,
+                    title=inc.title,
+                    status="published",
+                    published_at=inc.resolved_at + dt.timedelta(days=rng.uniform(1, 20)),
+                    summary=self._text(rng, 60),
+                    root_causes=self._text(rng, 80),
+                    impact=self._text(rng, 40),
+                    resolution=self._text(rng, 40),
+                    went_wrong=self._text(rng, 30),
+                )
+                for inc in incidents
+            ],
+            batch_size=2000,
+        )
+        Postmortem.objects.filter(organization=org).update(
+            search_vector=SearchVector("title", weight="A", config="english")
+            + SearchVector("summary", "root_causes", weight="B", config="english")
+            + SearchVector("impact", "resolution", "went_wrong", weight="C", config="english")
+        )
+        ActionItem.objects.bulk_create(
+            [
+                ActionItem(
+                    organization=org,
+                    postmortem=pm,
+                    team=pm.team,
+                    title=self._text(rng, 5),
+                    status=rng.choice(["open", "in_progress", "done", "done", "wont_do"]),
+                    due_date=(now - dt.timedelta(days=rng.randint(-60, 300))).date(),
+                )
+                for pm in pms
+                for _ in range(2)
+            ],
+            batch_size=5000,
+        )
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE postmortems_postmortem; ANALYZE postmortems_actionitem; ANALYZE postmortems_incident")
+        self.stdout.write(
+            f"corpus: {n_pm} published postmortems, {2 * n_pm} action items, {n_teams} teams "
+            f"(built in {time.perf_counter() - t0:.1f} s)"
+        )
+
+        def timed(label, fn):
+            samples = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn()
+                samples.append((time.perf_counter() - start) * 1000)
+            samples.sort()
+            p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+            self.stdout.write(f"{label:<52} p50 {statistics.median(samples):7.1f} ms   p95 {p95:7.1f} ms")
+
+        for q in ("connection pool", "certificate expired", "kafka -deadlock", "failover region backup"):
+            filters = selectors.LibraryFilters(q=q)
+            timed(
+                f"search {q!r} (top 20, ranked + highlighted)",
+                lambda f=filters: selectors.search(user=user, organization=org, filters=f, limit=20),
+            )
+        team_ids = [t.pk for t in teams]
+        timed(
+            f"team_learning, {n_teams} teams, 365 days",
+            lambda: selectors.team_learning(team_ids=team_ids, since=now - dt.timedelta(days=365), until=now),
+        )
+
+        def board():
+            data = selectors.action_board(user=user, organization=org, filters=selectors.BoardFilters(state="overdue"))
+            list(data["items"][:30])
+
+        timed("action board, overdue (counts by team/owner + page)", board)
