@@ -6,7 +6,6 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from statistics import mean
 
 from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from django.urls import NoReverseMatch, reverse
@@ -471,7 +470,7 @@ class Rollup:
 
 def _avg(values) -> float | None:
     values = [v for v in values if v is not None]
-    return round(mean(values), 1) if values else None
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def rollup(label: str, rows: list[Row]) -> Rollup:

@@ -244,3 +244,14 @@ def test_compare_without_teams_shows_the_picker(client_for, scored):
 def test_team_page_panel(client_for, scored):
     page = client_for("member").get(reverse("teams:detail", args=[scored.team.pk])).content.decode()
     assert "Maturity score" in page and "level-badge" in page
+
+
+def test_ranking_rows_escape_names_and_gaps(client_for, scored):
+    Team.objects.filter(pk=scored.team.pk).update(name='<script>alert("x")</script>')
+    Snapshot.objects.filter(team=scored.team).update(
+        gaps=[{"dimension": "sharing", "label": "<b>Sharing</b>", "why": '"><img src=x>', "gap": 50.0}]
+    )
+    for name in ("scoring:index", "scoring:report"):
+        page = client_for("leader").get(reverse(name)).content.decode()
+        assert "<script>alert" not in page and "<b>Sharing</b>" not in page and "<img src=x>" not in page
+        assert "&lt;script&gt;alert" in page
