@@ -9,6 +9,7 @@ from apps.teams.models import Organization, OrgMembership
 from apps.teams.services import org_membership_set
 
 from .models import ApiToken, User
+from .services import email_address_trust
 
 
 class UserCreationForm(forms.ModelForm):
@@ -69,6 +70,7 @@ class UserAdmin(DjangoUserAdmin):
             obj.set_unusable_password()
         super().save_model(request, obj, form, change)
         if not change:
+            email_address_trust(user=obj)
             org_membership_set(organization=form.cleaned_data["organization"], user=obj, role=form.cleaned_data["role"])
             if form.cleaned_data.get("send_invite"):
                 # allauth's own reset flow doubles as the invitation: the link sets a first password.

@@ -25,6 +25,20 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
+def email_address_trust(*, user: User) -> None:
+    """An admin vouched for this address: record it as allauth's verified primary email.
+
+    Without it allauth treats the address as unverified and refuses to turn on
+    two-factor authentication for people an admin created.
+    """
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).update(primary=False)
+    EmailAddress.objects.update_or_create(
+        user=user, email__iexact=user.email, defaults={"email": user.email, "verified": True, "primary": True}
+    )
+
+
 def user_get_or_create(*, email: str, name: str = "", password: str | None = None) -> tuple[User, bool]:
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
@@ -34,4 +48,5 @@ def user_get_or_create(*, email: str, name: str = "", password: str | None = Non
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+    email_address_trust(user=user)
     return user, True

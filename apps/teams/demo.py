@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
+from apps.accounts.services import email_address_trust
+
 from . import services
 from .models import OrgMembership, TeamMembership
 
@@ -152,6 +154,7 @@ def _person(email: str, name: str, *, superuser: bool = False):
         _hashed_password = _hashed_password or make_password(DEMO_PASSWORD)
         user = User(email=email, name=name, is_staff=superuser, is_superuser=superuser, password=_hashed_password)
         user.save()
+        email_address_trust(user=user)
     return user
 
 

@@ -64,3 +64,23 @@ def test_password_login_and_reset_email(cast, client, mailoutbox):
     assert response.status_code == 200 and "not correct" in response.content.decode()
     client.post("/accounts/password/reset/", {"email": "member@example.test"})
     assert len(mailoutbox) == 1 and "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+def test_people_an_admin_creates_can_turn_on_two_factor(cast, client):
+    """Their address is recorded as verified, so allauth lets them activate TOTP."""
+    from allauth.account.models import EmailAddress
+
+    from apps.accounts.services import user_get_or_create
+
+    user, created = user_get_or_create(email="Invited@Example.test", name="Invited", password="correct-horse-battery")
+    assert created
+    assert EmailAddress.objects.get(user=user).verified
+    client.force_login(user)
+    client.get("/accounts/email/")  # allauth must not add an unverified duplicate on first visit
+    assert not EmailAddress.objects.filter(user=user, verified=False).exists()
+    from allauth.mfa.internal.flows.add import validate_can_add_authenticator
+
+    validate_can_add_authenticator(user)  # raises when allauth would refuse
+    EmailAddress.objects.create(user=user, email="second@example.test", verified=False)
+    with pytest.raises(Exception, match="verified your email"):
+        validate_can_add_authenticator(user)
