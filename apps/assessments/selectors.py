@@ -388,6 +388,51 @@ def team_history(*, team_id: int):
     )
 
 
+def team_trend_chart(history) -> str:
+    """Chart.js line chart of a team's submitted cycles, oldest first (overall and each dimension)."""
+    cycles = list(reversed(list(history)))
+    palette = {
+        "culture": "rgb(236, 72, 153)",
+        "automation": "rgb(14, 165, 233)",
+        "lean": "rgb(245, 158, 11)",
+        "measurement": "rgb(16, 185, 129)",
+        "sharing": "rgb(139, 92, 246)",
+    }
+    datasets = [
+        {
+            "label": "Overall",
+            "data": [a.overall_score for a in cycles],
+            "borderColor": f"rgb({CURRENT_COLOUR})",
+            "backgroundColor": f"rgba({CURRENT_COLOUR}, 0.15)",
+            "borderWidth": 3,
+            "tension": 0.25,
+        }
+    ] + [
+        {
+            "label": key.capitalize(),
+            "data": [(a.dimension_scores or {}).get(key) for a in cycles],
+            "borderColor": colour,
+            "backgroundColor": colour,
+            "borderWidth": 1.5,
+            "borderDash": [4, 3],
+            "tension": 0.25,
+        }
+        for key, colour in palette.items()
+    ]
+    chart = {
+        "type": "line",
+        "data": {"labels": [a.campaign.name for a in cycles], "datasets": datasets},
+        "options": {
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "spanGaps": True,
+            "scales": {"y": {"min": 0, "max": 100, "ticks": {"stepSize": 25}}},
+            "plugins": {"legend": {"position": "bottom"}},
+        },
+    }
+    return json.dumps(chart)
+
+
 # --- for other apps ----------------------------------------------------------
 
 

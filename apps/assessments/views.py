@@ -278,10 +278,15 @@ def assessment_result(request, pk):
 @login_required
 def team_history(request, team_pk):
     team = permissions.get_for_user(request.user, Team.objects.select_related("organization"), pk=team_pk)
+    history = list(selectors.team_history(team_id=team.pk))
     return render(
         request,
         "assessments/team_history.html",
-        {"team": team, "history": selectors.team_history(team_id=team.pk)},
+        {
+            "team": team,
+            "history": history,
+            "chart_json": selectors.team_trend_chart(history) if len(history) > 1 else "",
+        },
     )
 
 

@@ -366,3 +366,28 @@ def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today
         answer_all(a, level=3)
         services.assessment_submit(assessment=a)
     assert [count(u) for u in urls] == few
+
+
+def test_team_history_trend_chart(client_for, cast, calms, assessment, today):
+    import datetime as dt
+    import json
+
+    start = today - dt.timedelta(days=90)
+    past = services.campaign_open(
+        organization=cast.org,
+        framework=calms,
+        name="Past",
+        opens_on=start,
+        closes_on=start,
+        teams=[cast.team],
+        today=start,
+    )
+    answer_all(past.assessments.get(), level=1, today=start)
+    services.assessment_submit(assessment=past.assessments.get(), today=start)
+    url = reverse("assessments:team_history", args=[cast.team.pk])
+    assert "data-chart" not in client_for("member").get(url).content.decode()  # one cycle: no trend yet
+    _submitted(assessment, cast)
+    response = client_for("member").get(url)
+    chart = json.loads(response.context["chart_json"])
+    assert chart["data"]["labels"] == ["Past", "CALMS now"]
+    assert chart["data"]["datasets"][0]["data"] == [25.0, 50.0]
