@@ -17,6 +17,7 @@ class SlosConfig(AppConfig):
         permissions.register(models.SLI, org="organization", team="service__team", editors=lead)
         permissions.register(models.SLO, org="organization", team="sli__service__team", editors=lead)
         permissions.register(models.SLISample, org="sli__organization", team="sli__service__team", editors=lead)
+        permissions.register(models.SLIRollup, org="sli__organization", team="sli__service__team", editors=lead)
         permissions.register(models.ErrorBudgetPolicy, org="team__organization", team="team", editors=lead)
         permissions.register(
             models.BurnRateAlert, org="slo__organization", team="slo__sli__service__team", editors=lead

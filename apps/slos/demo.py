@@ -22,7 +22,7 @@ DAYS = 30
 
 # (service, SLI kind, SLI name, SLO target, window, budgeting, profile)
 #   window: ("rolling", days) or ("calendar", "month"/"quarter")
-#   profile: healthy | burning | slow_burn | exhausted | recovered | none
+#   profile: healthy | at_risk | burning | slow_burn | exhausted | recovered | none
 SPECS = [
     ("checkout-api", "availability", "Checkout API availability", "0.999", ("rolling", 30), "occ", "burning"),
     ("checkout-api", "latency", "Checkout API latency < 300 ms", "0.99", ("rolling", 28), "slices", "healthy"),
@@ -38,7 +38,7 @@ SPECS = [
     ("risk-scorer", "latency", "Risk score within 150 ms", "0.99", ("rolling", 7), "occ", "healthy"),
     ("warehouse-loader", "freshness", "Warehouse data < 1 h old", "0.98", ("calendar", "month"), "slices", "healthy"),
     ("mobile-bff", "availability", "Mobile BFF availability", "0.998", ("rolling", 30), "occ", "healthy"),
-    ("feature-store", "availability", "Feature store reads", "0.999", ("rolling", 30), "occ", "slow_burn"),
+    ("feature-store", "availability", "Feature store reads", "0.999", ("rolling", 30), "occ", "at_risk"),
     # Synced from Prometheus; nothing fetched yet: shows "No data", never 100%.
     ("metrics-pipeline", "availability", "Metrics ingest success", "0.999", ("rolling", 30), "occ", "none"),
 ]
@@ -98,7 +98,9 @@ def _error_ratio(profile: str, budget: float, age: int, rng) -> float:
     if profile == "slow_burn" and age < 3 * DAY:
         return budget * 1.6 * noise
     if profile == "exhausted" and 9 * DAY <= age < 9 * DAY + 6 * 3600:
-        return 0.08 + 0.04 * rng.random()
+        return 0.3 + 0.1 * rng.random()
+    if profile == "at_risk":
+        return budget * 0.85 * noise
     if profile == "recovered" and 4 * DAY <= age < 4 * DAY + 2 * 3600:
         return budget * 40 * noise
     return base
@@ -148,7 +150,9 @@ def seed(context):
             hour = datetime.fromtimestamp(bucket, UTC).hour
             traffic = 400 + 350 * math.sin((hour - 6) / 24 * 2 * math.pi) + 100 * rng.random()
             total = max(int(traffic), 20)
-            bad = min(total, int(round(total * _error_ratio(profile, budget, k * BUCKET_SECONDS, rng))))
+            expected_bad = total * _error_ratio(profile, budget, k * BUCKET_SECONDS, rng)
+            # Whole events; the fraction becomes one more bad event with that probability.
+            bad = min(total, int(expected_bad) + (rng.random() < expected_bad - int(expected_bad)))
             rows.append((sli.pk, bucket, float(total - bad), float(total)))
     services.samples_upsert(rows)
 

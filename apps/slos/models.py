@@ -203,6 +203,26 @@ class SLISample(models.Model):
         return f"{self.sli_id}@{self.bucket}: {self.good}/{self.total}"
 
 
+class SLIRollup(models.Model):
+    """Hourly sums of an SLI's samples, kept current by `services.samples_upsert`.
+
+    Long windows (30 days = 8,640 buckets) read 720 rollup rows plus the samples at
+    their edges instead of every sample.
+    """
+
+    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="rollups")
+    hour = models.BigIntegerField(help_text="Unix time (s) of the hour start.")
+    good = models.FloatField()
+    total = models.FloatField()
+
+    class Meta:
+        verbose_name = "SLI hourly rollup"
+        constraints = [models.UniqueConstraint(fields=["sli", "hour"], name="uniq_sli_rollup_hour")]
+
+    def __str__(self):
+        return f"{self.sli_id}@{self.hour}: {self.good}/{self.total}"
+
+
 def default_policy_steps():
     return [
         {"consumed_percent": 50, "action": "Prioritise reliability work in the next sprint."},
