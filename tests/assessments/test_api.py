@@ -327,3 +327,15 @@ def test_list_query_counts_do_not_grow_with_rows(api_for, cast, calms, today):
         for n in ("api:assessment-campaign-list", "api:assessment-list", "api:assessment-framework-list")
     ]
     assert few == many
+
+
+def test_list_routes_matrix(api_for, campaign):
+    # Lists answer everyone signed in, scoped to what they may see (the outsider gets an empty page).
+    everyone = {**API_SHARED_READ, "outsider": 200}
+    assert_matrix(api_for, reverse("api:assessment-campaign-list"), everyone)
+    assert_matrix(api_for, reverse("api:assessment-list"), everyone)
+    assert api_for("outsider").get(reverse("api:assessment-list")).json()["results"] == []
+    assert {a["team_name"] for a in api_for("leader").get(reverse("api:assessment-list")).json()["results"]} == {
+        "Checkout",
+        "Search",
+    }
