@@ -26,6 +26,7 @@ from .models import Change, DailyRollup, Deployment, DirtyDay, IncidentDeploymen
 # A deployment ships at most the commits of this many days before it.
 LEAD_TIME_LOOKBACK = timedelta(days=180)
 CHUNK = 25
+CHUNK_SQL = 1000
 
 
 def utc_day(moment: datetime) -> date:
@@ -49,9 +50,13 @@ def refresh(*, team_ids, since: date, until: date | None = None) -> int:
     until = until or today()
     team_ids = list(team_ids)
     written = 0
-    chunk = _refresh_chunk_sql if connection.vendor == "postgresql" else _refresh_chunk
-    for i in range(0, len(team_ids), CHUNK):
-        written += chunk(team_ids[i : i + CHUNK], since, until)
+    if connection.vendor == "postgresql":
+        # One statement scans each table once, so bigger chunks are cheaper per team.
+        chunk, size = _refresh_chunk_sql, CHUNK_SQL
+    else:
+        chunk, size = _refresh_chunk, CHUNK
+    for i in range(0, len(team_ids), size):
+        written += chunk(team_ids[i : i + size], since, until)
     return written
 
 
@@ -200,7 +205,7 @@ WITH svc AS (
     SELECT id, team_id FROM teams_service WHERE team_id = ANY(%(teams)s)
 ), dep AS (
     SELECT d.id, COALESCE(svc.team_id, d.team_id) AS team_id, d.service_id, d.status, d.finished_at,
-           COALESCE('s' || d.service_id::text, 'r' || lower(d.repository)) AS stream,
+           CASE WHEN d.service_id IS NULL THEN lower(d.repository) COLLATE "C" END AS repo,
            EXISTS (SELECT 1 FROM delivery_incidentdeploymentlink l WHERE l.deployment_id = d.id) AS linked
     FROM delivery_deployment d LEFT JOIN svc ON svc.id = d.service_id
     WHERE d.is_production AND d.status IN ('success', 'failure')
@@ -216,18 +221,22 @@ WITH svc AS (
     GROUP BY GROUPING SETS ((team_id, service_id, (finished_at AT TIME ZONE 'UTC')::date),
                             (team_id, (finished_at AT TIME ZONE 'UTC')::date))
 ), ev AS (
-    SELECT stream, finished_at AS t, 1 AS kind, NULL::bigint AS team_id, NULL::bigint AS service_id
+    SELECT service_id AS stream_service, repo, finished_at AS t, 1 AS kind, NULL::bigint AS team_id,
+           NULL::bigint AS service_id
     FROM dep WHERE status = 'success'
     UNION ALL
-    SELECT COALESCE('s' || c.service_id::text, 'r' || lower(c.repository)), c.committed_at, 0,
+    SELECT c.service_id, CASE WHEN c.service_id IS NULL THEN lower(c.repository) COLLATE "C" END, c.committed_at, 0,
            COALESCE(svc.team_id, c.team_id), c.service_id
     FROM delivery_change c LEFT JOIN svc ON svc.id = c.service_id
     WHERE c.committed_at >= %(oldest)s AND c.committed_at < %(end)s
       AND (svc.id IS NOT NULL OR (c.service_id IS NULL AND c.team_id = ANY(%(teams)s)))
 ), nx AS (
     SELECT kind, t, team_id, service_id,
+           -- The earliest deployment at or after this row: a running min over the stream (the
+           -- service, else the repository) in descending time (a frame anchored at the start stays linear).
            min(t) FILTER (WHERE kind = 1) OVER (
-               PARTITION BY stream ORDER BY t, kind ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
+               PARTITION BY stream_service, repo ORDER BY t DESC, kind DESC
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
            ) AS next_deploy
     FROM ev
 ), leads AS (
@@ -289,5 +298,7 @@ def _refresh_chunk_sql(team_ids: list[int], since: date, until: date) -> int:
         "until": until,
     }
     with connection.cursor() as cursor:
+        # Sorting a few million rows in memory rather than on disk (this transaction only).
+        cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute(ROLLUP_SQL, params)
         return cursor.rowcount
