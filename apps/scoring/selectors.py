@@ -286,6 +286,7 @@ class TeamScorecard:
     requestable_checks: list[Check]
     links: dict
     level_name: str = ""
+    pending_check_ids: set = field(default_factory=set)
 
 
 def team_scorecard(*, user, team: Team) -> TeamScorecard:
@@ -317,6 +318,7 @@ def team_scorecard(*, user, team: Team) -> TeamScorecard:
         requestable_checks=requestable,
         links=links,
         level_name=LEVEL_NAMES.get(latest.level, "") if latest else "",
+        pending_check_ids={e.level_check_id for e in exemptions if e.state == "requested"},
     )
 
 

@@ -154,6 +154,12 @@ def test_scorecard_page_shows_level_checks_hints_and_exemption(client_for, score
     )
 
 
+def test_scorecard_page_marks_a_pending_request(client_for, scored, requested):
+    page = client_for("member").get(reverse("scoring:team", args=[scored.team.pk])).content.decode()
+    assert "exemption requested" in page
+    assert "Service is retiring." in page
+
+
 def test_scorecard_page_before_any_run(client_for, cast):
     page = client_for("member").get(reverse("scoring:team", args=[cast.team.pk])).content.decode()
     assert "Not scored yet" in page
