@@ -189,3 +189,41 @@ def test_scoring_run_matrix(api_for, cast):
     run = ScoringRun.objects.get()
     assert (run.trigger, run.status) == ("api", "queued")
     assert_matrix(api_for, reverse("api:scoring-run-detail", args=[run.pk]), API_SHARED_READ)
+
+
+def test_list_routes_matrix(api_for, scored, requested):
+    # Lists are scoped: the outsider gets 200 with their own org's rows only.
+    for name in ("api:snapshot-list", "api:exemption-list", "api:scoring-run-list"):
+        assert_matrix(api_for, reverse(name), {**API_SHARED_READ, "outsider": 200})
+    teams = {row["team"] for row in api_for("outsider").get(reverse("api:snapshot-list")).json()["results"]}
+    assert teams == {Team.objects.get(organization=scored.other_org).pk}
+    assert api_for("outsider").get(reverse("api:exemption-list")).json()["count"] == 0
+
+
+def test_reject_and_revoke_matrix(api_for, cast, scorecard):
+    check = scorecard.checks.get(key="first-slo")
+
+    def fresh(status):
+        Exemption.objects.all().delete()
+        exemption = services.exemption_request(team=cast.team, level_check=check, user=cast.lead, reason="Retiring.")
+        if status == "granted":
+            services.exemption_grant(
+                exemption=exemption,
+                user=cast.org_admin,
+                justification="Ok.",
+                expires_on=timezone.localdate() + timedelta(days=9),
+            )
+        return exemption
+
+    for action, status in (("reject", "requested"), ("revoke", "granted")):
+        exemption = fresh(status)
+        # The same id is kept between roles: only the org admin (first) decides, the others are refused.
+        assert_matrix(
+            api_for,
+            reverse(f"api:exemption-{action}", args=[exemption.pk]),
+            ADMIN_ONLY,
+            method="post",
+            data={"justification": "Decided."},
+        )
+        exemption.refresh_from_db()
+        assert exemption.status == {"reject": "rejected", "revoke": "revoked"}[action]

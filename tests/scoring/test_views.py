@@ -106,6 +106,35 @@ def test_exemption_decision_matrix(client_for, scored, requested):
     assert list(requested.events.values_list("action", flat=True)) == ["requested", "granted", "revoked"]
 
 
+def test_exemption_reject_matrix(client_for, requested):
+    expected = {
+        "org_admin": 302,
+        "leader": 403,
+        "lead": 403,
+        "member": 403,
+        "other_member": 403,
+        "outsider": 404,
+        "anonymous": 302,
+    }
+    url = reverse("scoring:exemption_decide", args=[requested.pk, "reject"])
+    assert_matrix(client_for, url, expected, method="post", data={"justification": "Not now."})
+    requested.refresh_from_db()
+    assert requested.status == Exemption.Status.REJECTED
+
+
+def test_department_filter_includes_nested_departments(client_for, scored):
+    from apps.teams import services as team_services
+
+    child = team_services.department_upsert(organization=scored.org, name="Payments", slug="payments")
+    child.parent = scored.department
+    child.save()
+    Team.objects.filter(pk=scored.other_team.pk).update(department=child)
+    response = client_for("leader").get(reverse("scoring:index"), {"department": scored.department.pk})
+    assert {r.team.name for r in response.context["board"].rows} == {"Checkout", "Search"}
+    response = client_for("leader").get(reverse("scoring:index"), {"department": child.pk})
+    assert {r.team.name for r in response.context["board"].rows} == {"Search"}
+
+
 def test_unknown_decision_is_404(client_for, requested):
     url = reverse("scoring:exemption_decide", args=[requested.pk, "approve"])
     assert client_for("org_admin").post(url, {"justification": "x"}).status_code == 404
