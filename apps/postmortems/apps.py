@@ -12,6 +12,9 @@ class PostmortemsConfig(AppConfig):
 
         from . import models, views
 
+        def reviewed_by(user):
+            return models.PostmortemReview.objects.filter(reviewer_id=user.pk).values("postmortem_id")
+
         # Incidents are shared with the whole org; any member of the owning team records them.
         permissions.register(models.Incident, org="organization", team="team", editors=permissions.EDITORS_MEMBER)
         # Drafts and reviews: the team and the named reviewers. Published: the whole org.
@@ -21,7 +24,8 @@ class PostmortemsConfig(AppConfig):
             team="team",
             editors=permissions.EDITORS_MEMBER,
             shared=Q(status=models.Postmortem.Status.PUBLISHED),
-            extra_viewers=lambda user: Q(reviewers=user),
+            # A subquery, not a join on reviewers: rows never repeat.
+            extra_viewers=lambda user: Q(pk__in=reviewed_by(user)),
         )
         # Action items follow their postmortem's visibility; the owning team, the
         # postmortem's team and the owner change them.
@@ -31,7 +35,9 @@ class PostmortemsConfig(AppConfig):
             team="team",
             editors=permissions.EDITORS_MEMBER,
             shared=Q(postmortem__status=models.Postmortem.Status.PUBLISHED),
-            extra_viewers=lambda user: Q(postmortem__reviewers=user) | Q(postmortem__team__memberships__user=user),
+            extra_viewers=lambda user: (
+                Q(postmortem_id__in=reviewed_by(user)) | Q(postmortem__team_id__in=permissions.team_ids(user))
+            ),
             extra_editor=lambda item, user: (
                 item.owner_id == user.pk or permissions.team_role(user, item.postmortem.team_id) is not None
             ),
@@ -49,7 +55,7 @@ class PostmortemsConfig(AppConfig):
                 team="postmortem__team",
                 editors=permissions.EDITORS_MEMBER,
                 shared=Q(postmortem__status=models.Postmortem.Status.PUBLISHED),
-                extra_viewers=lambda user: Q(postmortem__reviewers=user),
+                extra_viewers=lambda user: Q(postmortem_id__in=reviewed_by(user)),
             )
         # Catalogue rows: org admins manage their org's own (rows without an org are the defaults).
         for catalogue in (models.PostmortemTemplate, models.ContributingFactorCategory, models.Tag):

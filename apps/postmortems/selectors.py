@@ -30,6 +30,15 @@ from .models import (
     Tag,
 )
 
+
+def _visible(user, organization, qs: QuerySet) -> QuerySet:
+    """`qs` (rows of `organization`) narrowed to what the user may read, without DISTINCT:
+    admins and leaders read every row of their org; others go through a primary-key subquery."""
+    if permissions.sees_whole_org(user, organization):
+        return qs
+    return qs.model.objects.filter(pk__in=permissions.viewable(user, qs).values("pk"))
+
+
 # --- incidents ------------------------------------------------------------------------
 
 
@@ -190,8 +199,7 @@ def library(*, user, organization, filters: LibraryFilters) -> QuerySet:
 
     Scoping and the many-valued filters are subqueries on the primary key, so the result
     needs no DISTINCT (which would make PostgreSQL compute ranks and headlines for every row)."""
-    visible = permissions.viewable(user, Postmortem.objects.filter(organization=organization)).values("pk")
-    qs = Postmortem.objects.filter(pk__in=visible)
+    qs = _visible(user, organization, Postmortem.objects.filter(organization=organization))
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.team:
@@ -355,6 +363,8 @@ def _snippet(p: Postmortem, terms: list[str], width: int = 220) -> SafeString:
     lower = text.lower()
     hits = [lower.find(t.lower()) for t in terms if lower.find(t.lower()) >= 0]
     start = max(0, min(hits) - 60) if hits else 0
+    if start:  # begin at a word
+        start = text.find(" ", start) + 1 or start
     piece = ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
     return _highlight(piece, terms)
 
@@ -378,11 +388,12 @@ def related_postmortems(*, user, postmortem: Postmortem, limit: int = 5) -> list
         if ids
     }
     score = sum((F(name) * shared[name][2] for name in annotations), Value(0))
-    visible = permissions.viewable(
-        user, Postmortem.objects.filter(organization_id=postmortem.organization_id, status="published")
-    ).values("pk")
     qs = (
-        Postmortem.objects.filter(pk__in=visible)
+        _visible(
+            user,
+            postmortem.organization_id,
+            Postmortem.objects.filter(organization_id=postmortem.organization_id, status="published"),
+        )
         .exclude(pk=postmortem.pk)
         .annotate(**annotations)
         .annotate(score=score)
@@ -464,8 +475,7 @@ def action_board(*, user, organization, filters: BoardFilters) -> dict:
     """The org's action items with counts of open and overdue ones by team and by owner."""
     today = timezone.localdate()
     # A subquery, not the scoped queryset itself: its reviewer/member joins would multiply the counts.
-    visible = permissions.viewable(user, ActionItem.objects.filter(organization=organization)).values("pk")
-    base = ActionItem.objects.filter(pk__in=visible)
+    base = _visible(user, organization, ActionItem.objects.filter(organization=organization))
     if filters.team:
         base = base.filter(team_id=filters.team)
     if filters.owner:

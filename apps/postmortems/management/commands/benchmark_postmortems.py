@@ -2,8 +2,9 @@
 
     python manage.py benchmark_postmortems --postmortems 20000 --teams 50
 
-Everything is written inside one transaction that is rolled back at the end, so the
-database is left as it was. PostgreSQL only (the SQLite fallback is not meant to scale)."""
+The corpus goes into a throwaway organization, is vacuumed and analysed like a live
+table, timed, and deleted at the end (run it against a scratch database). PostgreSQL
+only (the SQLite fallback is not meant to scale)."""
 
 import datetime as dt
 import random
@@ -36,35 +37,57 @@ class Command(BaseCommand):
         parser.add_argument("--postmortems", type=int, default=20000)
         parser.add_argument("--teams", type=int, default=50)
         parser.add_argument("--repeat", type=int, default=20)
+        parser.add_argument("--explain", action="store_true", help="Print each query's time for one board run.")
 
     def handle(self, *args, **opts):
         if connection.vendor != "postgresql":
             raise CommandError("The benchmark needs PostgreSQL (full-text search).")
+        try:
+            self._run(opts["postmortems"], opts["teams"], opts["repeat"], opts["explain"])
+        finally:
+            self._cleanup()
+
+    def _cleanup(self):
+        org = getattr(self, "org", None)
+        if org is None:
+            return
         with transaction.atomic():
-            self._run(opts["postmortems"], opts["teams"], opts["repeat"])
-            transaction.set_rollback(True)
+            ActionItem.objects.filter(organization=org).delete()
+            Postmortem.objects.filter(organization=org).delete()
+            Incident.objects.filter(organization=org).delete()
+            Team.objects.filter(organization=org).delete()
+            self.user.delete()
+            org.delete()
 
-    def _text(self, rng, n):
-        return " ".join(rng.choice(WORDS) for _ in range(n))
+    def _text(self, rng, n, topics=None):
+        """n words of filler from a large vocabulary, with a few words of the incident's topics."""
+        words = [rng.choice(self.filler) for _ in range(n)]
+        for topic in topics or []:
+            words[rng.randrange(n)] = topic
+        return " ".join(words)
 
-    def _run(self, n_pm, n_teams, repeat):
+    def _run(self, n_pm, n_teams, repeat, explain=False):
         rng = random.Random(7)
+        syllables = ["ka", "lo", "mi", "ne", "tra", "vos", "pel", "dun", "ri", "sa", "gor", "bex", "ul", "fen"]
+        self.filler = list({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(8000)})
         now = timezone.now()
-        org = Organization.objects.create(name="Bench", slug=f"bench-{int(time.time())}")
+        org = self.org = Organization.objects.create(name="Bench", slug=f"bench-{int(time.time())}")
         from django.contrib.auth import get_user_model
 
-        user = get_user_model().objects.create(email=f"bench-{int(time.time())}@example.test")
+        user = self.user = get_user_model().objects.create(email=f"bench-{int(time.time())}@example.test")
         OrgMembership.objects.create(organization=org, user=user, role="leader")
         teams = Team.objects.bulk_create(
             [Team(organization=org, name=f"Team {i}", slug=f"team-{i}") for i in range(n_teams)]
         )
         t0 = time.perf_counter()
+        # Each incident is about three topics (e.g. "dns", "failover", "cache"); the rest is filler.
+        topics = [rng.sample(WORDS, 3) for _ in range(n_pm)]
         incidents = Incident.objects.bulk_create(
             [
                 Incident(
                     organization=org,
                     team=teams[i % n_teams],
-                    title=self._text(rng, 6),
+                    title=self._text(rng, 6, topics[i][:2]),
                     severity=rng.randint(1, 4),
                     status="resolved",
                     started_at=(s := now - dt.timedelta(days=rng.uniform(1, 365))),
@@ -85,13 +108,13 @@ class Command(BaseCommand):
                     title=inc.title,
                     status="published",
                     published_at=inc.resolved_at + dt.timedelta(days=rng.uniform(1, 20)),
-                    summary=self._text(rng, 60),
-                    root_causes=self._text(rng, 80),
+                    summary=self._text(rng, 60, topics[i]),
+                    root_causes=self._text(rng, 80, topics[i]),
                     impact=self._text(rng, 40),
-                    resolution=self._text(rng, 40),
+                    resolution=self._text(rng, 40, topics[i][2:]),
                     went_wrong=self._text(rng, 30),
                 )
-                for inc in incidents
+                for i, inc in enumerate(incidents)
             ],
             batch_size=2000,
         )
@@ -116,7 +139,8 @@ class Command(BaseCommand):
             batch_size=5000,
         )
         with connection.cursor() as cur:
-            cur.execute("ANALYZE postmortems_postmortem; ANALYZE postmortems_actionitem; ANALYZE postmortems_incident")
+            for table in ("postmortems_postmortem", "postmortems_actionitem", "postmortems_incident"):
+                cur.execute(f"VACUUM ANALYZE {table}")
         self.stdout.write(
             f"corpus: {n_pm} published postmortems, {2 * n_pm} action items, {n_teams} teams "
             f"(built in {time.perf_counter() - t0:.1f} s)"
@@ -149,3 +173,19 @@ class Command(BaseCommand):
             list(data["items"][:30])
 
         timed("action board, overdue (counts by team/owner + page)", board)
+        matches = selectors.search(user=user, organization=org, filters=selectors.LibraryFilters(q="connection pool"))
+        self.stdout.write(f"('connection pool' matches {matches.count()} of {n_pm})")
+        if explain:
+            from django.test.utils import CaptureQueriesContext
+
+            for label, fn in (("board", board), ("search", lambda: matches[0:20])):
+                with CaptureQueriesContext(connection) as ctx:
+                    start = time.perf_counter()
+                    fn()
+                    total = time.perf_counter() - start
+                self.stdout.write(f"{label}: {len(ctx)} queries, {total * 1000:.0f} ms")
+                for q in ctx.captured_queries:
+                    self.stdout.write(f"  {q['time']}s  {q['sql'][:300]}")
+            self.stdout.write(matches.matching[:20].explain(analyze=True))
+            data = selectors.action_board(user=user, organization=org, filters=selectors.BoardFilters(state="overdue"))
+            self.stdout.write(data["items"][:30].explain(analyze=True))
