@@ -51,6 +51,14 @@ class Integration(TimeStampedModel):
     def get_absolute_url(self):
         return reverse("delivery:integration", args=[self.pk])
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # A paused integration or a rotated secret takes effect at once in this process
+        # (other processes reload within a few seconds).
+        from .services import forget_source
+
+        forget_source(self.token)
+
     def is_production(self, environment: str | None) -> bool:
         envs = {e.strip().lower() for e in (self.production_environments or []) if e and e.strip()}
         return bool(environment) and environment.strip().lower() in envs

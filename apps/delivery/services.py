@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -185,25 +187,17 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
     """Verify and store one delivery. Returns (raw event, created); raises intake.IntakeError.
 
     Nothing is written unless the proof checks out on the exact bytes received."""
-    integration = (
-        Integration.objects.filter(token=token, is_active=True)
-        .only("pk", "kind", "organization_id", "secret_encrypted", "last_delivery_at")
-        .order_by()
-        .first()
-        if token
-        else None
-    )
-    if integration is None:
+    source = _source_for(token)
+    if source is None:
         raise intake.IntakeError(404, "No such intake URL.")
     if len(body) > intake.MAX_BODY_BYTES:
         raise intake.IntakeError(413, "The body is larger than 1 MiB.")
-    try:
-        secret = secret_store.decrypt(integration.secret_encrypted)
-    except ValueError:
-        logger.error("delivery: secret of integration %s cannot be decrypted", integration.pk)
-        raise intake.IntakeError(401, "The delivery could not be verified.")
-    if not intake.verify(integration.kind, secret, headers, body):
-        raise intake.IntakeError(401, "Bad or missing signature.")
+    if not intake.verify(source.kind, source.secret, headers, body):
+        # The secret may have been rotated since this process cached it: check once more, fresh.
+        source = _source_for(token, fresh=True)
+        if source is None or not intake.verify(source.kind, source.secret, headers, body):
+            raise intake.IntakeError(401, "Bad or missing signature.")
+    integration = source
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
@@ -228,9 +222,61 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
         return existing, False
     now = timezone.now()
     if integration.last_delivery_at is None or now - integration.last_delivery_at > timedelta(minutes=1):
+        integration.last_delivery_at = now
         Integration.objects.filter(pk=integration.pk).update(last_delivery_at=now)
     transaction.on_commit(lambda: _enqueue(event.pk))
     return event, True
+
+
+@dataclass
+class _Source:
+    """What intake needs of an integration, cached per process for a few seconds."""
+
+    pk: int
+    kind: str
+    organization_id: int
+    secret: str
+    last_delivery_at: datetime | None
+    loaded: float
+
+
+_SOURCES: dict[str, _Source] = {}
+SOURCE_CACHE_SECONDS = 5.0
+
+
+def _source_for(token: str, *, fresh: bool = False) -> _Source | None:
+    """The active integration behind an intake token (None when unknown or paused).
+
+    Cached for SOURCE_CACHE_SECONDS per process so a burst of deliveries does not read the row
+    and decrypt the secret every time; saving an integration drops its entry in this process,
+    and a failed signature check reloads once (a secret rotated in another process)."""
+    if not token:
+        return None
+    cached = _SOURCES.get(token)
+    if cached is not None and not fresh and time.monotonic() - cached.loaded < SOURCE_CACHE_SECONDS:
+        return cached
+    row = (
+        Integration.objects.filter(token=token, is_active=True)
+        .order_by()
+        .values_list("pk", "kind", "organization_id", "secret_encrypted", "last_delivery_at")
+        .first()
+    )
+    if row is None:
+        _SOURCES.pop(token, None)
+        return None
+    pk, kind, organization_id, encrypted, last_delivery_at = row
+    try:
+        secret = secret_store.decrypt(encrypted)
+    except ValueError:
+        logger.error("delivery: secret of integration %s cannot be decrypted", pk)
+        return None
+    source = _Source(pk, kind, organization_id, secret, last_delivery_at, time.monotonic())
+    _SOURCES[token] = source
+    return source
+
+
+def forget_source(token: str) -> None:
+    _SOURCES.pop(token, None)
 
 
 _INSERT_FIELDS = (
