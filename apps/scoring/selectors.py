@@ -468,6 +468,7 @@ class Rollup:
     pillars: list[tuple[str, float | None, str]]
     levels: dict[int, int]
     gaps: int
+    level_shares: list[tuple[int, str, int, int]] = field(default_factory=list)
 
 
 def _avg(values) -> float | None:
@@ -877,6 +878,19 @@ def departments_for(*, organization) -> QuerySet:
 
 def teams_for_picker(*, user, organization) -> QuerySet:
     return permissions.viewable(user, Team.objects.filter(organization=organization)).order_by("name")
+
+
+def org_summary(*, organization) -> Rollup | None:
+    """The org's average scores and teams per level (no ranking), for people who see their own teams."""
+    teams = Team.objects.filter(organization=organization)
+    latest = latest_snapshots(teams, light=True)
+    if not latest:
+        return None
+    summary = rollup(organization.name, [Row(team=None, snapshot=s) for s in latest.values()])
+    summary.level_shares = [
+        (lvl, LEVEL_NAMES[lvl], n, round(100 * n / summary.teams)) for lvl, n in summary.levels.items()
+    ]
+    return summary
 
 
 def my_team_snapshots(*, user, organization) -> list[tuple[Team, Snapshot | None]]:

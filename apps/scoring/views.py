@@ -56,7 +56,11 @@ def index(request):
         return render(
             request,
             "scoring/my_teams.html",
-            {"rows": selectors.my_team_snapshots(user=request.user, organization=org), "organization": org},
+            {
+                "rows": selectors.my_team_snapshots(user=request.user, organization=org),
+                "summary": selectors.org_summary(organization=org),
+                "organization": org,
+            },
         )
     form, filters = _filters(request, org)
     board = selectors.dashboard(organization=org, filters=filters)

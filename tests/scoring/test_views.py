@@ -233,6 +233,10 @@ def test_member_index_shows_their_teams(client_for, scored):
     page = client_for("member").get(reverse("scoring:index")).content.decode()
     assert "Checkout" in page and "Search" not in page
     assert "Department roll-up" not in page
+    # The org-wide picture without naming teams: both teams are at level 1.
+    summary = client_for("member").get(reverse("scoring:index")).context["summary"]
+    assert summary.teams == 2 and summary.level_shares[0] == (1, "Initial", 2, 100)
+    assert "Across Acme" in page
 
 
 def test_csv_export(client_for, scored):
