@@ -192,6 +192,10 @@ def _after_incident_change(incident: Incident) -> None:
     """What depends on an incident's times and severity: its postmortem's publish-by date."""
     postmortem = Postmortem.objects.filter(incident=incident).first()
     if postmortem is not None:
+        if postmortem.team_id != incident.team_id:  # the incident was handed to another team
+            Postmortem.objects.filter(pk=postmortem.pk).update(team=incident.team)
+            ActionItem.objects.filter(postmortem=postmortem, team_id=postmortem.team_id).update(team=incident.team)
+            postmortem.team = incident.team
         postmortem_refresh_due(postmortem, incident=incident)
 
 

@@ -233,3 +233,15 @@ def test_prompts_are_placeholders_on_the_form(cast):
     form = PostmortemForm(instance=pm)
     assert "Ask *why*" in form.fields["root_causes"].widget.attrs["placeholder"]
     assert "What helped" in form.fields["went_well"].widget.attrs["placeholder"]
+
+
+def test_handing_the_incident_to_another_team_moves_its_postmortem(cast):
+    from apps.postmortems.models import ActionItem
+
+    pm = make_postmortem(cast)
+    services.action_item_create(actor=cast.member, postmortem=pm, title="Fix it")
+    services.incident_update(actor=cast.org_admin, incident=pm.incident, team=cast.other_team)
+    pm.refresh_from_db()
+    assert pm.team == cast.other_team
+    assert ActionItem.objects.get(postmortem=pm).team == cast.other_team
+    assert not permissions.can_change(cast.member, pm) and permissions.can_change(cast.other_member, pm)
