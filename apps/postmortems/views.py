@@ -157,7 +157,9 @@ def incident_create(request):
     org = _org_or_404(request)
     if not permissions.editable_teams(request.user, Incident, Team.objects.filter(organization=org)).exists():
         raise PermissionDenied("You are not on a team that can report incidents.")
-    form = IncidentForm(request.POST or None, user=request.user, organization=org)
+    teams = list(permissions.editable_teams(request.user, Incident, Team.objects.filter(organization=org))[:2])
+    initial = {"team": teams[0].pk} if len(teams) == 1 else {}  # the reporter's only team
+    form = IncidentForm(request.POST or None, user=request.user, organization=org, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("team", "services")}
         try:

@@ -179,6 +179,12 @@ class TestIncidentForm:
         assert response["Location"] == reverse("postmortems:edit", args=[pm.pk])
         assert pm.publish_due_on == dt.date(2026, 3, 9)  # 5 business days after Monday 2 March
 
+    def test_the_reporters_only_team_is_preselected(self, cast, client_for):
+        form = client_for("member").get(reverse("postmortems:incident_create")).context["form"]
+        assert form.initial["team"] == cast.team.pk
+        assert list(form.fields["team"].queryset) == [cast.team]
+        assert "team" not in client_for("org_admin").get(reverse("postmortems:incident_create")).context["form"].initial
+
     def test_other_teams_cannot_be_chosen(self, cast, client_for):
         response = client_for("member").post(
             reverse("postmortems:incident_create"),
