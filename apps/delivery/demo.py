@@ -61,7 +61,7 @@ def seed(context):
     )
     context["log"](
         f"Delivery: {new_deployments} new deployments, {new_changes} new commits, "
-        f"{incidents} PagerDuty incidents, {written} rollup rows"
+        f"{incidents} new PagerDuty incidents, {written} rollup rows"
     )
 
 
@@ -146,7 +146,7 @@ def _incidents(rng, org, team, team_services, anchor, delivery_profile, restore_
         resolved = started + restore
         if resolved > datetime.now(UTC):
             resolved = None
-        incident, _ = incident_upsert_from_source(
+        incident, created = incident_upsert_from_source(
             organization=org,
             team=team,
             source="pagerduty",
@@ -166,5 +166,5 @@ def _incidents(rng, org, team, team_services, anchor, delivery_profile, restore_
             **({"resolved_at": resolved, "status": "resolved"} if resolved else {}),
         )
         services.incident_link_refresh(incident=incident)
-        count += 1
+        count += created
     return count

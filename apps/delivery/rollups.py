@@ -209,15 +209,31 @@ WITH svc AS (
            EXISTS (SELECT 1 FROM delivery_incidentdeploymentlink l WHERE l.deployment_id = d.id) AS linked
     FROM delivery_deployment d LEFT JOIN svc ON svc.id = d.service_id
     WHERE d.is_production AND d.status IN ('success', 'failure')
-      AND d.finished_at >= %(oldest)s AND d.finished_at < %(end)s
+      AND d.finished_at >= %(start)s AND d.finished_at < %(end)s
       AND (svc.id IS NOT NULL OR (d.service_id IS NULL AND d.team_id = ANY(%(teams)s)))
+), prev_svc AS (
+    -- The last successful production deployment of each service before the range: commits
+    -- before it were shipped by it (or earlier), so only later commits are read.
+    SELECT svc.id AS service_id, p.finished_at AS last
+    FROM svc CROSS JOIN LATERAL (
+        SELECT d.finished_at FROM delivery_deployment d
+        WHERE d.service_id = svc.id AND d.is_production AND d.status = 'success'
+          AND d.finished_at < %(start)s AND d.finished_at >= %(oldest)s
+        ORDER BY d.finished_at DESC LIMIT 1
+    ) p
+), prev_repo AS (
+    SELECT lower(d.repository) COLLATE "C" AS repo, max(d.finished_at) AS last
+    FROM delivery_deployment d
+    WHERE d.service_id IS NULL AND d.team_id = ANY(%(teams)s) AND d.is_production AND d.status = 'success'
+      AND d.finished_at < %(start)s AND d.finished_at >= %(oldest)s
+    GROUP BY 1
 ), counts AS (
     SELECT team_id, CASE WHEN GROUPING(service_id) = 1 THEN 0 ELSE service_id END AS sk,
            (finished_at AT TIME ZONE 'UTC')::date AS day,
            count(*) AS deployments,
            count(*) FILTER (WHERE status = 'success') AS successful,
            count(*) FILTER (WHERE status = 'failure' OR linked) AS failed
-    FROM dep WHERE finished_at >= %(start)s
+    FROM dep
     GROUP BY GROUPING SETS ((team_id, service_id, (finished_at AT TIME ZONE 'UTC')::date),
                             (team_id, (finished_at AT TIME ZONE 'UTC')::date))
 ), ev AS (
@@ -225,11 +241,17 @@ WITH svc AS (
            NULL::bigint AS service_id
     FROM dep WHERE status = 'success'
     UNION ALL
-    SELECT c.service_id, CASE WHEN c.service_id IS NULL THEN lower(c.repository) COLLATE "C" END, c.committed_at, 0,
-           COALESCE(svc.team_id, c.team_id), c.service_id
-    FROM delivery_change c LEFT JOIN svc ON svc.id = c.service_id
-    WHERE c.committed_at >= %(oldest)s AND c.committed_at < %(end)s
-      AND (svc.id IS NOT NULL OR (c.service_id IS NULL AND c.team_id = ANY(%(teams)s)))
+    SELECT c.service_id, NULL, c.committed_at, 0, svc.team_id, c.service_id
+    FROM svc JOIN delivery_change c ON c.service_id = svc.id
+    LEFT JOIN prev_svc p ON p.service_id = svc.id
+    WHERE c.committed_at >= GREATEST(%(oldest)s, p.last) AND c.committed_at < %(end)s
+      AND (p.last IS NULL OR c.committed_at > p.last)
+    UNION ALL
+    SELECT NULL, lower(c.repository) COLLATE "C", c.committed_at, 0, c.team_id, NULL
+    FROM delivery_change c LEFT JOIN prev_repo p ON p.repo = lower(c.repository) COLLATE "C"
+    WHERE c.service_id IS NULL AND c.team_id = ANY(%(teams)s)
+      AND c.committed_at >= %(oldest)s AND c.committed_at < %(end)s
+      AND (p.last IS NULL OR c.committed_at > p.last)
 ), nx AS (
     SELECT kind, t, team_id, service_id,
            -- The earliest deployment at or after this row: a running min over the stream (the
