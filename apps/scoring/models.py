@@ -79,7 +79,7 @@ class Check(TimeStampedModel):
     name = models.CharField(max_length=160)
     metric = models.CharField(max_length=60, choices=metrics.choices())
     operator = models.CharField(max_length=3, choices=Operator.choices, default=Operator.GTE)
-    value = models.FloatField()
+    value = models.FloatField(help_text="Shares are 0-1 (0.8 for 80%), scores 0-100, tiers 1 low … 4 elite.")
     when_missing = models.CharField(
         max_length=4,
         choices=Missing.choices,
@@ -97,8 +97,17 @@ class Check(TimeStampedModel):
         return f"L{self.level} · {self.name}"
 
     def clean(self):
-        if self.metric and self.metric not in metrics.METRICS:
+        metric = metrics.METRICS.get(self.metric)
+        if self.metric and metric is None:
             raise ValidationError({"metric": "Unknown metric."})
+        if metric is None or self.value is None:
+            return
+        if metric.unit == "ratio" and not 0 <= self.value <= 1:
+            raise ValidationError({"value": "This metric is a share: give it between 0 and 1 (0.8 for 80%)."})
+        if metric.unit == "score" and not 0 <= self.value <= 100:
+            raise ValidationError({"value": "Scores run from 0 to 100."})
+        if metric.unit == "rank" and self.value not in (1, 2, 3, 4):
+            raise ValidationError({"value": "Tiers are ranked 1 (low), 2 (medium), 3 (high), 4 (elite)."})
 
 
 class Exemption(TimeStampedModel):

@@ -148,3 +148,28 @@ def test_default_rubric_is_created_once(cast):
     assert first.pk == second.pk
     assert first.checks.count() == len(services.default_rubric()["checks"])
     assert set(first.checks.values_list("level", flat=True)) == {2, 3, 4, 5}
+    for check in first.checks.all():
+        check.full_clean()  # the shipped rubric passes the admin's validation
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "ok"),
+    [
+        ("pm.published_share", 0.8, True),
+        ("pm.published_share", 80, False),
+        ("score.overall", 101, False),
+        ("dora.deployment_frequency_rank", 2.5, False),
+        ("dora.deployment_frequency_rank", 4, True),
+        ("dora.lead_time_hours", 168, True),
+        ("no.such.metric", 1, False),
+    ],
+)
+def test_check_values_are_validated_for_their_metric(scorecard, metric, value, ok):
+    from apps.scoring.models import Check
+
+    check = Check(scorecard=scorecard, key="x", level=3, name="X", metric=metric, operator="gte", value=value, hint="h")
+    if ok:
+        check.full_clean()
+    else:
+        with pytest.raises(ValidationError):
+            check.full_clean()
