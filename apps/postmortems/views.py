@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
-from apps.teams.models import Team
+from apps.teams.models import Service, Team
 
 from . import exports, selectors, services
 from .forms import (
@@ -105,9 +105,11 @@ def index(request):
     }
     if request.htmx:
         return render(request, "postmortems/_results.html", context)
+    overdue = selectors.overdue_postmortems(user=request.user, organization=org)
     context.update(
         queue=selectors.my_queue(user=request.user, organization=org),
-        overdue=selectors.overdue_postmortems(user=request.user, organization=org)[:10],
+        overdue=overdue[:10],
+        overdue_count=overdue.count(),
         published_count=selectors.library(
             user=request.user, organization=org, filters=selectors.LibraryFilters()
         ).count(),
@@ -126,8 +128,9 @@ def incident_list(request):
     team = _int(request.GET.get("team"))
     severity = _int(request.GET.get("severity"))
     status = request.GET.get("status") if request.GET.get("status") in Incident.Status.values else None
+    service = _int(request.GET.get("service"))
     incidents = selectors.incident_list(
-        user=request.user, organization=org, team=team, severity=severity, status=status
+        user=request.user, organization=org, team=team, severity=severity, status=status, service=service
     )
     page = Paginator(incidents, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -143,6 +146,8 @@ def incident_list(request):
             "team": team,
             "severity": severity,
             "status": status,
+            "service": service,
+            "services": Service.objects.filter(organization=org).order_by("name"),
             "severities": Incident.Severity.choices,
             "statuses": Incident.Status.choices,
             "can_report": editable.exists(),

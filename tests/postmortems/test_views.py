@@ -316,3 +316,14 @@ class TestLibraryAndBoard:
     def test_team_panel_on_team_page(self, cast, client_for, published):
         body = client_for("other_member").get(reverse("teams:detail", args=[cast.team.pk])).content.decode()
         assert "Learning from incidents" in body and published.title in body
+
+
+def test_incident_filters(cast, client_for):
+    hit = IncidentFactory(team=cast.team, severity=1)
+    hit.services.add(cast.service)
+    IncidentFactory(team=cast.other_team, severity=3).services.add(cast.other_service)
+    c = client_for("member")
+    for params in ({"service": cast.service.pk}, {"team": cast.team.pk}, {"severity": 1}):
+        page = c.get(reverse("postmortems:incidents"), params).context["page"]
+        assert [i.pk for i in page.object_list] == [hit.pk], params
+    assert "No incident matches" in c.get(reverse("postmortems:incidents"), {"severity": 5}).content.decode()
