@@ -69,8 +69,9 @@ def _trend_charts(points: list[dict]) -> dict[str, str]:
 
     return {
         "deployments": line("deployments", "Deployments per week", "#4f46e5", "bar", "deployments"),
-        "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours"),
-        "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%"),
+        # Weeks without deployments have no value: leave the gap rather than draw a line across it.
+        "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours", span=False),
+        "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%", span=False),
         "restore": line("time_to_restore_hours", "Median time to restore (hours)", "#d97706", "bar", "hours"),
     }
 
