@@ -126,6 +126,8 @@ def test_api_role_matrix(cast, world, api_for):
     )
     assert_matrix(api_for, reverse("api:team-dora-list"), ORG_LIST_API)
     assert_matrix(api_for, reverse("api:team-dora-detail", args=[cast.team.pk]), API_SHARED_READ)
+    assert_matrix(api_for, reverse("api:service-dora-list"), ORG_LIST_API)
+    assert_matrix(api_for, reverse("api:service-dora-detail", args=[cast.service.pk]), API_SHARED_READ)
     # Deployments and changes are written by sources, not by hand.
     assert api_for("org_admin").delete(reverse("api:deployment-detail", args=[deployment.pk])).status_code == 405
 
@@ -215,6 +217,11 @@ def test_api_link_patch_and_dora(cast, world, api_for):
     keys = dora.json()["keys"]
     assert keys["lead_time_hours"]["median"] == 2.0
     assert keys["change_failure_rate"]["value"] == 1.0
+    by_service = api_for("member").get(
+        reverse("api:service-dora-detail", args=[cast.service.pk]) + "?window=7&until=2026-03-03"
+    )
+    assert by_service.json()["keys"] == keys
+    assert by_service.json()["team"] == cast.team.pk
 
 
 def test_create_integration_page_shows_the_secret_once(cast, client_for):

@@ -177,3 +177,12 @@ class TeamDoraSerializer(serializers.Serializer):
     window_days = serializers.IntegerField()
     until = serializers.DateField()
     keys = FourKeysSerializer()
+
+
+class ServiceDoraSerializer(serializers.Serializer):
+    service = serializers.IntegerField()
+    team = serializers.IntegerField()
+    name = serializers.CharField()
+    window_days = serializers.IntegerField()
+    until = serializers.DateField()
+    keys = FourKeysSerializer()

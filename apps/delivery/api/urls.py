@@ -8,5 +8,6 @@ router.register("deployments", views.DeploymentViewSet, basename="deployment")
 router.register("changes", views.ChangeViewSet, basename="change")
 router.register("incident-deployment-links", views.IncidentDeploymentLinkViewSet, basename="incident-deployment-link")
 router.register("dora/teams", views.TeamDoraViewSet, basename="team-dora")
+router.register("dora/services", views.ServiceDoraViewSet, basename="service-dora")
 
 urlpatterns = router.urls

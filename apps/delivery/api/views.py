@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from apps.core import permissions
 from apps.core.api import RolePermission, ScopedModelViewSet, ScopedReadOnlyViewSet
-from apps.teams.models import Team
+from apps.teams.models import Service, Team
 
 from .. import selectors, services
 from ..models import Change, Deployment, IncidentDeploymentLink, Integration
@@ -195,3 +195,38 @@ class TeamDoraViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         team = self.get_object()
         return Response(serializers.TeamDoraSerializer(self._payload([team])[0]).data)
+
+
+class ServiceDoraViewSet(TeamDoraViewSet):
+    """The DORA four keys of the services the requester can see: their deployments, the commits
+    those shipped and the incidents that impacted them."""
+
+    queryset = Service.objects.all()
+    serializer_class = serializers.ServiceDoraSerializer
+    filterset_fields = ["organization", "team", "tier"]
+
+    def _payload(self, services_):
+        window, until = self._window()
+        dora = selectors.service_dora(service_ids=[s.pk for s in services_], window_days=window, until=until, full=True)
+        _, end = selectors.window_bounds(window, until)
+        return [
+            {
+                "service": s.pk,
+                "team": s.team_id,
+                "name": s.name,
+                "window_days": window,
+                "until": end,
+                "keys": dora[s.pk],
+            }
+            for s in services_
+        ]
+
+    @extend_schema(parameters=WINDOW_PARAMS, responses=serializers.ServiceDoraSerializer(many=True))
+    def list(self, request):
+        services_ = list(self.filter_queryset(self.get_queryset()))
+        return Response(serializers.ServiceDoraSerializer(self._payload(services_), many=True).data)
+
+    @extend_schema(parameters=WINDOW_PARAMS, responses=serializers.ServiceDoraSerializer)
+    def retrieve(self, request, pk=None):
+        service = self.get_object()
+        return Response(serializers.ServiceDoraSerializer(self._payload([service])[0]).data)
