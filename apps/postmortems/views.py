@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from apps.core import permissions
+from apps.core import panels, permissions
 from apps.teams.models import Service, Team
 
 from . import exports, selectors, services
@@ -193,6 +193,7 @@ def incident_detail(request, pk):
             "can_edit": permissions.can_change(request.user, incident),
             "can_start": permissions.can_create(request.user, Postmortem, team=incident.team),
             "impact": selectors.slo_impact(incident),
+            "panels": panels.render_context("incident", request, incident),
         },
     )
 

@@ -308,3 +308,28 @@ def test_pages_render_with_data_and_panels(cast, world, client_for):
     listing = client.get(reverse("delivery:deployments") + "?env=all&status=success").content.decode()
     assert "checkout-api" in listing
     assert Deployment.objects.count() == 1
+
+
+def test_incident_page_shows_the_deployment_link_panel(cast, client_for):
+    """The postmortems incident page renders the delivery app's panel: the link is shown and can be changed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    incident, _ = incident_upsert_from_source(
+        organization=cast.org,
+        team=cast.team,
+        source="api",
+        external_id="P-1",
+        title="Checkout 500s",
+        services=[cast.service],
+        started_at=timezone.now() - timedelta(hours=2),
+    )
+    services.incident_link_set(actor=cast.lead, incident=incident, deployment=None, note="Hardware failure")
+    page = client_for("lead").get(f"/postmortems/incidents/{incident.pk}/").content.decode()
+    assert "Caused by a deployment?" in page and "No deployment caused it" in page
+    assert f"/delivery/incidents/{incident.pk}/deployment-link/" in page
+    # A member of another team reads the panel but is not offered the change link.
+    page = client_for("other_member").get(f"/postmortems/incidents/{incident.pk}/").content.decode()
+    assert "Caused by a deployment?" in page
+    assert f"/delivery/incidents/{incident.pk}/deployment-link/" not in page
