@@ -234,7 +234,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--slos", type=int, default=1000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--ingest", type=int, default=1_000_000, help="rows for the ingest benchmark")
+    parser.add_argument("--ingest", type=int, default=1_000_000, help="rows for the ingest benchmark (0: skip)")
     args = parser.parse_args()
 
     ensure_database(os.environ["DATABASE_URL"])
@@ -251,12 +251,19 @@ def main():
     logging.disable(logging.WARNING)  # eager Celery tasks would log every notification
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('shared_buffers'), current_setting('work_mem')")
+        shared_buffers, work_mem = cursor.fetchone()
     from datetime import UTC, datetime
 
     from apps.slos import selectors, services
     from apps.slos.models import SLO
 
-    print(f"PostgreSQL {connection.cursor().connection.info.server_version}, {os.cpu_count()} CPUs")
+    load = os.getloadavg()[0]
+    print(
+        f"PostgreSQL {connection.cursor().connection.info.server_version}, shared_buffers {shared_buffers}, "
+        f"work_mem {work_mem}; {os.cpu_count()} CPUs, load average {load:.1f}"
+    )
     org, admin, small_team = setup_catalog(args.slos)
     now_bucket = (int(time.time()) // 3600) * 3600
     started = time.perf_counter()
@@ -265,8 +272,9 @@ def main():
     now = datetime.fromtimestamp(now_bucket, UTC)
 
     print("\n1. Ingest into PostgreSQL")
-    n, results = bench_ingest(args.ingest)
-    copy10, copy100 = results["raw COPY (10,000 per transaction)"], results["raw COPY (100,000 per transaction)"]
+    n, results = bench_ingest(args.ingest) if args.ingest else (0, {})
+    copy10 = results.get("raw COPY (10,000 per transaction)")
+    copy100 = results.get("raw COPY (100,000 per transaction)")
     for label, seconds in results.items():
         ref = copy100 if "100,000" in label else copy10
         extra = "" if label.startswith("raw") else f"  ({ref / seconds:.2f} x raw COPY)"

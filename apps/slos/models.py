@@ -192,7 +192,8 @@ class SLISample(models.Model):
     class Meta:
         verbose_name = "SLI sample"
         constraints = [
-            models.UniqueConstraint(fields=["sli", "bucket"], name="uniq_sli_sample_bucket"),
+            # Covering (PostgreSQL INCLUDE): window sums are index-only scans.
+            models.UniqueConstraint(fields=["sli", "bucket"], include=["good", "total"], name="uniq_sli_sample_bucket"),
             models.CheckConstraint(
                 condition=Q(good__gte=0) & Q(total__gte=0) & Q(good__lte=models.F("total")),
                 name="sli_sample_counts_valid",
@@ -217,7 +218,9 @@ class SLIRollup(models.Model):
 
     class Meta:
         verbose_name = "SLI hourly rollup"
-        constraints = [models.UniqueConstraint(fields=["sli", "hour"], name="uniq_sli_rollup_hour")]
+        constraints = [
+            models.UniqueConstraint(fields=["sli", "hour"], include=["good", "total"], name="uniq_sli_rollup_hour")
+        ]
 
     def __str__(self):
         return f"{self.sli_id}@{self.hour}: {self.good}/{self.total}"

@@ -11,10 +11,11 @@ Public helpers other apps use:
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -141,11 +142,10 @@ def slo_statuses(slos, *, now: datetime | None = None, raw: bool = False) -> dic
             occ_rows.append((slo.pk, slo.sli_id, lo, min(lo, bhi - longest), bhi))
 
     use_rollups = connection.vendor == "postgresql" and not raw
-    occ = _occurrence_sums_rollup(occ_rows, hi) if use_rollups else _occurrence_sums_raw(occ_rows, hi)
-    for slo_id, (good, total, burns) in occ.items():
-        st = result[slo_id]
-        st.good, st.total, st.burn_rates = good, total, burns
-    for slo_id, (good, total, burns) in _timeslice_counts(slice_rows, hi, lateral=use_rollups).items():
+    with _no_jit():
+        occ = _occurrence_sums_rollup(occ_rows, hi) if use_rollups else _occurrence_sums_raw(occ_rows, hi)
+        slices = _timeslice_counts(slice_rows, hi, lateral=use_rollups)
+    for slo_id, (good, total, burns) in [*occ.items(), *slices.items()]:
         st = result[slo_id]
         st.good, st.total, st.burn_rates = good, total, burns
 
@@ -187,6 +187,18 @@ def _occurrence_sums_raw(rows, hi: int) -> dict[int, tuple]:
                 burns = {w: (float(row[3 + 2 * j] or 0), float(row[4 + 2 * j] or 0)) for j, w in enumerate(windows)}
                 out[row[0]] = (float(row[1] or 0), float(row[2] or 0), burns)
     return out
+
+
+@contextmanager
+def _no_jit():
+    """PostgreSQL's JIT compiles these wide aggregates for longer than they run (1.4 s of
+    3.5 s for 1,000 SLOs): switch it off for the transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def _ceil_hour(ts: int) -> int:

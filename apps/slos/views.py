@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -38,6 +39,9 @@ def _chart(config: dict) -> str:
     return escape(json.dumps(config, separators=(",", ":")))
 
 
+CATALOG_PAGE_SIZE = 100
+
+
 @login_required
 def catalog(request):
     org = request.organization
@@ -58,8 +62,14 @@ def catalog(request):
     counts = dict.fromkeys(selectors.STATUS_LABELS, 0)
     for row in rows:
         counts[row.status.state] += 1
+    page = Paginator(rows, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
-        "rows": rows,
+        "rows": page.object_list,
+        "page": page,
+        "total": len(rows),
+        "query": query.urlencode(),
         "teams": teams,
         "services": services_qs,
         "team": team,

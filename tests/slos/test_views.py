@@ -322,3 +322,15 @@ def test_openslo_import_page_reports_the_bad_path(client_for, catalog):
     body = response.content.decode()
     assert "updated" in body
     assert SLO.objects.get(pk=catalog["slo"].pk).name == "Checkout SLO"
+
+
+def test_catalog_pages_keep_the_filters(client_for, cast, catalog, monkeypatch):
+    monkeypatch.setattr("apps.slos.views.CATALOG_PAGE_SIZE", 1)
+    client = client_for("lead")
+    first = client.get(reverse("slos:catalog"), {"sort": "name"})
+    body = first.content.decode()
+    assert "1–1 of 2 SLOs" in body and "Page 1 of 2" in body and "sort=name&amp;page=2" in body
+    assert [r.slo.name for r in first.context["rows"]] == ["Checkout 99.9"]
+    second = client.get(reverse("slos:catalog"), {"sort": "name", "page": 2})
+    assert [r.slo.name for r in second.context["rows"]] == ["Search 99"]
+    assert client.get(reverse("slos:catalog"), {"page": "nonsense"}).status_code == 200
