@@ -29,3 +29,4 @@ class SlosConfig(AppConfig):
         panels.register("team", template="slos/_team_panel.html", context=views.team_panel, order=20)
         panels.register("service", template="slos/_service_panel.html", context=views.service_panel, order=20)
         schedules.declare("slos: sync Prometheus SLIs", "apps.slos.tasks.sync_all_prometheus", every=300)
+        schedules.declare("slos: evaluate burn-rate alerts", "apps.slos.tasks.evaluate_all_alerts", every=300)

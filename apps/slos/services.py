@@ -436,6 +436,20 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
     return events
 
 
+def alerts_evaluate_all(*, now: datetime | None = None, chunk: int = 500) -> int:
+    """Evaluate every SLO with alerting on, in chunks (one transaction each); returns the events."""
+    now = now or timezone.now()
+    ids = list(SLO.objects.filter(alerting=True).order_by("pk").values_list("pk", flat=True))
+    events = 0
+    for i in range(0, len(ids), chunk):
+        events += len(alerts_evaluate(slos=list(SLO.objects.filter(pk__in=ids[i : i + chunk])), now=now))
+    # SLOs whose alerting was switched off: resolve what they still have open.
+    muted = list(SLO.objects.filter(alerting=False, alerts__resolved_at__isnull=True).distinct())
+    if muted:
+        events += len(alerts_evaluate(slos=muted, now=now))
+    return events
+
+
 def _queue_notifications(pending):
     from .tasks import notify_alert
 

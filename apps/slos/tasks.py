@@ -20,6 +20,12 @@ def sync_sli(sli_id: int, force: bool = False):
 
 
 @idempotent_task
+def evaluate_all_alerts():
+    """Periodic: re-evaluate every SLO's alerts, so they also resolve when pushes stop or slow down."""
+    return services.alerts_evaluate_all()
+
+
+@idempotent_task
 def evaluate_alerts(sli_id: int):
     services.alerts_evaluate(slos=list(SLO.objects.filter(sli_id=sli_id)))
 

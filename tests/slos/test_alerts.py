@@ -164,3 +164,24 @@ def test_ticket_notifications_can_be_muted_and_webhook_errors_retry(cast, webhoo
     assert page.notified_open_at is None  # not marked: the retry sends it
     webhook["handler"].status = 200
     assert services.alert_notify(alert_id=page.pk, event="opened") is True
+
+
+def test_periodic_evaluation_resolves_when_data_stops(cast):
+    from apps.core import schedules
+
+    assert schedules.declared()["slos: evaluate burn-rate alerts"]["task"] == "apps.slos.tasks.evaluate_all_alerts"
+    sli = make_sli(cast.service)
+    slo = make_slo(sli, target="0.999")
+    muted = make_slo(sli, name="muted", target="0.999")
+    _last_hour(sli, 9_000)
+    assert services.alerts_evaluate_all(now=NOW) > 0
+    assert BurnRateAlert.objects.filter(slo=slo, resolved_at__isnull=True).exists()
+    muted.alerting = False
+    muted.save()
+    # Ten minutes later no sample has arrived: the 5-minute window has no data, the page resolves;
+    # the muted SLO's alerts resolve too.
+    services.alerts_evaluate_all(now=NOW + timedelta(minutes=10))
+    assert not BurnRateAlert.objects.filter(
+        slo=slo, severity="page", long_window=3600, resolved_at__isnull=True
+    ).exists()
+    assert not BurnRateAlert.objects.filter(slo=muted, resolved_at__isnull=True).exists()
