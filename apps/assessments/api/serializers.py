@@ -126,7 +126,7 @@ class CalmsAssessmentSerializer(serializers.ModelSerializer):
     dimension_scores = serializers.DictField(child=serializers.FloatField(allow_null=True), read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
     campaign_name = serializers.CharField(source="campaign.name", read_only=True)
-    submitted_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    submitted_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = Assessment
@@ -154,7 +154,7 @@ class CalmsAssessmentSerializer(serializers.ModelSerializer):
 class CalmsAnswerSerializer(serializers.ModelSerializer):
     question_key = serializers.CharField(source="question.key", read_only=True)
     dimension = serializers.CharField(source="question.dimension.key", read_only=True)
-    answered_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    answered_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = Answer

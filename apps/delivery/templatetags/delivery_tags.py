@@ -25,7 +25,7 @@ STATUS_CLASSES = {
 @register.simple_tag
 def tier_badge(tier):
     if not tier:
-        return mark_safe('<span class="badge text-bg-light border text-secondary">no data</span>')  # noqa: S308
+        return mark_safe('<span class="badge text-bg-light border text-secondary">no data</span>')  # noqa: S308 # nosec B308
     return format_html('<span class="badge {}">{}</span>', TIER_CLASSES.get(tier, "text-bg-secondary"), tier.title())
 
 

@@ -63,7 +63,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
 
 class ExemptionEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = ExemptionEvent
@@ -74,8 +74,8 @@ class ExemptionEventSerializer(serializers.ModelSerializer):
 class ExemptionSerializer(serializers.ModelSerializer):
     team = ScopedPrimaryKeyRelatedField(queryset=Team.objects.all())
     level_check = ScopedPrimaryKeyRelatedField(queryset=Check.objects.all())
-    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     events = ExemptionEventSerializer(many=True, read_only=True)
 
     class Meta:
@@ -106,7 +106,7 @@ class ExemptionDecisionSerializer(serializers.Serializer):
 
 class ScoringRunSerializer(serializers.ModelSerializer):
     organization = ScopedPrimaryKeyRelatedField(queryset=Organization.objects.all())
-    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
         model = ScoringRun
