@@ -27,16 +27,7 @@ export SECRET_KEY="load-$(python -c 'import secrets; print(secrets.token_urlsafe
 export ALLOWED_HOSTS="127.0.0.1,localhost"
 export CACHE_KEY_PREFIX=dmload
 
-python - <<'PY'
-import os
-from urllib.parse import urlparse
-import psycopg
-u = urlparse(os.environ["DATABASE_URL"])
-name = u.path.lstrip("/")
-with psycopg.connect(f"postgresql://{u.username or 'postgres'}@{u.hostname}:{u.port or 5432}/postgres", autocommit=True) as c:
-    if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-        c.execute(f'CREATE DATABASE "{name}"')
-PY
+python scripts/load/ensure_db.py
 python manage.py migrate --noinput -v0
 python manage.py collectstatic --noinput -v0
 if ! python manage.py shell -c "from apps.teams.models import Organization; import sys; sys.exit(0 if Organization.objects.filter(slug='northwind').exists() else 1)" 2>/dev/null; then
