@@ -7,7 +7,7 @@ One journey per kind of user, in the order a quarter goes:
 - the team lead registers the service's SLI and SLO (SLOs are the lead's, see
   DESIGN.md "Roles"), submits the assessment, reviews and publishes the postmortem;
 - a leader compares teams and exports the scores as CSV;
-- an org admin imports teams and services from CSV in the Django admin.
+- an org admin imports the org's teams, services and people from CSV in the Django admin.
 
 Every page on the way is screenshotted to artifacts/screenshots/e2e-*.png.
 """
@@ -29,7 +29,7 @@ from apps.assessments.models import Answer, Assessment, Framework, Question
 from apps.postmortems.models import Postmortem
 from apps.scoring import services as scoring_services
 from apps.slos.models import SLI, SLO
-from apps.teams.models import Service, Team
+from apps.teams.models import Service, Team, TeamMembership
 from tests.browser import TEST_PASSWORD, login, screenshot
 from tests.postmortems.factories import IncidentFactory
 
@@ -295,21 +295,40 @@ def test_an_admin_imports_the_org_from_csv(page, live_server, cast, tmp_path):
         "acme,ledger,Ledger,payments,1,production,https://git.example.com/ledger,,Double entry\n"
         "acme,ci-runners,CI runners,platform,2,production,,,\n"
     )
+    members_csv = tmp_path / "members.csv"
+    members_csv.write_text(
+        "organization,team,email,name,role\n"
+        "acme,payments,Pat.Payments@example.test,Pat Payments,lead\n"
+        "acme,payments,sam.payments@example.test,Sam Payments,member\n"
+    )
     login(page, live_server, cast.org_admin)
-    for model, path, expected in (("team", teams_csv, "Payments"), ("service", services_csv, "Ledger")):
+    steps = (
+        ("team", teams_csv, "Payments"),
+        ("service", services_csv, "Ledger"),
+        ("teammembership", members_csv, "sam.payments@example.test"),
+    )
+    for i, (model, path, expected) in enumerate(steps):
         page.goto(f"{live_server.url}/admin/teams/{model}/import/")
         page.set_input_files("input[name=import_file]", str(path))
         if page.locator("select[name=format]").count():
             page.select_option("select[name=format]", label="csv")
-        screenshot(page, f"e2e-3{'0' if model == 'team' else '2'}-admin-import-{model}")
+        screenshot(page, f"e2e-3{2 * i}-admin-import-{model}")
         page.click("form input[type=submit], form button[type=submit] >> nth=-1")
         page.wait_for_load_state("networkidle")
         assert page.locator("text=" + expected).first.is_visible()
-        screenshot(page, f"e2e-3{'1' if model == 'team' else '3'}-admin-import-{model}-preview")
+        screenshot(page, f"e2e-3{2 * i + 1}-admin-import-{model}-preview")
         page.click("form[action$='process_import/'] [type=submit]")
         page.wait_for_load_state("networkidle")
         assert page.url.endswith(f"/admin/teams/{model}/")
     assert Team.objects.get(slug="payments").department == cast.department
     ledger = Service.objects.get(slug="ledger")
     assert (ledger.team.slug, ledger.tier, ledger.organization) == ("payments", 1, cast.org)
-    screenshot(page, "e2e-34-admin-services-after-import")
+    payments = TeamMembership.objects.filter(team__slug="payments").order_by("user__email")
+    assert [(m.user.email, m.role) for m in payments] == [
+        ("pat.payments@example.test", "lead"),  # addresses are stored lower-cased
+        ("sam.payments@example.test", "member"),
+    ]
+    # The new lead belongs to the organization and can sign in once they set a password (an invitation).
+    assert cast.org.memberships.filter(user__email="pat.payments@example.test").exists()
+    page.goto(f"{live_server.url}/admin/teams/teammembership/")
+    screenshot(page, "e2e-36-admin-memberships-after-import")
