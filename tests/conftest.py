@@ -57,6 +57,34 @@ def pytest_sessionstart(session):
         )
 
 
+# Data migrations install built-in rows (the CALMS v1 framework, the postmortem
+# categories and templates). A transactional test (live_server, a real worker)
+# ends by flushing every table, so the transactional tests that follow it get
+# those rows back here, the same way a fresh database has them.
+BUILTIN_DATA_MIGRATIONS = [
+    ("apps.assessments.migrations.0002_load_calms_v1", "load"),
+    ("apps.postmortems.migrations.0003_default_catalogue", "forwards"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _builtin_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "live_server" in request.fixturenames
+        or "transactional_db" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+    if transactional:
+        import importlib
+
+        from django.apps import apps as django_apps
+
+        request.getfixturevalue("transactional_db")
+        for module, function in BUILTIN_DATA_MIGRATIONS:
+            getattr(importlib.import_module(module), function)(django_apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     from django.core.cache import cache
