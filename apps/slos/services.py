@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -312,7 +311,7 @@ def _queue_alert_evaluation(sli_ids):
 
 
 def prometheus_url_for(sli: SLI) -> str:
-    return sli.prometheus_url or getattr(settings, "PROMETHEUS_URL", "") or os.environ.get("PROMETHEUS_URL", "")
+    return sli.prometheus_url or settings.PROMETHEUS_URL
 
 
 def sli_sync(*, sli_id: int, now: datetime | None = None, force: bool = False) -> int:

@@ -28,6 +28,8 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Default Prometheus HTTP API for SLIs that do not name their own.
+PROMETHEUS_URL = env("PROMETHEUS_URL", default="")
 
 DJANGO_APPS = [
     "django.contrib.admin",
