@@ -253,7 +253,13 @@ def test_a_quarter_of_a_team_lead_and_member(page, browser, live_server, cast, q
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_leader_compares_teams_and_exports_csv(page, live_server, cast):
+def test_a_leader_compares_teams_and_exports_csv(page, live_server, cast, quarter):
+    # Checkout submitted its assessment at level 3 everywhere (75); Search has not answered yet.
+    assessment = quarter["assessment"]
+    questions = Question.objects.filter(dimension__framework=quarter["calms"])
+    items = [assessment_services.AnswerInput(question=q, level=3) for q in questions]
+    assessment_services.answers_upsert(assessment=assessment, items=items)
+    assessment_services.assessment_submit(assessment=assessment)
     scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
     login(page, live_server, cast.leader)
     page.goto(f"{live_server.url}/scoring/")
@@ -276,9 +282,10 @@ def test_a_leader_compares_teams_and_exports_csv(page, live_server, cast):
     download = download_info.value
     assert re.fullmatch(r"scores-acme-.+\.csv", download.suggested_filename)
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    team_column = [h.lower() for h in rows[0]].index("team")
-    teams_in_csv = {row[team_column] for row in rows[1:]}
-    assert teams_in_csv == {"Checkout", "Search"}  # the org's teams, not Initech's Billing
+    by_team = {row["team"]: row for row in (dict(zip(rows[0], r, strict=True)) for r in rows[1:])}
+    assert set(by_team) == {"Checkout", "Search"}  # the org's teams, not Initech's Billing
+    assert float(by_team["Checkout"]["self_assessment"]) == pytest.approx(75.0)
+    assert by_team["Search"]["self_assessment"] == ""  # no submitted assessment: no number, not 0
 
 
 @pytest.mark.django_db(transaction=True)
