@@ -48,7 +48,9 @@ class PageViewer(HttpUser):
             catch_response=True,
         ) as response:
             if "/accounts/login/" in response.url:
-                response.failure("sign-in failed")
+                alert = re.search(r'class="[^"]*(?:alert|invalid-feedback)[^"]*"[^>]*>(.*?)</div>', response.text, re.S)
+                reason = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", alert.group(1))).strip() if alert else ""
+                response.failure(f"sign-in failed ({response.status_code}): {reason[:160]}")
 
     @task
     def browse(self):

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH"
 
 USERS="${LOAD_USERS:-40}"
-SPAWN="${LOAD_SPAWN_RATE:-20}"
+SPAWN="${LOAD_SPAWN_RATE:-4}"
 RUN_TIME="${LOAD_TIME:-60s}"
 PORT="${LOAD_PORT:-$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
 OUT="${LOAD_OUT:-artifacts/load}"
