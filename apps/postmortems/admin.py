@@ -49,22 +49,8 @@ class PostmortemTemplateAdmin(CatalogueAdmin):
     list_filter = ["organization"]
     fieldsets = [
         (None, {"fields": ["organization", "name", ("min_severity", "max_severity"), "publish_within_business_days"]}),
-        (
-            "Prompts (Markdown)",
-            {
-                "fields": [
-                    "summary",
-                    "impact",
-                    "root_causes",
-                    "trigger",
-                    "detection",
-                    "resolution",
-                    "went_well",
-                    "went_wrong",
-                    "got_lucky",
-                ]
-            },
-        ),
+        # The template has one prompt per Markdown field of a postmortem.
+        ("Prompts (Markdown)", {"fields": list(models.MARKDOWN_FIELDS)}),
     ]
 
 

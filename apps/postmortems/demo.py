@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.teams.models import TeamMembership
 
 from . import services
-from .models import ActionItem, ContributingFactorCategory, Incident, Postmortem, PostmortemEvent
+from .models import MARKDOWN_FIELDS, ActionItem, ContributingFactorCategory, Incident, Postmortem, PostmortemEvent
 
 SCENARIOS = [
     {
@@ -275,20 +275,7 @@ def _postmortem(incident, team, scenario, words, categories, teams, index, now, 
         postmortem=postmortem,
         title=f"Postmortem: {incident.title}",
         users_affected=words["users"],
-        **{
-            k: scenario[k].format(**words)
-            for k in (
-                "summary",
-                "impact",
-                "root_causes",
-                "trigger",
-                "detection",
-                "resolution",
-                "went_well",
-                "went_wrong",
-                "got_lucky",
-            )
-        },
+        **{k: scenario[k].format(**words) for k in MARKDOWN_FIELDS},
         tags=scenario["tags"],
         reviewers=reviewers,
         authors=[author],
