@@ -11,7 +11,11 @@ def _current_organization(request):
         return None
     orgs = organizations_for_user(user)
     wanted = request.session.get(SESSION_KEY)
-    return (wanted and orgs.filter(pk=wanted).first()) or orgs.first()
+    if wanted and (chosen := orgs.filter(pk=wanted).first()):
+        return chosen
+    # Until someone switches, start in the organization they joined first (their home org).
+    home = orgs.filter(memberships__user=user).order_by("memberships__created_at").first()
+    return home or orgs.first()
 
 
 class CurrentOrganizationMiddleware:

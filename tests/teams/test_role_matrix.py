@@ -190,3 +190,15 @@ def test_switch_organization(cast, client_for):
     member = client_for("member")
     assert member.post("/teams/switch-organization/", {"organization": cast.other_org.pk}).status_code == 404
     assert "Checkout" in member.get("/teams/").content.decode()
+
+
+def test_people_start_in_the_organization_they_joined_first(cast, client_for):
+    from apps.teams.services import org_membership_set
+    from tests.factories import OrganizationFactory
+
+    # "Aardvark" sorts before "Acme" but the leader joined it later.
+    org_membership_set(
+        organization=OrganizationFactory(name="Aardvark", slug="aardvark"), user=cast.leader, role="leader"
+    )
+    page = client_for("leader").get("/teams/").content.decode()
+    assert "Checkout" in page
