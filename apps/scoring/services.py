@@ -181,32 +181,52 @@ def exemption_grant(*, exemption: Exemption, user, justification: str, expires_o
     return exemption
 
 
-@transaction.atomic
-def exemption_reject(*, exemption: Exemption, user, justification: str) -> Exemption:
+def _exemption_decide(*, exemption, user, justification, to_status, from_status, action, wrong_state, why):
+    """Reject a request or revoke a grant: admin only, a justification, recorded; repeating it changes nothing."""
     exemption = _locked(exemption)
     _require_admin(user, exemption.team.organization_id)
-    if exemption.status == Exemption.Status.REJECTED:
+    if exemption.status == to_status:
         return exemption
-    if exemption.status != Exemption.Status.REQUESTED:
-        raise ValidationError({"status": "Only a pending request can be rejected; revoke a grant instead."})
+    if exemption.status != from_status:
+        raise ValidationError({"status": wrong_state})
     justification = (justification or "").strip()
     if not justification:
-        raise ValidationError({"justification": "Say why the request is rejected."})
-    exemption.status = Exemption.Status.REJECTED
+        raise ValidationError({"justification": why})
+    exemption.status = to_status
     exemption.justification = justification
     exemption.decided_by = user
     exemption.decided_at = timezone.now()
     exemption.save()
-    _record(exemption, ExemptionEvent.Action.REJECTED, user, justification)
+    _record(exemption, action, user, justification)
     return exemption
 
 
 @transaction.atomic
+def exemption_reject(*, exemption: Exemption, user, justification: str) -> Exemption:
+    return _exemption_decide(
+        exemption=exemption,
+        user=user,
+        justification=justification,
+        to_status=Exemption.Status.REJECTED,
+        from_status=Exemption.Status.REQUESTED,
+        action=ExemptionEvent.Action.REJECTED,
+        wrong_state="Only a pending request can be rejected; revoke a grant instead.",
+        why="Say why the request is rejected.",
+    )
+
+
+@transaction.atomic
 def exemption_revoke(*, exemption: Exemption, user, justification: str) -> Exemption:
-    exemption = _locked(exemption)
-    _require_admin(user, exemption.team.organization_id)
-    if exemption.status == Exemption.Status.REVOKED:
-        return exemption
+    return _exemption_decide(
+        exemption=exemption,
+        user=user,
+        justification=justification,
+        to_status=Exemption.Status.REVOKED,
+        from_status=Exemption.Status.GRANTED,
+        action=ExemptionEvent.Action.REVOKED,
+        wrong_state="Only a granted exemption can be revoked.",
+        why="Say why the exemption is revoked.",
+    )
     if exemption.status != Exemption.Status.GRANTED:
         raise ValidationError({"status": "Only a granted exemption can be revoked."})
     justification = (justification or "").strip()
