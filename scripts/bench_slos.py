@@ -6,9 +6,10 @@
 Uses its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/dm_bench_slos),
 created and migrated on first use. Measures:
 
-1. Ingest through the sync/push path (`services.samples_upsert`: COPY into a temporary
-   table, then INSERT ... ON CONFLICT) and through the push API's validation, against a
-   raw COPY of the same rows into a table with the same indexes, in the same run.
+1. Ingest through the sync/push path (`services.samples_upsert`: new buckets COPYed
+   straight in under per-SLI advisory locks, rewritten ones merged with INSERT ... ON
+   CONFLICT, rollups recomputed) and through the push API's validation, against a raw
+   COPY of the same rows into a table with the same indexes, in the same run.
 2. Window SLIs and every burn rate for N SLOs with D days of 5-minute samples
    (1,000 x 30 days = 8.64 million rows), computed in SQL by `selectors.slo_statuses`.
 3. The number of queries of the catalog page for those SLOs (and for a tenth of them).
@@ -217,7 +218,7 @@ def bench_ingest(n_rows: int):
             connection.cursor() as cursor,
             cursor.cursor.copy("COPY bench_raw_copy (sli_id, bucket, good, total) FROM STDIN") as copy,
         ):
-            copy.write("".join(f"{s}\t{b}\t{g!r}\t{t!r}\n" for s, b, g, t in batch))
+            copy.write(services._copy_text(batch))
 
     timed("raw COPY (10,000 per transaction)", 10_000, raw_copy)
     with connection.cursor() as cursor:

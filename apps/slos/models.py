@@ -184,7 +184,8 @@ class SLO(TimeStampedModel):
 class SLISample(models.Model):
     """Good and total events of one SLI in the 5-minute bucket starting at `bucket` (Unix seconds)."""
 
-    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="samples")
+    # No index of its own: the unique (sli, bucket) index leads with it.
+    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="samples", db_index=False)
     bucket = models.BigIntegerField(help_text="Unix time (s) of the bucket start, a multiple of 300.")
     good = models.FloatField()
     total = models.FloatField()
@@ -211,7 +212,8 @@ class SLIRollup(models.Model):
     their edges instead of every sample.
     """
 
-    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="rollups")
+    # No index of its own: the unique (sli, hour) index leads with it.
+    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="rollups", db_index=False)
     hour = models.BigIntegerField(help_text="Unix time (s) of the hour start.")
     good = models.FloatField()
     total = models.FloatField()

@@ -1,6 +1,6 @@
 """REST API: role matrix on every object route, push validation, 413, idempotency."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.urls import reverse
@@ -234,6 +234,8 @@ def test_push_is_idempotent_and_all_or_nothing(api_for, cast):
     [
         ({"good": -1}, "good", "0 or more"),
         ({"total": "ten"}, "total", "must be a number"),
+        ({"total": 10**400}, "total", "must be finite"),
+        ({"good": 1.5, "total": 1.0}, "good", "must not exceed total"),
         ({"timestamp": "yesterday"}, "timestamp", "ISO 8601"),
         ({"timestamp": "2026-01-01T00:00:00"}, "timestamp", "timezone"),
         ({"timestamp": "2999-01-01T00:00:00Z"}, "timestamp", "future"),
@@ -249,6 +251,23 @@ def test_push_names_the_failing_item(api_for, catalog, item, field, message):
     key = "samples[1]" + (f".{field}" if field else "")
     assert key in response.json(), response.json()
     assert message in response.json()[key][0]
+
+
+def test_push_reads_timestamps_in_every_iso_8601_spelling(api_for, catalog):
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    spellings = [
+        moment.isoformat(),  # 2026-11-20T06:00:00+00:00
+        (moment + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (moment + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S+00:00"),
+        (moment + timedelta(minutes=15)).astimezone(timezone(timedelta(hours=2))).isoformat(),
+    ]
+    samples = [{"sli": catalog["sli"].pk, "timestamp": t, "good": 1, "total": 1} for t in spellings]
+    response = api_for("lead").post(reverse("api:slo-samples-list"), {"samples": samples}, format="json")
+    assert response.status_code == 201, response.json()
+    first = int(moment.timestamp())
+    expected = [b - b % 300 for b in (first, first + 300, first + 600, first + 900)]
+    stored = SLISample.objects.filter(sli=catalog["sli"], bucket__lte=expected[-1])  # the fixture's day is later
+    assert sorted(stored.values_list("bucket", flat=True)) == expected
 
 
 def test_push_refuses_duplicates_prometheus_slis_and_empty(api_for, cast, catalog):
