@@ -8,10 +8,11 @@ class SlosConfig(AppConfig):
 
     def ready(self):
         from django.db.models import Q
+        from django.db.models.signals import pre_delete
 
         from apps.core import panels, permissions, schedules
 
-        from . import models, views
+        from . import models, signals, views
 
         lead = permissions.EDITORS_LEAD
         permissions.register(models.SLI, org="organization", team="service__team", editors=lead)
@@ -26,6 +27,7 @@ class SlosConfig(AppConfig):
         permissions.register(
             models.AlertSettings, org="team__organization", team="team", editors=lead, shared=Q(pk__isnull=True)
         )
+        pre_delete.connect(signals.sli_deleting, sender=models.SLI, dispatch_uid="slos-sli-deleting")
         panels.register("team", template="slos/_team_panel.html", context=views.team_panel, order=20)
         panels.register("service", template="slos/_service_panel.html", context=views.service_panel, order=20)
         schedules.declare("slos: sync Prometheus SLIs", "apps.slos.tasks.sync_all_prometheus", every=300)

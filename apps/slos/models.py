@@ -184,8 +184,11 @@ class SLO(TimeStampedModel):
 class SLISample(models.Model):
     """Good and total events of one SLI in the 5-minute bucket starting at `bucket` (Unix seconds)."""
 
-    # No index of its own: the unique (sli, bucket) index leads with it.
-    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="samples", db_index=False)
+    # No index of its own: the unique (sli, bucket) index leads with it. No database
+    # constraint either: checked per row at commit it doubled the cost of ingest, so
+    # `services.samples_upsert` checks each SLI once under a row lock, and deleting an
+    # SLI takes that lock first (`signals.sli_deleting`) so no sample outlives its SLI.
+    sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="samples", db_index=False, db_constraint=False)
     bucket = models.BigIntegerField(help_text="Unix time (s) of the bucket start, a multiple of 300.")
     good = models.FloatField()
     total = models.FloatField()

@@ -257,12 +257,21 @@ def _occurrence_sums_rollup(rows, hi: int) -> dict[int, tuple]:
         "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS p(slo, sli, lo, lo_h, hi_h, bhi, bhi_h, bhi_c) "
         f"CROSS JOIN LATERAL (SELECT {', '.join(r_cols)} FROM {rollups} r WHERE r.sli_id = p.sli "
         "AND r.hour >= LEAST(p.lo_h, p.bhi_c - %s) AND r.hour < GREATEST(p.hi_h, p.bhi_h)) r "
-        f"CROSS JOIN LATERAL (SELECT {', '.join(e_cols)} FROM {samples} s WHERE s.sli_id = p.sli AND ("
+        # The edge samples come from two index ranges: the window's first hour, and the
+        # recent stretch holding every burn window's edges and the window's last hour.
+        # One range over both would read the SLI's whole window (8,640 rows for 30
+        # days) to keep ~100. The ranges do not overlap: the first stops where the
+        # recent one starts.
+        f"CROSS JOIN LATERAL (SELECT {', '.join(e_cols)} FROM ("
+        f"SELECT bucket, good, total FROM {samples} WHERE sli_id = p.sli "
+        "AND bucket >= p.lo AND bucket < LEAST(p.lo_h, p.bhi - %s, p.hi_h) "
+        f"UNION ALL SELECT bucket, good, total FROM {samples} WHERE sli_id = p.sli "
+        "AND bucket >= LEAST(p.bhi - %s, p.hi_h) AND bucket < GREATEST(%s, p.bhi)) s WHERE "
         "(s.bucket >= p.lo AND s.bucket < p.lo_h) OR (s.bucket >= p.hi_h AND s.bucket < %s) "
-        "OR (s.bucket >= p.bhi_h AND s.bucket < p.bhi) OR " + " OR ".join(e_where) + ")) e"
+        "OR (s.bucket >= p.bhi_h AND s.bucket < p.bhi) OR " + " OR ".join(e_where) + ") e"
     )
     params = [cols[k] for k in ("slo", "sli", "lo", "lo_h", "hi_h", "bhi", "bhi_h", "bhi_c")]
-    params += r_params + [longest] + e_params + [hi] + e_where_params
+    params += r_params + [longest] + e_params + [longest, longest, hi, hi] + e_where_params
     out = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

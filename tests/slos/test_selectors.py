@@ -260,3 +260,33 @@ def test_rollup_path_agrees_with_the_samples(cast, offset):
             assert a.burn_rates[w] == pytest.approx(b.burn_rates[w]), (slo.name, w)
     by_name = {s.name: fast[s.pk] for s in loaded}
     assert by_name["prom"].burn_end == maths.floor_to(NOW_TS + offset - 1500, 300) < by_name["r30"].burn_end
+
+
+@pytest.mark.parametrize("minutes_into_month", [35, 26 * 60 + 35, 3 * 24 * 60 + 10])
+def test_rollup_path_agrees_when_burn_windows_reach_before_the_window(cast, minutes_into_month):
+    """Early in a calendar month (and for a 1-day window) the 3-day burn window starts
+    before the SLO window: the edge samples come from both index ranges without overlap."""
+    import random
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 5, 1, tzinfo=UTC) + timedelta(minutes=minutes_into_month)
+    now_ts = int(now.timestamp())
+    rng = random.Random(minutes_into_month)
+    sli = make_sli(cast.service, name="early")
+    rows = []
+    for k in range(6 * 288):
+        total = float(rng.randint(50, 150))
+        rows.append((sli.pk, now_ts - now_ts % 300 - (k + 1) * 300, float(rng.randint(0, int(total))), total))
+    services.samples_upsert(rows)
+    slos = [
+        make_slo(sli, name="month", target="0.9", window_kind="calendar", calendar_unit="month"),
+        make_slo(sli, name="day", target="0.9", window_days=1),
+    ]
+    loaded = list(SLO.objects.filter(pk__in=[s.pk for s in slos]).select_related("sli"))
+    fast = selectors.slo_statuses(loaded, now=now)
+    slow = selectors.slo_statuses(loaded, now=now, raw=True)
+    for slo in loaded:
+        a, b = fast[slo.pk], slow[slo.pk]
+        assert a.total > 0 and a.total == pytest.approx(b.total) and a.good == pytest.approx(b.good), slo.name
+        for w in a.burn_rates:
+            assert a.burn_rates[w] == pytest.approx(b.burn_rates[w]), (slo.name, w)
