@@ -184,7 +184,11 @@ class SLO(TimeStampedModel):
 class SLISample(models.Model):
     """Good and total events of one SLI in the 5-minute bucket starting at `bucket` (Unix seconds)."""
 
-    # No index of its own: the unique (sli, bucket) index leads with it. No database
+    # The natural key is the primary key: no id column, sequence or extra index to keep up
+    # on every ingested row. On PostgreSQL its index also carries good and total (INCLUDE,
+    # added by migration 0007), so window sums are index-only scans.
+    pk = models.CompositePrimaryKey("sli", "bucket")
+    # No index of its own: the primary key (sli, bucket) leads with it. No database
     # constraint either: checked per row at commit it doubled the cost of ingest, so
     # `services.samples_upsert` checks each SLI once under a row lock, and deleting an
     # SLI takes that lock first (`signals.sli_deleting`) so no sample outlives its SLI.
@@ -196,8 +200,6 @@ class SLISample(models.Model):
     class Meta:
         verbose_name = "SLI sample"
         constraints = [
-            # Covering (PostgreSQL INCLUDE): window sums are index-only scans.
-            models.UniqueConstraint(fields=["sli", "bucket"], include=["good", "total"], name="uniq_sli_sample_bucket"),
             models.CheckConstraint(
                 condition=Q(good__gte=0) & Q(total__gte=0) & Q(good__lte=models.F("total")),
                 name="sli_sample_counts_valid",
@@ -215,7 +217,10 @@ class SLIRollup(models.Model):
     their edges instead of every sample.
     """
 
-    # No index of its own: the unique (sli, hour) index leads with it.
+    # Keyed like the samples (see SLISample.pk); covering on PostgreSQL too.
+    pk = models.CompositePrimaryKey("sli", "hour")
+
+    # No index of its own: the primary key (sli, hour) leads with it.
     sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="rollups", db_index=False)
     hour = models.BigIntegerField(help_text="Unix time (s) of the hour start.")
     good = models.FloatField()
@@ -223,9 +228,6 @@ class SLIRollup(models.Model):
 
     class Meta:
         verbose_name = "SLI hourly rollup"
-        constraints = [
-            models.UniqueConstraint(fields=["sli", "hour"], include=["good", "total"], name="uniq_sli_rollup_hour")
-        ]
 
     def __str__(self):
         return f"{self.sli_id}@{self.hour}: {self.good}/{self.total}"
