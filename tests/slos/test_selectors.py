@@ -223,6 +223,20 @@ def test_rollups_follow_every_upsert(cast):
     assert SLIRollup.objects.get(sli=sli, hour=NOW_TS - 3600).good == 99.0
 
 
+def assert_rollup_path_agrees_with_the_samples(slos, now):
+    """Statuses from rollups + edge samples equal those summed over every sample."""
+    loaded = list(SLO.objects.filter(pk__in=[s.pk for s in slos]).select_related("sli"))
+    fast = selectors.slo_statuses(loaded, now=now)
+    slow = selectors.slo_statuses(loaded, now=now, raw=True)
+    for slo in loaded:
+        a, b = fast[slo.pk], slow[slo.pk]
+        assert a.total > 0 and a.total == pytest.approx(b.total) and a.good == pytest.approx(b.good), slo.name
+        assert a.burn_end == b.burn_end
+        for w in a.burn_rates:
+            assert a.burn_rates[w] == pytest.approx(b.burn_rates[w]), (slo.name, w)
+    return loaded, fast
+
+
 @pytest.mark.parametrize("offset", [0, 17 * 60 + 20, 3600 - 300, 41 * 60])
 def test_rollup_path_agrees_with_the_samples(cast, offset):
     """Whole hours from the rollups plus 5-minute edges equal the sums over every sample."""
@@ -249,15 +263,7 @@ def test_rollup_path_agrees_with_the_samples(cast, offset):
         make_slo(push, name="month", target="0.9", window_kind="calendar", calendar_unit="month"),
         make_slo(prom, name="prom", target="0.9", window_days=28),
     ]
-    loaded = list(SLO.objects.filter(pk__in=[s.pk for s in slos]).select_related("sli"))
-    fast = selectors.slo_statuses(loaded, now=now)
-    slow = selectors.slo_statuses(loaded, now=now, raw=True)
-    for slo in loaded:
-        a, b = fast[slo.pk], slow[slo.pk]
-        assert a.total > 0 and a.total == pytest.approx(b.total) and a.good == pytest.approx(b.good), slo.name
-        assert a.burn_end == b.burn_end
-        for w in a.burn_rates:
-            assert a.burn_rates[w] == pytest.approx(b.burn_rates[w]), (slo.name, w)
+    loaded, fast = assert_rollup_path_agrees_with_the_samples(slos, now)
     by_name = {s.name: fast[s.pk] for s in loaded}
     assert by_name["prom"].burn_end == maths.floor_to(NOW_TS + offset - 1500, 300) < by_name["r30"].burn_end
 
@@ -282,11 +288,4 @@ def test_rollup_path_agrees_when_burn_windows_reach_before_the_window(cast, minu
         make_slo(sli, name="month", target="0.9", window_kind="calendar", calendar_unit="month"),
         make_slo(sli, name="day", target="0.9", window_days=1),
     ]
-    loaded = list(SLO.objects.filter(pk__in=[s.pk for s in slos]).select_related("sli"))
-    fast = selectors.slo_statuses(loaded, now=now)
-    slow = selectors.slo_statuses(loaded, now=now, raw=True)
-    for slo in loaded:
-        a, b = fast[slo.pk], slow[slo.pk]
-        assert a.total > 0 and a.total == pytest.approx(b.total) and a.good == pytest.approx(b.good), slo.name
-        for w in a.burn_rates:
-            assert a.burn_rates[w] == pytest.approx(b.burn_rates[w]), (slo.name, w)
+    assert_rollup_path_agrees_with_the_samples(slos, now)
