@@ -326,11 +326,10 @@ def validate_push(*, user, items, now: datetime | None = None) -> list[tuple[int
         raise PayloadTooLarge(f"At most {MAX_PUSH_SAMPLES} samples per request; this one has {len(items)}.")
     if not items:
         raise ValidationError({"samples": ["Send at least one sample."]})
-    wanted = {i.get("sli") for i in items if isinstance(i, dict) and isinstance(i.get("sli"), int)}
-    visible = {
-        sli.pk: sli
-        for sli in permissions.viewable(user, SLI.objects.filter(pk__in=wanted)).select_related("service__team")
-    }
+    wanted = {i.get("sli") for i in items if type(i) is dict}
+    wanted = {pk for pk in wanted if type(pk) is int}
+    slis = permissions.viewable(user, SLI.objects.filter(pk__in=wanted))
+    visible = {sli.pk: sli for sli in slis.select_related("organization", "service__team")}
     now_ts = int(now.timestamp())
     pushable = {
         pk for pk, sli in visible.items() if sli.source == SLI.Source.PUSH and permissions.can_change(user, sli)
