@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from statistics import fmean
 
 from django.db import connection
@@ -436,25 +437,24 @@ def team_trend_chart(history) -> str:
 # --- for other apps ----------------------------------------------------------
 
 
-def latest_submitted_scores(*, team_ids) -> dict[int, dict]:
+def latest_submitted_scores(*, team_ids, submitted_before: datetime | None = None) -> dict[int, dict]:
     """{team id: {"overall", "dimensions": {key: score|None}, "assessment_id", "submitted_at"}}.
 
-    The latest submitted assessment per team, in one query whatever the number of teams.
-    Teams with no submitted assessment are absent.
+    The latest submitted assessment per team (submitted before `submitted_before`, for
+    a view of the past), in one query whatever the number of teams. Teams with no
+    such assessment are absent.
     """
     team_ids = list(team_ids)
     if not team_ids:
         return {}
     submitted = Assessment.objects.filter(team_id__in=team_ids, status=Assessment.Status.SUBMITTED)
+    if submitted_before is not None:
+        submitted = submitted.filter(submitted_at__lt=submitted_before)
     if connection.vendor == "postgresql":
         # DISTINCT ON walks the (team, status, -submitted_at) index once.
         rows = submitted.order_by("team_id", "-submitted_at", "-pk").distinct("team_id")
     else:
-        latest = (
-            Assessment.objects.filter(team_id=OuterRef("team_id"), status=Assessment.Status.SUBMITTED)
-            .order_by("-submitted_at", "-pk")
-            .values("pk")[:1]
-        )
+        latest = submitted.filter(team_id=OuterRef("team_id")).order_by("-submitted_at", "-pk").values("pk")[:1]
         rows = submitted.filter(pk=Subquery(latest))
     rows = rows.values_list("team_id", "pk", "overall_score", "dimension_scores", "submitted_at")
     result = {}

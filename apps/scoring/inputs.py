@@ -1,9 +1,9 @@
 """The inputs gatherer: the four evidence selectors, called once for all the teams.
 
 The query count is that of the four selectors, whatever the number of teams.
-For a date in the past (historical snapshots) the delivery and learning windows
-end on that day and SLO budgets are computed as of its end; the self-assessment
-is the latest submitted one as of now (its selector has no date).
+For a date in the past (historical snapshots) every input is what was known at the
+end of that day: the delivery and learning windows end on it, SLO budgets are
+computed as of its end, and the self-assessment is the latest submitted by then.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
         return {}
     until = window_end(as_of)
     since = until - timedelta(days=LEARNING_WINDOW_DAYS)
-    assessments = latest_submitted_scores(team_ids=team_ids)
+    assessments = latest_submitted_scores(team_ids=team_ids, submitted_before=until)
     reliability = team_reliability(team_ids=team_ids, now=until)
     learning = team_learning(team_ids=team_ids, since=since, until=until)
     dora = team_dora(team_ids=team_ids, window_days=DORA_WINDOW_DAYS, until=as_of)

@@ -203,3 +203,39 @@ def test_management_command_rejects_bad_input(cast, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("score_teams", "--no-progress", *args)
     assert not Snapshot.objects.exists()
+
+
+def test_a_past_day_is_scored_with_the_self_assessment_submitted_by_then(cast):
+    from datetime import UTC, datetime, time
+
+    from apps.assessments import services as assessments
+    from apps.assessments.models import Framework
+    from tests.assessments.conftest import answer_all
+
+    assessments.framework_load_builtin()
+    calms = Framework.objects.get(organization=None, key="calms", version=1)
+    today = timezone.localdate()
+    for days_ago, level in ((60, 1), (10, 3)):
+        start = today - timedelta(days=days_ago)
+        campaign = assessments.campaign_open(
+            organization=cast.org,
+            framework=calms,
+            name=f"Cycle {days_ago}",
+            opens_on=start,
+            closes_on=start + timedelta(days=30),
+            teams=[cast.team],
+            today=start,
+        )
+        assessment = campaign.assessments.get(team=cast.team)
+        answer_all(assessment, level=level, today=start)
+        assessments.assessment_submit(
+            assessment=assessment, today=start, at=datetime.combine(start, time(12), tzinfo=UTC)
+        )
+    days = {"before any": today - timedelta(days=70), "after the first": today - timedelta(days=30), "now": today}
+    for day in days.values():
+        services.score_teams(teams=_teams(cast.org), as_of=day)
+    scored = {name: Snapshot.objects.get(team=cast.team, date=day) for name, day in days.items()}
+    assert scored["before any"].inputs["assessment"] is None
+    assert scored["before any"].self_assessment is None
+    assert scored["after the first"].inputs["assessment"]["overall"] == 25.0
+    assert scored["now"].inputs["assessment"]["overall"] == 75.0
