@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.teams.middleware import current_organization
 from apps.teams.models import Team
 
 from . import selectors, services
@@ -27,14 +28,14 @@ def _errors_text(exc: ValidationError) -> str:
 
 
 def _require_org(request):
-    if request.organization is None:
+    if current_organization(request) is None:
         raise Http404("Choose an organization first.")
-    return request.organization
+    return current_organization(request)
 
 
 @login_required
 def index(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     return render(

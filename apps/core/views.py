@@ -8,13 +8,14 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from apps.teams import selectors as team_selectors
+from apps.teams.middleware import current_organization
 
 from .tasks import HEARTBEAT_KEY
 
 
 @login_required
 def home(request):
-    org = request.organization
+    org = current_organization(request)
     context = {"my_teams": team_selectors.teams_of_user(request.user)}
     if org:
         context.update(

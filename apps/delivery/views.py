@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
 from . import intake, selectors, services
@@ -81,7 +82,7 @@ def _trend_charts(points: list[dict]) -> dict[str, str]:
 
 @login_required
 def index(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     window = _window(request)
@@ -155,7 +156,7 @@ def team_detail(request, pk):
 
 @login_required
 def deployment_list(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     teams = permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name")
@@ -196,7 +197,7 @@ def _creatable_teams(user, organization):
 
 @login_required
 def integration_list(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     integrations = selectors.integration_list(user=request.user, organization=org)
@@ -214,7 +215,7 @@ def _intake_url(request, integration) -> str:
 
 @login_required
 def integration_create(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     allow_org_wide = permissions.is_org_admin(request.user, org)

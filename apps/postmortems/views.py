@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
+from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
 from . import exports, selectors, services
@@ -33,9 +34,9 @@ from .models import MARKDOWN_FIELDS, ActionItem, Incident, Postmortem
 
 
 def _org_or_404(request):
-    if request.organization is None:
+    if current_organization(request) is None:
         raise Http404("Choose an organization first.")
-    return request.organization
+    return current_organization(request)
 
 
 def _int(value):
@@ -88,7 +89,7 @@ def library_filters(params) -> selectors.LibraryFilters:
 @login_required
 def index(request):
     """The library: search and filter the postmortems, see what waits for you."""
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     filters = library_filters(request.GET)
@@ -122,7 +123,7 @@ def index(request):
 
 @login_required
 def incident_list(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     team = _int(request.GET.get("team"))
@@ -380,7 +381,7 @@ def export_markdown(request, pk):
 
 @login_required
 def board(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     state = request.GET.get("state", "open")

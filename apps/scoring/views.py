@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import permissions
+from apps.teams.middleware import current_organization
 from apps.teams.models import Team
 
 from . import render as render_html
@@ -20,7 +21,7 @@ from .models import LEVEL_NAMES, PILLARS, Check, Exemption
 
 
 def _organization(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         raise Http404("Choose an organization first.")
     return org
@@ -49,7 +50,7 @@ def _filters(request, org):
 @login_required
 @require_GET
 def index(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     if not permissions.sees_whole_org(request.user, org):

@@ -16,6 +16,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
 from . import maths, openslo, selectors, services
@@ -24,10 +25,9 @@ from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
 
 
 def _org_or_404(request):
-    # request.organization is a lazy object: test its truth, not identity with None.
-    if not request.organization:
+    if current_organization(request) is None:
         raise Http404("Choose an organization first.")
-    return request.organization
+    return current_organization(request)
 
 
 def _int_param(request, name):
@@ -44,7 +44,7 @@ CATALOG_PAGE_SIZE = 100
 
 @login_required
 def catalog(request):
-    org = request.organization
+    org = current_organization(request)
     if not org:
         return render(request, "teams/no_organization.html")
     teams = permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name")

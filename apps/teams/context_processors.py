@@ -1,3 +1,4 @@
+from .middleware import current_organization
 from .selectors import organizations_for_user
 
 
@@ -6,7 +7,7 @@ def organization(request):
     if user is None or not user.is_authenticated:
         return {}
     # The app a page belongs to is its first path segment: /slos/12/ -> "slos".
-    org = getattr(request, "organization", None)
+    org = current_organization(request)
     return {
         "current_org": org if org else None,
         "user_orgs": organizations_for_user(user),

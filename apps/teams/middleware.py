@@ -27,3 +27,13 @@ class CurrentOrganizationMiddleware:
     def __call__(self, request):
         request.organization = SimpleLazyObject(lambda: _current_organization(request))
         return self.get_response(request)
+
+
+def current_organization(request):
+    """The organization the request works in, or None.
+
+    Read it through here: `request.organization` is lazy (the API's token user is only
+    known inside the view), and a lazy object wrapping None is not None itself.
+    """
+    org = getattr(request, "organization", None)
+    return org if org else None

@@ -8,13 +8,13 @@ from apps.core import panels, permissions
 
 from . import selectors
 from .forms import ServiceForm
-from .middleware import SESSION_KEY
+from .middleware import SESSION_KEY, current_organization
 from .models import Service
 
 
 @login_required
 def team_list(request):
-    org = request.organization
+    org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
     departments = selectors.department_list(user=request.user, organization=org)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from apps.core import permissions
 from apps.core.api import ScopedModelViewSet
+from apps.teams.middleware import current_organization
 
 from .. import selectors, services
 from ..models import ActionItem, ContributingFactor, Incident, Postmortem, PostmortemReview
@@ -170,7 +171,7 @@ class SearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             if org is None:
                 raise DRFValidationError({"organization": "No such organization."})
             return org
-        org = getattr(request, "organization", None)
+        org = current_organization(request)
         if org is None:
             raise DRFValidationError({"organization": "Name the organization to search."})
         return org

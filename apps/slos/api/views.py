@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.core import permissions as perms
 from apps.core.api import ScopedModelViewSet, ScopedReadOnlyViewSet
+from apps.teams.middleware import current_organization
 
 from .. import openslo, selectors, services
 from ..models import SLI, SLO, AlertSettings, BurnRateAlert, ErrorBudgetPolicy
@@ -196,7 +197,7 @@ class OpenSLOViewSet(viewsets.ViewSet):
     permission_classes = [permissions.IsAuthenticated]
 
     def _organization(self, request):
-        org = getattr(request, "organization", None)
+        org = current_organization(request)
         org_id = request.query_params.get("organization")
         if org_id:
             from apps.teams.models import Organization
