@@ -34,7 +34,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
+
+from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,18 +55,6 @@ ENV = {
     "CONN_MAX_AGE": "60",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def recreate_database():
-    import psycopg
-
-    parsed = urlparse(DB_URL)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=ENV, check=True)
 
 
 def setup_django():
@@ -412,7 +401,7 @@ def main():
     state = "reused" if args.reuse_dora_data else "recreated"
     print(f"Database {DB_URL} ({state}), Redis {REDIS_URL}, {os.cpu_count()} CPUs, load average {load}", flush=True)
     if not args.reuse_dora_data:
-        recreate_database()
+        recreate_migrated(DB_URL, ENV)
     setup_django()
     if not args.skip_intake:
         intake = bench_intake(args.deliveries, args.clients, args.workers)

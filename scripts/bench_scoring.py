@@ -23,13 +23,13 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
+
+from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,18 +42,6 @@ ENV = {
     "DATABASE_URL": DB_URL,
     "REDIS_URL": REDIS_URL,
 }
-
-
-def recreate_database():
-    import psycopg
-
-    parsed = urlparse(DB_URL)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=ENV, check=True)  # noqa: S603
 
 
 def setup_django():
@@ -275,7 +263,7 @@ def main():
     args = parser.parse_args()
 
     print(f"Database {DB_URL}: recreating and migrating…", flush=True)
-    recreate_database()
+    recreate_migrated(DB_URL, ENV)
     setup_django()
     rng = random.Random(20261122)
 

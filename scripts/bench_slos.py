@@ -34,19 +34,6 @@ BUCKET = 300
 DAY = 86400
 
 
-def ensure_database(url: str) -> None:
-    from urllib.parse import urlparse
-
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f} rows/s"
 
@@ -247,6 +234,8 @@ def main():
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--ingest", type=int, default=1_000_000, help="rows for the ingest benchmark (0: skip)")
     args = parser.parse_args()
+
+    from pgdb import ensure_database
 
     ensure_database(os.environ["DATABASE_URL"])
     import django

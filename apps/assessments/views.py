@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
-from apps.teams.middleware import current_organization
+from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
 from . import selectors, services
@@ -25,12 +25,6 @@ def _errors_text(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
         return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
     return " ".join(exc.messages)
-
-
-def _require_org(request):
-    if current_organization(request) is None:
-        raise Http404("Choose an organization first.")
-    return current_organization(request)
 
 
 @login_required
@@ -52,7 +46,7 @@ def index(request):
 
 @login_required
 def campaign_create(request):
-    org = _require_org(request)
+    org = organization_or_404(request)
     if not permissions.can_create(request.user, Campaign, organization=org):
         raise PermissionDenied("Only org admins open campaigns.")
     form = CampaignForm(request.POST or None, organization=org)

@@ -10,6 +10,31 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from . import permissions
 
 
+def requested_organization(request, *, unseen_is_bad_input: bool = False):
+    """`?organization=<id>` among the organizations the user sees, else the current one.
+
+    An id the user cannot see is a 404, as for any object out of reach, or a 400 naming
+    the parameter where the endpoint treats it as a filter (`unseen_is_bad_input`); with
+    neither an id nor a current organization, a 400 asks for one.
+    """
+    from apps.teams.middleware import current_organization
+    from apps.teams.models import Organization
+
+    org_id = request.query_params.get("organization")
+    if org_id:
+        wanted = Organization.objects.filter(pk=org_id if org_id.isdigit() else 0)
+        org = permissions.viewable(request.user, wanted).first()
+        if org is None:
+            if unseen_is_bad_input:
+                raise exceptions.ValidationError({"organization": "No such organization."})
+            raise exceptions.NotFound("No such organization.")
+        return org
+    org = current_organization(request)
+    if org is None:
+        raise exceptions.ValidationError({"organization": "Pass ?organization=<id>."})
+    return org
+
+
 class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "This object is still in use."

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
-from apps.teams.middleware import current_organization
+from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
 from . import exports, selectors, services
@@ -31,12 +31,6 @@ from .forms import (
     TimelineFormSet,
 )
 from .models import MARKDOWN_FIELDS, ActionItem, Incident, Postmortem
-
-
-def _org_or_404(request):
-    if current_organization(request) is None:
-        raise Http404("Choose an organization first.")
-    return current_organization(request)
 
 
 def _int(value):
@@ -160,7 +154,7 @@ def incident_list(request):
 
 @login_required
 def incident_create(request):
-    org = _org_or_404(request)
+    org = organization_or_404(request)
     if not permissions.editable_teams(request.user, Incident, Team.objects.filter(organization=org)).exists():
         raise PermissionDenied("You are not on a team that can report incidents.")
     teams = list(permissions.editable_teams(request.user, Incident, Team.objects.filter(organization=org))[:2])

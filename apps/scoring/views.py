@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import permissions
-from apps.teams.middleware import current_organization
+from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
 from . import render as render_html
@@ -20,16 +20,9 @@ from .forms import ExemptionDecisionForm, ExemptionRequestForm, LeadershipFilter
 from .models import LEVEL_NAMES, PILLARS, Check, Exemption
 
 
-def _organization(request):
-    org = current_organization(request)
-    if org is None:
-        raise Http404("Choose an organization first.")
-    return org
-
-
 def _leadership_org(request):
     """The current org, for people who see all of it (org admins and leaders)."""
-    org = _organization(request)
+    org = organization_or_404(request)
     if not permissions.sees_whole_org(request.user, org):
         raise PermissionDenied("Leadership views are for org admins and leaders.")
     return org
@@ -243,7 +236,7 @@ def exemption_decide(request, pk, action):
 @login_required
 @require_POST
 def run_now(request):
-    org = _organization(request)
+    org = organization_or_404(request)
     if not permissions.is_org_admin(request.user, org):
         raise PermissionDenied("Only an org admin runs the scoring job.")
     run = services.scoring_request(organization=org, user=request.user, trigger="button")

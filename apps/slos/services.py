@@ -153,7 +153,7 @@ def samples_upsert(rows: Iterable[tuple[int, int, float, float]]) -> int:
     if missing:
         raise IntegrityError(f"Samples for SLI(s) that do not exist: {', '.join(map(str, sorted(missing)))}.")
     if connection.vendor == "postgresql":
-        _samples_upsert_postgresql(rows)
+        _samples_upsert_postgresql(rows, sli_ids)
     elif connection.vendor == "sqlite":
         _samples_upsert_sqlite(rows)
     else:
@@ -161,7 +161,7 @@ def samples_upsert(rows: Iterable[tuple[int, int, float, float]]) -> int:
     return len(rows)
 
 
-def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]]) -> None:
+def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], sli_ids: list[int]) -> None:
     """Appends go straight in with COPY; only rows at or before an SLI's latest bucket are merged.
 
     Pushes and syncs nearly always carry buckets newer than anything stored, and a COPY
@@ -170,7 +170,6 @@ def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]]) -> Non
     latest bucket and the COPY.
     """
     table, rollups = SLISample._meta.db_table, SLIRollup._meta.db_table
-    sli_ids = sorted({row[0] for row in rows})
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT b.sli, (SELECT max(s.bucket) FROM {table} s WHERE s.sli_id = b.sli) "  # noqa: S608

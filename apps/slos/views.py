@@ -9,25 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
-from apps.teams.middleware import current_organization
+from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
 from . import maths, openslo, selectors, services
 from .forms import AlertSettingsForm, OpenSLOImportForm, PolicyForm, SLIForm, SLOForm
 from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
-
-
-def _org_or_404(request):
-    if current_organization(request) is None:
-        raise Http404("Choose an organization first.")
-    return current_organization(request)
 
 
 def _int_param(request, name):
@@ -197,7 +191,7 @@ def _save_form(form, save) -> bool:
 
 @login_required
 def slo_create(request):
-    org = _org_or_404(request)
+    org = organization_or_404(request)
     if not permissions.editable_teams(request.user, SLO, Team.objects.filter(organization=org)).exists():
         raise PermissionDenied("Only team leads and org admins add SLOs.")
     form = SLOForm(request.POST or None, user=request.user, organization=org)
@@ -267,7 +261,7 @@ def policy_edit(request, pk):
 
 @login_required
 def sli_list(request):
-    org = _org_or_404(request)
+    org = organization_or_404(request)
     slis = selectors.sli_list(user=request.user, organization=org).order_by("service__name", "name")
     teams = Team.objects.filter(organization=org)
     return render(
@@ -299,7 +293,7 @@ def sli_detail(request, pk):
 
 @login_required
 def sli_create(request):
-    org = _org_or_404(request)
+    org = organization_or_404(request)
     initial = {"service": request.GET.get("service")} if (request.GET.get("service") or "").isdigit() else {}
     form = SLIForm(request.POST or None, user=request.user, organization=org, initial=initial)
     if not form.fields["service"].queryset.exists():
@@ -362,7 +356,7 @@ def alert_settings(request, team_id):
 
 @login_required
 def openslo_import(request):
-    org = _org_or_404(request)
+    org = organization_or_404(request)
     form = OpenSLOImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -377,7 +371,7 @@ def openslo_import(request):
 
 @login_required
 def openslo_export(request):
-    org = _org_or_404(request)
+    org = organization_or_404(request)
     qs = permissions.viewable(request.user, SLO.objects.filter(organization=org)).select_related(
         "sli__service", "owner"
     )

@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 
 SESSION_KEY = "current_org_id"
@@ -37,3 +38,11 @@ def current_organization(request):
     """
     org = getattr(request, "organization", None)
     return org if org else None
+
+
+def organization_or_404(request):
+    """The request's organization, for pages that make no sense without one."""
+    org = current_organization(request)
+    if org is None:
+        raise Http404("Choose an organization first.")
+    return org

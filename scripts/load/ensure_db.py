@@ -1,13 +1,10 @@
 """Create the PostgreSQL database named by DATABASE_URL if it does not exist (used by run.sh and bench.sh)."""
 
 import os
-from urllib.parse import urlparse
+import sys
+from pathlib import Path
 
-import psycopg
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pgdb import ensure_database  # noqa: E402 (after the path it lives on)
 
-url = urlparse(os.environ["DATABASE_URL"])
-name = url.path.lstrip("/")
-server = f"postgresql://{url.username or 'postgres'}@{url.hostname or '127.0.0.1'}:{url.port or 5432}/postgres"
-with psycopg.connect(server, autocommit=True) as conn:
-    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-        conn.execute(f'CREATE DATABASE "{name}"')  # the name comes from our own configuration
+ensure_database(os.environ["DATABASE_URL"])

@@ -39,3 +39,11 @@ def test_the_api_asks_for_an_organization_instead_of_failing(client, nobody, pat
     response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code in (400, 404), (path, response.status_code, response.content[:300])
     assert "organization" in response.content.decode().lower()
+
+
+@pytest.mark.parametrize(("path", "status"), [("/api/v1/postmortem-search/", 400), ("/api/v1/openslo/export/", 404)])
+def test_an_organization_the_user_cannot_see_is_refused(api_for, cast, path, status):
+    client = api_for("member")
+    for unseen in (cast.other_org.pk, "abc"):
+        assert client.get(path, {"organization": unseen}).status_code == status
+    assert client.get(path, {"organization": cast.org.pk}).status_code == 200

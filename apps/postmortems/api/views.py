@@ -6,9 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
-from apps.core import permissions
-from apps.core.api import ScopedModelViewSet
-from apps.teams.middleware import current_organization
+from apps.core.api import ScopedModelViewSet, requested_organization
 
 from .. import selectors, services
 from ..models import ActionItem, ContributingFactor, Incident, Postmortem, PostmortemReview
@@ -151,7 +149,7 @@ class SearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         responses=serializers.SearchResultSerializer(many=True),
     )
     def list(self, request, *args, **kwargs):
-        organization = self._organization(request)
+        organization = requested_organization(request, unseen_is_bad_input=True)  # a search filter
         try:
             limit = max(1, min(100, int(request.query_params.get("limit", 20))))
         except ValueError as exc:
@@ -160,18 +158,3 @@ class SearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             user=request.user, organization=organization, filters=library_filters(request.query_params), limit=limit
         )
         return Response(self.get_serializer(results, many=True).data)
-
-    def _organization(self, request):
-        from apps.teams.models import Organization
-
-        org_id = request.query_params.get("organization")
-        if org_id:
-            org = permissions.viewable(request.user, Organization.objects.filter(pk=org_id if org_id.isdigit() else 0))
-            org = org.first()
-            if org is None:
-                raise DRFValidationError({"organization": "No such organization."})
-            return org
-        org = current_organization(request)
-        if org is None:
-            raise DRFValidationError({"organization": "Name the organization to search."})
-        return org

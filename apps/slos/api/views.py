@@ -9,8 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core import permissions as perms
-from apps.core.api import ScopedModelViewSet, ScopedReadOnlyViewSet
-from apps.teams.middleware import current_organization
+from apps.core.api import ScopedModelViewSet, ScopedReadOnlyViewSet, requested_organization
 
 from .. import openslo, selectors, services
 from ..models import SLI, SLO, AlertSettings, BurnRateAlert, ErrorBudgetPolicy
@@ -196,21 +195,6 @@ class OpenSLOViewSet(viewsets.ViewSet):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    def _organization(self, request):
-        org = current_organization(request)
-        org_id = request.query_params.get("organization")
-        if org_id:
-            from apps.teams.models import Organization
-
-            org = perms.viewable(
-                request.user, Organization.objects.filter(pk=org_id if org_id.isdigit() else 0)
-            ).first()
-            if org is None:
-                raise exceptions.NotFound("No such organization.")
-        if not org:  # a lazy object wrapping None is falsy, not None
-            raise exceptions.ValidationError({"organization": "Pass ?organization=<id>."})
-        return org
-
     @extend_schema(
         parameters=[
             OpenApiParameter("organization", OpenApiTypes.INT, description="Organization id (default: current)."),
@@ -220,7 +204,7 @@ class OpenSLOViewSet(viewsets.ViewSet):
     )
     @action(detail=False, methods=["get"])
     def export(self, request):
-        org = self._organization(request)
+        org = requested_organization(request)
         qs = perms.viewable(request.user, SLO.objects.filter(organization=org)).select_related("sli__service", "owner")
         team = request.query_params.get("team")
         if team and team.isdigit():
@@ -240,7 +224,7 @@ class OpenSLOViewSet(viewsets.ViewSet):
     )
     @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_(self, request):
-        org = self._organization(request)
+        org = requested_organization(request)
         if not perms.org_role(request.user, org):
             raise exceptions.NotFound("No such organization.")
         if request.content_type and request.content_type.split(";")[0] in (
