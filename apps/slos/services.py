@@ -272,8 +272,6 @@ def _copy_text(rows: list[tuple[int, int, float, float]]) -> str:
 
 
 def _number(value, name: str, errors: dict, where: str) -> float | None:
-    if type(value) is float and 0 <= value < _INFINITY:  # the common case first (NaN fails it)
-        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         errors[f"{where}.{name}"] = [f"{name} must be a number."]
         return None
@@ -294,9 +292,9 @@ def _timestamp(value, errors: dict, where: str) -> int | None:
         return None
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value)  # what senders mostly send, without a regex
-        except ValueError:
             parsed = parse_datetime(value)
+        except ValueError:  # well-formed but impossible, e.g. February 30
+            parsed = None
         if parsed is not None:
             if parsed.tzinfo is None:
                 errors[f"{where}.timestamp"] = ["Give a timezone, e.g. 2026-01-31T12:00:00Z."]

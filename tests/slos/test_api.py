@@ -237,6 +237,7 @@ def test_push_is_idempotent_and_all_or_nothing(api_for, cast):
         ({"total": 10**400}, "total", "must be finite"),
         ({"good": 1.5, "total": 1.0}, "good", "must not exceed total"),
         ({"timestamp": "yesterday"}, "timestamp", "ISO 8601"),
+        ({"timestamp": "2026-02-30T00:00:00Z"}, "timestamp", "ISO 8601"),  # a day February lacks
         ({"timestamp": "2026-01-01T00:00:00"}, "timestamp", "timezone"),
         ({"timestamp": "2999-01-01T00:00:00Z"}, "timestamp", "future"),
         ({"sli": 999999}, "sli", "Unknown SLI"),
