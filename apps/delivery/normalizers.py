@@ -126,6 +126,20 @@ def github(event_type: str, payload: dict, integration) -> Parsed:
     return Parsed(ignored=f"GitHub {event_type or 'unknown'} events are not used.")
 
 
+def _chain_parents(changes: list[dict], payload: dict, total) -> None:
+    """Give each pushed commit its parent: the commits list is oldest first and ends at
+    `after`, and the first one's parent is `before` (unless the branch is new or the list
+    was cut short). Lead time follows these chains from a deployed sha (DESIGN.md)."""
+    after = _text(payload.get("after"), 64)
+    if not after or changes[-1]["sha"] != after:
+        return  # not the chain we think it is: leave the parents unknown
+    before = _text(payload.get("before"), 64)
+    if before.strip("0") and isinstance(total, int) and total == len(changes):
+        changes[0]["parent_sha"] = before
+    for parent, child in zip(changes, changes[1:], strict=False):
+        child["parent_sha"] = parent["sha"]
+
+
 def _github_push(payload: dict) -> Parsed:
     repo = _dict(payload.get("repository"))
     full_name = _text(_required(repo, "full_name", "The push's repository"))
@@ -149,6 +163,7 @@ def _github_push(payload: dict) -> Parsed:
         )
     if not changes:
         return Parsed(ignored="Push without commits (a branch or tag created or deleted).")
+    _chain_parents(changes, payload, len(changes))
     return Parsed(changes=changes, occurred_at=max(c["committed_at"] for c in changes))
 
 
@@ -223,6 +238,7 @@ def _gitlab_push(payload: dict) -> Parsed:
         )
     if not changes:
         return Parsed(ignored="Push without commits.")
+    _chain_parents(changes, payload, payload.get("total_commits_count") or len(changes))
     return Parsed(changes=changes, occurred_at=max(c["committed_at"] for c in changes))
 
 
