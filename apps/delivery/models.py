@@ -133,6 +133,15 @@ class Change(TimeStampedModel):
     url = models.URLField(max_length=500, blank=True)
     committed_at = models.DateTimeField()
     source = models.CharField(max_length=20)
+    # The commit before it on the pushed branch (from the push's before/after and commits list).
+    parent_sha = models.CharField(max_length=64, blank=True)
+    # Written by the rollup job: the successful production deployment that shipped it, its
+    # lead time (deploy finish - commit time) and whether that came from the time rule.
+    shipped_by = models.ForeignKey(
+        "Deployment", on_delete=models.SET_NULL, null=True, blank=True, related_name="shipped_changes", editable=False
+    )
+    lead_time_seconds = models.BigIntegerField(null=True, blank=True, editable=False)
+    shipped_estimated = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-committed_at"]
@@ -178,6 +187,12 @@ class Deployment(TimeStampedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     # When the deployment reached its final state (success or failure); the DORA clock.
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A person said this deployment was (True) or was not (False) an unplanned fix; None: not said.
+    rework_marked = models.BooleanField(null=True, blank=True, editable=False)
+    rework_marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    rework_marked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-finished_at", "-started_at"]
@@ -223,6 +238,28 @@ class IncidentDeploymentLink(TimeStampedModel):
         return f"{self.incident_id} → {self.deployment_id or '—'} ({self.method})"
 
 
+class IncidentLinkChange(models.Model):
+    """One change of an incident's deployment link: who (None: the default rule or the
+    source), when, from which deployment to which. Never edited."""
+
+    incident = models.ForeignKey("postmortems.Incident", on_delete=models.CASCADE, related_name="link_changes")
+    from_deployment = models.ForeignKey(Deployment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    to_deployment = models.ForeignKey(Deployment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_method = models.CharField(max_length=10, blank=True)
+    to_method = models.CharField(max_length=10)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.incident_id}: {self.from_deployment_id or '—'} → {self.to_deployment_id or '—'}"
+
+
 class DailyRollup(models.Model):
     """One team's (service is None) or one service's delivery facts on one UTC day."""
 
@@ -238,6 +275,11 @@ class DailyRollup(models.Model):
     lead_times = models.JSONField(default=list, blank=True)  # seconds, one per shipped commit
     restore_times = models.JSONField(default=list, blank=True)  # seconds, one per resolved incident started that day
     incidents = models.PositiveIntegerField(default=0)
+    # Of lead_times, how many came from the time rule (the deployed sha was unknown).
+    lead_times_estimated = models.PositiveIntegerField(default=0)
+    # Seconds, one per recovered change failure among that day's deployments.
+    recovery_times = models.JSONField(default=list, blank=True)
+    rework = models.PositiveIntegerField(default=0)  # successful production deployments that were unplanned fixes
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

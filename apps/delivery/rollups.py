@@ -293,10 +293,12 @@ WITH svc AS (
     UNION SELECT team_id, sk, day FROM inc_agg
 )
 INSERT INTO delivery_dailyrollup (organization_id, team_id, service_id, day, deployments, successful, failed,
-                                  lead_times, restore_times, incidents, computed_at)
+                                  lead_times, restore_times, incidents, computed_at,
+                                  lead_times_estimated, recovery_times, rework)
 SELECT t.organization_id, k.team_id, NULLIF(k.sk, 0), k.day,
        COALESCE(c.deployments, 0), COALESCE(c.successful, 0), COALESCE(c.failed, 0),
-       COALESCE(l.lead_times, '[]'::jsonb), COALESCE(r.restore, '[]'::jsonb), COALESCE(r.n, 0), now()
+       COALESCE(l.lead_times, '[]'::jsonb), COALESCE(r.restore, '[]'::jsonb), COALESCE(r.n, 0), now(),
+       0, '[]'::jsonb, 0
 FROM keys k
 JOIN teams_team t ON t.id = k.team_id
 LEFT JOIN counts c ON c.team_id = k.team_id AND c.sk = k.sk AND c.day = k.day
