@@ -504,15 +504,23 @@ def changes_upsert(*, organization, integration, source: str, records: list[dict
             url=record.get("url", ""),
             committed_at=record["committed_at"],
             source=source,
+            parent_sha=record.get("parent_sha", ""),
         )
-    existing = set(
-        Change.objects.filter(organization=organization)
+    existing = {
+        (repository, sha): (pk, parent)
+        for pk, repository, sha, parent in Change.objects.filter(organization=organization)
         .filter(Q(repository__in={r for r, _ in rows}) & Q(sha__in={s for _, s in rows}))
-        .values_list("repository", "sha")
-    )
+        .values_list("pk", "repository", "sha", "parent_sha")
+    }
     new = [row for key, row in rows.items() if key not in existing]
     Change.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
-    for team_id, day in {(c.team_id, utc_day(c.committed_at)) for c in new if c.team_id}:
+    # A later push may tell the parent of a commit first seen without one (the first known parent stays).
+    learned = [(existing[key][0], row) for key, row in rows.items() if key in existing and row.parent_sha]
+    learned = [(pk, row) for pk, row in learned if not existing[(row.repository, row.sha)][1]]
+    for pk, row in learned:
+        Change.objects.filter(pk=pk, parent_sha="").update(parent_sha=row.parent_sha)
+    touched = new + [row for _, row in learned]
+    for team_id, day in {(c.team_id, utc_day(c.committed_at)) for c in touched if c.team_id}:
         mark_dirty(team_id, day)
     return len(new)
 
@@ -631,7 +639,7 @@ def _auto_deployment(incident) -> Deployment | None:
             service_id__in=service_ids,
             is_production=True,
             status=Deployment.Status.SUCCESS,
-            finished_at__lt=incident.started_at,
+            finished_at__lte=incident.started_at,
         )
         .order_by("-finished_at", "-pk")
         .first()
@@ -648,6 +656,7 @@ def incident_link_refresh(*, incident) -> IncidentDeploymentLink:
     method = IncidentDeploymentLink.Method.AUTO if deployment else IncidentDeploymentLink.Method.NONE
     if link.deployment_id != (deployment.pk if deployment else None) or link.method != method:
         _mark_link_days(link, deployment, incident)
+        _record_link_change(link, deployment, method, actor=None)
         link.deployment = deployment
         link.method = method
         link.set_by = None
@@ -677,12 +686,32 @@ def incident_link_set(*, actor, incident, deployment: Deployment | None, note: s
         raise ValidationError({"deployment": "The deployment belongs to another organization."})
     link, _ = IncidentDeploymentLink.objects.select_for_update().get_or_create(incident=incident)
     _mark_link_days(link, deployment, incident)
+    _record_link_change(link, deployment, IncidentDeploymentLink.Method.EXPLICIT, actor=actor, note=note)
     link.deployment = deployment
     link.method = IncidentDeploymentLink.Method.EXPLICIT
     link.set_by = actor
     link.note = note[:300]
     link.save()
     return link
+
+
+def _record_link_change(link, deployment, method: str, *, actor, note: str = "") -> None:
+    """Keep who moved the link, when, from where to where (a replayed source event that
+    changes nothing records nothing)."""
+    from .models import IncidentLinkChange
+
+    new_id = deployment.pk if deployment else None
+    if link.pk and link.deployment_id == new_id and link.method == method:
+        return
+    IncidentLinkChange.objects.create(
+        incident_id=link.incident_id,
+        from_deployment_id=link.deployment_id,
+        to_deployment_id=new_id,
+        from_method=link.method if link.pk else "",
+        to_method=method,
+        changed_by=actor,
+        note=note[:300],
+    )
 
 
 def _mark_link_days(link, new_deployment, incident) -> None:
@@ -714,9 +743,9 @@ def _relink_incidents_after(deployment: Deployment) -> None:
         .values_list("finished_at", flat=True)
         .first()
     )
-    incidents = Incident.objects.filter(services=deployment.service_id, started_at__gt=deployment.finished_at)
+    incidents = Incident.objects.filter(services=deployment.service_id, started_at__gte=deployment.finished_at)
     if later:
-        incidents = incidents.filter(started_at__lte=later)
+        incidents = incidents.filter(started_at__lt=later)
     incidents = incidents.exclude(deployment_link__method=IncidentDeploymentLink.Method.EXPLICIT)
     for incident in incidents[:500]:
         incident_link_refresh(incident=incident)
