@@ -307,3 +307,41 @@ def test_member_and_other_team_cannot_set_the_link(cast, make_integration, hook)
             services.incident_link_set(actor=user, incident=incident, deployment=None)
     with pytest.raises(Http404):
         services.incident_link_set(actor=cast.outsider, incident=incident, deployment=None)
+
+
+def test_push_chains_each_commit_to_its_parent(cast, make_integration, hook):
+    integration = make_integration("github", mappings={"acme/checkout-api": cast.service})
+    commits = [("a" * 40, "One", "2026-03-01T10:00:00Z"), ("b" * 40, "Two", "2026-03-01T11:00:00Z")]
+    send_github(hook, integration, "push", p.github_push(commits=commits))
+    parents = dict(Change.objects.values_list("sha", "parent_sha"))
+    # The first commit's parent is the push's `before`; the next one's is the commit before it.
+    assert parents == {"a" * 40: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "b" * 40: "a" * 40}
+
+
+def test_incident_starting_as_a_deployment_finishes_links_to_it_and_link_changes_are_recorded(
+    cast, make_integration, hook
+):
+    from apps.delivery.models import IncidentLinkChange
+
+    integration = make_integration("github")
+    pd = make_integration("pagerduty")
+    send_github(
+        hook, integration, "deployment_status", p.github_deployment_status(deployment_id=1, at="2026-03-06T09:00:00Z")
+    )
+    send_github(
+        hook, integration, "deployment_status", p.github_deployment_status(deployment_id=2, at="2026-03-06T12:00:00Z")
+    )
+    created = "2026-03-06T12:00:00Z"  # the very moment deployment 2 finished
+    body = p.dumps(p.pagerduty_event(occurred_at=created, created_at=created))
+    hook(pd, body, p.pagerduty_headers([SECRET], body))
+    incident = Incident.objects.get()
+    link = IncidentDeploymentLink.objects.get(incident=incident)
+    assert (link.method, link.deployment.external_id) == ("auto", "2")
+    first = Deployment.objects.get(external_id="1")
+    services.incident_link_set(actor=cast.lead, incident=incident, deployment=first, note="the config change")
+    change = IncidentLinkChange.objects.filter(incident=incident).first()
+    assert (change.from_deployment.external_id, change.to_deployment, change.changed_by) == ("2", first, cast.lead)
+    assert (change.from_method, change.to_method, change.note) == ("auto", "explicit", "the config change")
+    # Setting the same link again records nothing new.
+    services.incident_link_set(actor=cast.lead, incident=incident, deployment=first)
+    assert IncidentLinkChange.objects.filter(incident=incident, changed_by=cast.lead).count() == 1
