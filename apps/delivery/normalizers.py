@@ -33,16 +33,43 @@ class Parsed:
 # --- values -------------------------------------------------------------------
 
 
+# Epoch numbers carry no unit: tell it by magnitude. Any date between 1973 and 5138 has
+# fewer than 12 digits in seconds, 12-14 in milliseconds, 15-17 in microseconds and
+# 18-20 in nanoseconds (Opsgenie: createdAt in ms, updatedAt in ns).
+EPOCH_UNITS = ((10**11, 1), (10**14, 10**3), (10**17, 10**6), (10**20, 10**9))
+
+
+def _from_epoch(value) -> datetime:
+    if isinstance(value, bool) or value < 0:
+        raise PayloadError(f"Unreadable time {value!r}.")
+    per_second = next((unit for limit, unit in EPOCH_UNITS if value < limit), None)
+    if per_second is None:
+        raise PayloadError(f"Unreadable time {value!r}: too large for seconds, ms, µs or ns since 1970.")
+    if isinstance(value, int):
+        seconds, rest = divmod(value, per_second)
+        micros = rest * 10**6 // per_second
+    else:
+        seconds, micros = int(value // per_second), int(round((value % per_second) * 10**6 / per_second))
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=min(micros, 999_999))
+    except (OverflowError, OSError, ValueError) as exc:
+        raise PayloadError(f"Unreadable time {value!r}.") from exc
+
+
 def parse_time(value) -> datetime | None:
-    """ISO 8601, GitLab's "2016-08-12 15:23:28 UTC" / "+0200" forms, or epoch milliseconds (Opsgenie)."""
+    """ISO 8601, GitLab's "2016-08-12 15:23:28 UTC" / "+0200" forms, or epoch seconds, milliseconds,
+    microseconds or nanoseconds (see EPOCH_UNITS). Anything else is a PayloadError."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    text = str(value).strip()
+        return _from_epoch(value)
+    if not isinstance(value, str):
+        raise PayloadError(f"Unreadable time {value!r}.")
+    text = value.strip()
+    if text.isdigit():
+        return _from_epoch(int(text))
     if text.endswith(" UTC"):
         text = text[:-4] + "+00:00"
     elif len(text) > 6 and text[-5] in "+-" and text[-6] == " " and text[-4:].isdigit():
@@ -357,10 +384,36 @@ def pagerduty(event_type: str, payload: dict, integration) -> Parsed:
     return Parsed(incidents=[record], subject=f"incident:{incident_id}", occurred_at=occurred)
 
 
+# Opsgenie actions that change nothing an incident records (they may carry only the alert id).
+OPSGENIE_NOTE_ACTIONS = (
+    "Acknowledge",
+    "UnAcknowledge",
+    "AddNote",
+    "Escalate",
+    "AssignOwnership",
+    "TakeOwnership",
+    "AddTags",
+    "RemoveTags",
+    "AddRecipient",
+    "AddTeam",
+    "AddResponder",
+    "AddDetails",
+    "RemoveDetails",
+    "UpdatePriority",
+    "UpdateMessage",
+    "UpdateDescription",
+    "Snooze",
+    "SnoozeEnded",
+    "CustomAction",
+)
+
+
 def opsgenie(event_type: str, payload: dict, integration) -> Parsed:
     action = _text(payload.get("action") or event_type)
     alert = _dict(payload.get("alert"))
     alert_id = _text(_required(alert, "alertId", "The Opsgenie alert"), 200)
+    if action not in ("Create", "Close") and action not in OPSGENIE_NOTE_ACTIONS:
+        return Parsed(ignored=f"Opsgenie {action or 'unknown'} actions are not used.")
     created = parse_time(alert.get("createdAt"))
     updated = parse_time(alert.get("updatedAt")) or created
     details = _dict(alert.get("details"))
@@ -375,15 +428,17 @@ def opsgenie(event_type: str, payload: dict, integration) -> Parsed:
         "started_at": created,
         "service_keys": [k for k in keys if k],
     }
-    if action == "Create":
+    if action in OPSGENIE_NOTE_ACTIONS:
+        # Only an update of a known incident: the services layer applies it when the alert
+        # is known and ignores it (with this reason) otherwise.
+        record["update_only"] = f"Opsgenie {action} for alert {alert_id}, which is not known (yet): nothing to update."
+    elif created is None:
+        raise PayloadError(f"The Opsgenie {action} of alert {alert_id} has no createdAt.")
+    elif action == "Create":
         record["detected_at"] = created
-    elif action == "Close":
+    else:
         record["status"] = "resolved"
         record["resolved_at"] = updated
-    elif action not in ("Acknowledge", "UnAcknowledge", "AddNote", "Escalate", "AssignOwnership", "AddTags"):
-        return Parsed(ignored=f"Opsgenie {action or 'unknown'} actions are not used.")
-    if record["started_at"] is None:
-        raise PayloadError("The Opsgenie alert has no createdAt.")
     return Parsed(incidents=[record], subject=f"incident:{alert_id}", occurred_at=updated)
 
 
@@ -537,6 +592,13 @@ PARSERS = {
 
 
 def parse(kind: str, event_type: str, payload, integration) -> Parsed:
+    """Parse one payload; anything unexpected in it is a PayloadError (a recorded, explained failure)."""
     if kind != "generic" and not isinstance(payload, dict):
         raise PayloadError("The payload is not a JSON object.")
-    return PARSERS[kind](event_type, payload, integration)
+    try:
+        return PARSERS[kind](event_type, payload, integration)
+    except PayloadError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        # A field of an unexpected type or range: say which event it was, without a traceback.
+        raise PayloadError(f"Unexpected {kind} {event_type or 'event'} payload: {type(exc).__name__}: {exc}") from exc

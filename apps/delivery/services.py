@@ -373,9 +373,15 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
                     event.status = RawEvent.Status.IGNORED
                     event.note = parsed.ignored[:300]
                 else:
-                    apply_parsed(integration=event.integration, parsed=parsed)
-                    event.status = RawEvent.Status.PROCESSED
-                    event.note = _summary(parsed)
+                    result = apply_parsed(integration=event.integration, parsed=parsed)
+                    ignored = result.get("ignored") or []
+                    if ignored and len(ignored) == len(parsed.incidents) and not (parsed.changes or parsed.deployments):
+                        # Only updates of incidents not known here: nothing to change, say why.
+                        event.status = RawEvent.Status.IGNORED
+                        event.note = "; ".join(ignored)[:300]
+                    else:
+                        event.status = RawEvent.Status.PROCESSED
+                        event.note = _summary(parsed)
                 event.error = ""
         except (normalizers.PayloadError, ValidationError) as exc:
             event.status = RawEvent.Status.FAILED
@@ -477,9 +483,11 @@ def apply_parsed(*, integration: Integration | None, parsed, organization=None, 
         )
         created["deployments"] += was_created
     for record in parsed.incidents:
-        _, was_created = incident_apply(
+        incident, was_created = incident_apply(
             organization=organization, integration=integration, source=source, record=record, resolver=resolver
         )
+        if incident is None:
+            created.setdefault("ignored", []).append(record["update_only"])
         created["incidents"] += was_created
     return created
 
@@ -598,12 +606,28 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
         service = resolver.service(key)
         if service is not None and service not in services:
             services.append(service)
-    team = resolver.team_for(services[0] if services else None, record.get("team_slug", ""))
+    incident_source = source if source in Incident.Source.values else Incident.Source.OTHER
+    if record.get("update_only"):
+        # An action that only names the alert (Escalate, AddNote...): update the incident we know, else nothing.
+        known = (
+            Incident.objects.filter(
+                organization=organization, source=incident_source, external_id=record["external_id"]
+            )
+            .select_related("team")
+            .first()
+        )
+        if known is None:
+            return None, False
+        team = services[0].team if services else known.team
+        record = {k: v for k, v in record.items() if k not in ("started_at", "detected_at")} | (
+            {"started_at": known.started_at}
+        )
+    else:
+        team = resolver.team_for(services[0] if services else None, record.get("team_slug", ""))
     if team is None:
         raise ValidationError(
             {"team": f"Cannot tell which team owns this incident: map one of {keys or ['its service']} to a service."}
         )
-    incident_source = source if source in Incident.Source.values else Incident.Source.OTHER
     fields = {
         name: record[name]
         for name in ("title", "severity", "status", "started_at", "detected_at", "mitigated_at", "resolved_at")

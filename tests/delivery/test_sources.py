@@ -1,0 +1,127 @@
+"""Sources as they really send: epoch units, Opsgenie actions that carry only the alert id,
+and payloads of unexpected shape recorded as explained failures."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from apps.delivery import normalizers
+from apps.delivery.models import RawEvent
+from apps.postmortems.models import Incident
+from tests.delivery import payloads as p
+from tests.delivery.conftest import SECRET
+
+pytestmark = pytest.mark.django_db
+
+MOMENT = datetime(2026, 3, 4, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1772618400,  # seconds
+        1772618400123,  # milliseconds
+        1772618400123456,  # microseconds
+        1772618400123456789,  # nanoseconds
+        "1772618400123",  # a number sent as text
+    ],
+)
+def test_epoch_units_are_told_apart(value):
+    expected = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    parsed = normalizers.parse_time(value)
+    assert parsed.replace(microsecond=0) == expected
+    digits = len(str(value))
+    if digits >= 13:
+        assert parsed.microsecond // 1000 == 123
+    if digits >= 16:
+        assert parsed.microsecond == 123456
+
+
+@pytest.mark.parametrize("value", [10**21, -5, True, {"at": 1}, "yesterday"])
+def test_unreadable_times_are_payload_errors(value):
+    with pytest.raises(normalizers.PayloadError, match="Unreadable time"):
+        normalizers.parse_time(value)
+
+
+def opsgenie_ms(at: datetime) -> int:
+    return int(at.timestamp()) * 1000 + at.microsecond // 1000
+
+
+def opsgenie_ns(at: datetime) -> int:
+    return int(at.timestamp()) * 10**9 + at.microsecond * 1000
+
+
+def test_opsgenie_nanosecond_updated_at_through_the_intake(cast, make_integration, hook, caplog):
+    integration = make_integration("opsgenie")
+    start = MOMENT
+    closed = start + timedelta(minutes=42)
+    create = p.opsgenie_alert("Create", created=opsgenie_ms(start), updated=opsgenie_ns(start))
+    close = p.opsgenie_alert("Close", created=opsgenie_ms(start), updated=opsgenie_ns(closed))
+    with caplog.at_level(logging.ERROR):
+        for payload in (create, close):
+            assert hook(integration, p.dumps(payload), p.bearer_headers(SECRET)).status_code == 202
+    assert set(RawEvent.objects.values_list("status", flat=True)) == {"processed"}
+    incident = Incident.objects.get()
+    assert incident.started_at == start.replace(microsecond=123000)
+    assert incident.resolved_at == closed
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def escalate(alert_id="70413a06-38d6-4c85-92b8-5ebc900d42e2"):
+    # Escalate (like AddNote) names the alert and the escalation, not the alert's times.
+    return {
+        "action": "Escalate",
+        "alert": {"alertId": alert_id},
+        "escalation": {"id": "2f2b9ee7-d8d5-4b2a-9ab4-8a3c0a1b5e21", "name": "checkout_escalation"},
+        "source": {"name": "", "type": "system"},
+        "integrationName": "Webhook",
+        "integrationId": "8e4a2fbb-b84b-4ae1-a1c2-dc8d5c1ff2f5",
+        "integrationType": "Webhook",
+    }
+
+
+def test_opsgenie_escalate_of_an_unknown_alert_is_ignored_with_the_reason(cast, make_integration, hook):
+    integration = make_integration("opsgenie")
+    assert hook(integration, p.dumps(escalate()), p.bearer_headers(SECRET)).status_code == 202
+    event = RawEvent.objects.get()
+    assert event.status == "ignored" and "Escalate" in event.note and "not known" in event.note
+    assert Incident.objects.count() == 0
+
+
+def test_opsgenie_escalate_updates_the_known_incident_and_keeps_its_times(cast, make_integration, hook):
+    integration = make_integration("opsgenie")
+    create = p.opsgenie_alert("Create", created=opsgenie_ms(MOMENT), updated=opsgenie_ns(MOMENT))
+    hook(integration, p.dumps(create), p.bearer_headers(SECRET))
+    before = Incident.objects.get()
+    assert hook(integration, p.dumps(escalate()), p.bearer_headers(SECRET)).status_code == 202
+    event = RawEvent.objects.get(event_type="Escalate")
+    assert event.status == "processed" and event.error == ""
+    after = Incident.objects.get()
+    assert (after.pk, after.started_at, after.status, after.team) == (
+        before.pk,
+        before.started_at,
+        "open",
+        cast.team,
+    )
+
+
+def test_opsgenie_close_without_created_at_is_an_explained_failure(cast, make_integration, hook):
+    integration = make_integration("opsgenie")
+    payload = p.opsgenie_alert("Close", created=None, updated=opsgenie_ns(MOMENT))
+    payload["alert"].pop("createdAt")
+    hook(integration, p.dumps(payload), p.bearer_headers(SECRET))
+    event = RawEvent.objects.get()
+    assert event.status == "failed" and "has no createdAt" in event.error
+
+
+def test_unexpected_shapes_are_recorded_failures_without_a_traceback(cast, make_integration, hook, caplog):
+    integration = make_integration("github")
+    payload = p.github_push(commits=[("a" * 40, "x", "2026-03-01T10:00:00Z")])
+    payload["commits"][0]["timestamp"] = 10**25  # a number no clock gives
+    body = p.dumps(payload)
+    with caplog.at_level(logging.ERROR):
+        assert hook(integration, body, p.github_headers(SECRET, body, "push")).status_code == 202
+    event = RawEvent.objects.get()
+    assert event.status == "failed" and "Unreadable time" in event.error
+    assert not [r for r in caplog.records if r.exc_info]
