@@ -1,6 +1,22 @@
 from django.apps import AppConfig
 
 
+def _feeds_led_team(user):
+    """A team lead reads (not changes) the org-wide integrations that feed their team:
+    one maps a key to a service of the team, or has delivered a deployment of the team."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from apps.core import permissions
+
+    from .models import Deployment
+
+    led = permissions.team_ids(user, roles=(permissions.TEAM_LEAD,))
+    if not led:
+        return Q(pk__in=[])
+    deployed = Deployment.objects.filter(integration=OuterRef("pk"), team_id__in=led)
+    return Q(team__isnull=True) & (Q(mappings__service__team_id__in=led) | Q(Exists(deployed)))
+
+
 class DeliveryConfig(AppConfig):
     name = "apps.delivery"
     label = "delivery"
@@ -18,7 +34,9 @@ class DeliveryConfig(AppConfig):
         # Integrations hold configuration: the owning team, admins and leaders see them;
         # a team lead changes their team's, only org admins the org-wide ones.
         nobody = Q(pk__in=[])
-        permissions.register(models.Integration, org="organization", team="team", shared=nobody)
+        permissions.register(
+            models.Integration, org="organization", team="team", shared=nobody, extra_viewers=_feeds_led_team
+        )
         permissions.register(
             models.ServiceMapping, org="integration__organization", team="integration__team", shared=nobody
         )

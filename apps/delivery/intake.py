@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -77,6 +79,37 @@ def verify(kind: str, secret: str, headers, body: bytes) -> bool:
     if kind in ("opsgenie", "alertmanager", "generic"):
         return _same(_bearer(headers), secret)
     return False
+
+
+def _media_type(headers) -> str:
+    return _header(headers, "Content-Type").split(";", 1)[0].strip().lower()
+
+
+def parse_body(kind: str, headers, body: bytes):
+    """The JSON a verified body carries; IntakeError(415) when it is not declared JSON.
+
+    GitHub may send `application/x-www-form-urlencoded` with the JSON in a `payload`
+    field; it signs the raw form bytes, which were verified before this is called."""
+    media = _media_type(headers)
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        text = body
+    elif kind == "github" and media == "application/x-www-form-urlencoded":
+        try:
+            fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            raise IntakeError(400, "The form-encoded body cannot be read.")
+        values = fields.get("payload") or []
+        if len(values) != 1:
+            raise IntakeError(400, "A form-encoded delivery carries its JSON in one `payload` field.")
+        text = values[0]
+    else:
+        raise IntakeError(
+            415, f"The body must be declared JSON (Content-Type: application/json), not {media or 'nothing'}."
+        )
+    try:
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        raise IntakeError(400, "The body is not valid JSON.")
 
 
 def identify(kind: str, headers, body: bytes, payload) -> Delivery:

@@ -92,6 +92,9 @@ class RawEvent(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
     organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="+")
     delivery_id = models.CharField(max_length=200)
+    # SHA-256 of the exact body received: a captured delivery re-sent under a new (unsigned)
+    # delivery id is the same event. Empty on rows stored before it was recorded.
+    body_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     event_type = models.CharField(max_length=100, blank=True)
     payload = models.JSONField()
     headers = models.JSONField(default=dict, blank=True)
@@ -107,7 +110,12 @@ class RawEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["integration", "delivery_id"], name="uniq_raw_event_delivery")]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "delivery_id"], name="uniq_raw_event_delivery"),
+            models.UniqueConstraint(
+                fields=["integration", "body_sha256"], condition=~models.Q(body_sha256=""), name="uniq_raw_event_body"
+            ),
+        ]
         indexes = [
             models.Index(fields=["status", "received_at"], name="raw_event_status_idx"),
             models.Index(fields=["integration", "subject"], name="raw_event_subject_idx"),

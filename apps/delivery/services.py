@@ -6,7 +6,7 @@ import changes nothing the first run did not.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -198,10 +198,7 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
         if source is None or not intake.verify(source.kind, source.secret, headers, body):
             raise intake.IntakeError(401, "Bad or missing signature.")
     integration = source
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise intake.IntakeError(400, "The body is not valid JSON.")
+    payload = intake.parse_body(integration.kind, headers, body)
     if not isinstance(payload, dict | list):
         raise intake.IntakeError(400, "The body is not a JSON object.")
     delivery = intake.identify(integration.kind, headers, body, payload)
@@ -209,6 +206,7 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
         integration_id=integration.pk,
         organization_id=integration.organization_id,
         delivery_id=delivery.delivery_id,
+        body_sha256=hashlib.sha256(body).hexdigest(),
         event_type=delivery.event_type,
         payload=payload,
         headers=intake.kept_headers(headers),
@@ -216,7 +214,12 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
     )
     event.pk = _insert_once(event)
     if event.pk is None:
-        existing = RawEvent.objects.filter(integration_id=integration.pk, delivery_id=delivery.delivery_id).first()
+        existing = (
+            RawEvent.objects.filter(integration_id=integration.pk)
+            .filter(Q(delivery_id=delivery.delivery_id) | Q(body_sha256=event.body_sha256))
+            .order_by("pk")
+            .first()
+        )
         if existing is None:  # pragma: no cover - the conflicting row vanished (deleted integration)
             raise intake.IntakeError(409, "The delivery conflicts with one being deleted.")
         return existing, False
@@ -283,6 +286,7 @@ _INSERT_FIELDS = (
     "integration",
     "organization",
     "delivery_id",
+    "body_sha256",
     "event_type",
     "payload",
     "headers",
@@ -296,7 +300,9 @@ _INSERT_FIELDS = (
 
 
 def _insert_once(event: RawEvent) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, None for a redelivery.
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip, None for a redelivery
+    (the same delivery id, or the same body under another id: no conflict target, so both
+    unique constraints count).
 
     (PostgreSQL and SQLite >= 3.35 both speak this; no savepoint needed.)"""
     meta = RawEvent._meta
@@ -305,8 +311,8 @@ def _insert_once(event: RawEvent) -> int | None:
     values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     # Only quoted identifiers from the model's own metadata are interpolated; values are parameters.
     table, columns = qn(meta.db_table), ", ".join(qn(f.column) for f in fields)
-    marks, key = ", ".join(["%s"] * len(fields)), f"{qn('integration_id')}, {qn('delivery_id')}"
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING RETURNING {qn('id')}"  # noqa: S608
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING RETURNING {qn('id')}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
@@ -381,7 +387,8 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
                         event.note = "; ".join(ignored)[:300]
                     else:
                         event.status = RawEvent.Status.PROCESSED
-                        event.note = _summary(parsed)
+                        unmatched = "; ".join(f"{k}: {why}" for k, why in result["unattributed"].items())
+                        event.note = (_summary(parsed) + (f" · no service for {unmatched}" if unmatched else ""))[:300]
                 event.error = ""
         except (normalizers.PayloadError, ValidationError) as exc:
             event.status = RawEvent.Status.FAILED
@@ -427,6 +434,8 @@ class Resolver:
         self.integration = integration
         self._mappings = None
         self._services = None
+        # Keys that matched no service, with why (kept on the raw event's note).
+        self.unmatched: dict[str, str] = {}
 
     def _load(self):
         if self._mappings is None:
@@ -437,24 +446,36 @@ class Resolver:
             self._services = list(Service.objects.filter(organization=self.organization).select_related("team"))
 
     def service(self, *keys) -> Service | None:
+        return self.explain(*keys)[0]
+
+    def explain(self, *keys) -> tuple[Service | None, str]:
+        """(service, "") or (None, why not): "no mapping" or "ambiguous: a, b".
+
+        A mapping wins; otherwise the fallback (repository URL, then slug or name equal to
+        the key's last segment) must name exactly one service, or it does not guess."""
         self._load()
         keys = [str(k).strip() for k in keys if k and str(k).strip()]
         for key in keys:
             if key.lower() in self._mappings:
-                return self._mappings[key.lower()]
+                return self._mappings[key.lower()], ""
         team_id = self.integration.team_id if self.integration else None
         candidates = [s for s in self._services if team_id is None or s.team_id == team_id]
+        ambiguous: list[Service] = []
         for key in keys:
             low = key.lower().rstrip("/")
-            for s in candidates:
-                repo = (s.repository_url or "").lower().rstrip("/")
-                if repo and (repo.endswith("/" + low) or repo == low):
-                    return s
             tail = low.rsplit("/", 1)[-1]
-            for s in candidates:
-                if tail in (s.slug.lower(), s.name.lower()):
-                    return s
-        return None
+            for matches in (
+                [s for s in candidates if _repo_matches(s.repository_url, low)],
+                [s for s in candidates if tail in (s.slug.lower(), s.name.lower())],
+            ):
+                if len(matches) == 1:
+                    return matches[0], ""
+                if len(matches) > 1 and not ambiguous:
+                    ambiguous = matches
+        reason = "ambiguous: " + ", ".join(sorted(s.slug for s in ambiguous)) if ambiguous else "no mapping"
+        if keys:
+            self.unmatched.setdefault(keys[0], reason)
+        return None, reason
 
     def team_for(self, service: Service | None, team_slug: str = "") -> Team | None:
         if service is not None:
@@ -465,6 +486,11 @@ class Resolver:
                 raise ValidationError({"team": f"No team {team_slug!r} in {self.organization}."})
             return team
         return self.integration.team if self.integration else None
+
+
+def _repo_matches(url: str, key: str) -> bool:
+    repo = (url or "").lower().rstrip("/")
+    return bool(repo) and (repo.endswith("/" + key) or repo == key)
 
 
 def apply_parsed(*, integration: Integration | None, parsed, organization=None, source: str | None = None) -> dict:
@@ -489,6 +515,7 @@ def apply_parsed(*, integration: Integration | None, parsed, organization=None, 
         if incident is None:
             created.setdefault("ignored", []).append(record["update_only"])
         created["incidents"] += was_created
+    created["unattributed"] = dict(resolver.unmatched)
     return created
 
 

@@ -120,10 +120,13 @@ def test_gitlab_token(make_integration, hook):
     assert hook(integration, body, headers).status_code == 202
     assert hook(integration, body, headers).status_code == 200
     assert RawEvent.objects.get().delivery_id == "uuid-1"
+    # The same body under a new event UUID is the same event (the UUID is not signed).
+    assert hook(integration, body, p.gitlab_headers(SECRET, "Push Hook", uuid_="uuid-9")).status_code == 200
     # GitLab retries carry the same Idempotency-Key, which wins over the event UUID.
+    other = p.dumps(p.gitlab_push(commits=[("c" * 40, "Add another", "2026-03-01T11:00:00+02:00")]))
     retry = p.gitlab_headers(SECRET, "Push Hook", uuid_="uuid-2", idempotency="idem-1")
-    assert hook(integration, body, retry).status_code == 202
-    assert hook(integration, body, {**retry, "HTTP_X_GITLAB_EVENT_UUID": "uuid-3"}).status_code == 200
+    assert hook(integration, other, retry).status_code == 202
+    assert hook(integration, other, {**retry, "HTTP_X_GITLAB_EVENT_UUID": "uuid-3"}).status_code == 200
     assert set(RawEvent.objects.values_list("delivery_id", flat=True)) == {"uuid-1", "idem-1"}
 
 

@@ -333,3 +333,73 @@ def test_incident_page_shows_the_deployment_link_panel(cast, client_for):
     page = client_for("other_member").get(f"/postmortems/incidents/{incident.pk}/").content.decode()
     assert "Caused by a deployment?" in page
     assert f"/delivery/incidents/{incident.pk}/deployment-link/" not in page
+
+
+ORG_WIDE_FEEDING_LEADS_TEAM = {
+    "org_admin": 200,
+    "leader": 200,
+    "lead": 200,  # read-only: it feeds their team
+    "member": 404,
+    "other_member": 404,
+    "outsider": 404,
+    "anonymous": 302,
+}
+
+
+def test_team_lead_reads_org_wide_integrations_that_feed_their_team(cast, client_for):
+    mapped, _ = services.integration_create(
+        actor=None, organization=cast.org, name="PagerDuty (org)", kind="pagerduty", secret="x" * 20
+    )
+    services.integration_mappings_set(actor=None, integration=mapped, mappings={"Checkout API": cast.service})
+    deployed, _ = services.integration_create(
+        actor=None, organization=cast.org, name="GitHub (org)", kind="github", secret="x" * 20
+    )
+    services.deployment_apply(
+        organization=cast.org,
+        integration=deployed,
+        source="github",
+        resolver=services.Resolver(cast.org, deployed),
+        record={
+            "external_id": "7",
+            "repository": "acme/checkout-api",
+            "environment": "production",
+            "is_production": True,
+            "status": "success",
+            "status_at": __import__("datetime").datetime(2026, 3, 1, 12, tzinfo=__import__("datetime").UTC),
+        },
+    )
+    elsewhere, _ = services.integration_create(
+        actor=None, organization=cast.org, name="Opsgenie (org)", kind="opsgenie", secret="x" * 20
+    )
+    services.integration_mappings_set(actor=None, integration=elsewhere, mappings={"search": cast.other_service})
+    for integration in (mapped, deployed):
+        assert_matrix(client_for, reverse("delivery:integration", args=[integration.pk]), ORG_WIDE_FEEDING_LEADS_TEAM)
+        assert_matrix(
+            client_for,
+            reverse("delivery:integration_edit", args=[integration.pk]),
+            {**ORG_WIDE_FEEDING_LEADS_TEAM, "lead": 403, "leader": 403},
+        )
+    assert_matrix(
+        client_for,
+        reverse("delivery:integration", args=[elsewhere.pk]),
+        {**TEAM_PRIVATE_HTML, "lead": 404, "member": 404},
+    )
+    page = client_for("lead").get(reverse("delivery:integrations")).content.decode()
+    assert "PagerDuty (org)" in page and "GitHub (org)" in page
+    assert "Opsgenie (org)" not in page
+    assert "No integrations you can see" not in page
+    detail = client_for("lead").get(reverse("delivery:integration", args=[mapped.pk])).content.decode()
+    # Read-only: neither the intake URL nor the buttons that would change it.
+    assert mapped.token not in detail
+    assert reverse("delivery:integration_edit", args=[mapped.pk]) not in detail
+
+
+def test_api_gives_the_intake_url_only_to_those_who_change_the_integration(cast, api_for):
+    integration, _ = services.integration_create(
+        actor=None, organization=cast.org, name="PagerDuty (org)", kind="pagerduty", secret="x" * 20
+    )
+    services.integration_mappings_set(actor=None, integration=integration, mappings={"Checkout API": cast.service})
+    url = reverse("api:integration-detail", args=[integration.pk])
+    assert api_for("lead").get(url).json()["intake_url"] is None
+    assert api_for("leader").get(url).json()["intake_url"] is None
+    assert api_for("org_admin").get(url).json()["intake_url"].endswith(f"/delivery/hooks/{integration.token}/")

@@ -56,6 +56,7 @@ def deployment_delivery(n: int) -> tuple[bytes, dict]:
 
 def receive(integration, n: int) -> RawEvent:
     body, headers = deployment_delivery(n)
+    headers = {**headers, "CONTENT_TYPE": "application/json"}
     event, _ = delivery_services.raw_event_receive(token=integration.token, headers=HttpHeaders(headers), body=body)
     return event
 

@@ -43,12 +43,17 @@ class IntegrationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["secret_rotated_at", "last_delivery_at", "created_at", "updated_at"]
 
-    @extend_schema_field(serializers.URLField())
-    def get_intake_url(self, obj) -> str:
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_intake_url(self, obj) -> str | None:
+        """Only for those who may change the integration (as on its page): readers get null."""
         from django.urls import reverse
 
-        path = reverse("delivery:intake", args=[obj.token])
+        from apps.core import permissions
+
         request = self.context.get("request")
+        if request is not None and not permissions.can_change(request.user, obj):
+            return None
+        path = reverse("delivery:intake", args=[obj.token])
         return request.build_absolute_uri(path) if request else path
 
     def validate(self, attrs):
