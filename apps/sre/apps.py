@@ -7,9 +7,9 @@ class SreConfig(AppConfig):
     verbose_name = "SRE practices"
 
     def ready(self):
-        from apps.core import permissions
+        from apps.core import panels, permissions
 
-        from . import models
+        from . import models, views
 
         # Decisions are an audit trail: the whole org reads them; only the gate writes them.
         permissions.register(
@@ -25,3 +25,6 @@ class SreConfig(AppConfig):
             team="service__team",
             editors=permissions.EDITORS_LEAD,
         )
+
+        panels.register("service", template="sre/_gate_panel.html", context=views.service_panel, order=25)
+        panels.register("slo", template="sre/_gate_panel.html", context=views.slo_panel, order=25)
