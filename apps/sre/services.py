@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,8 @@ from .selectors import active_override
 # A reached policy step at or above this consumed share freezes feature deploys.
 FREEZE_AT_PERCENT = 100
 MAX_OVERRIDE_HOURS = 72
+# Budgets move in 5-minute buckets: a CI call may reuse the verdicts of the last minute.
+VERDICT_CACHE_SECONDS = 60
 
 
 def _slo_verdicts(service, now) -> list[dict]:
@@ -44,8 +47,15 @@ def gate_decide(*, service, user, kind: str = GateDecision.Kind.FEATURE, ref: st
     """Allow or deny a production deploy of `service` and record the answer."""
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})
-    now = now or timezone.now()
-    verdicts = _slo_verdicts(service, now)
+    if now is None:
+        now = timezone.now()
+        key = f"sre:gate:verdicts:{service.pk}"
+        verdicts = cache.get(key)
+        if verdicts is None:
+            verdicts = _slo_verdicts(service, now)
+            cache.set(key, verdicts, VERDICT_CACHE_SECONDS)
+    else:  # an explicit time (tests, replays) always computes
+        verdicts = _slo_verdicts(service, now)
     frozen = [v for v in verdicts if v["freeze"]]
     override = None
     if not frozen:

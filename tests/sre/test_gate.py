@@ -144,3 +144,14 @@ def test_override_api_matrix(api_for, cast):
     bad = api_for("lead").post(url, {"reason": "x", "hours": 500}, format="json")
     assert bad.status_code == 400 and "hours" in bad.json()
     assert timezone.now() < cast.service.gate_overrides.first().expires_at
+
+
+def test_live_calls_reuse_the_last_minutes_verdicts(cast, django_assert_max_num_queries):
+    end = live_now_ts()
+    _slo(cast, good=980, total=1000, end_ts=end)
+    first = services.gate_decide(service=cast.service, user=cast.member)
+    assert not first.allowed
+    # The second call within the minute reads the cached verdicts: no budget queries.
+    with django_assert_max_num_queries(4):
+        second = services.gate_decide(service=cast.service, user=cast.member)
+    assert second.slos == first.slos and not second.allowed
