@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
-from apps.core import permissions
+from apps.core import panels, permissions
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
@@ -165,6 +165,8 @@ def slo_detail(request, pk):
             "burn_rows": _burn_rows(status),
             "alerts": selectors.alert_history(slo=slo),
             "policy": policy,
+            # Other apps' panels (e.g. the release gate's decisions).
+            "panels": panels.render_context("slo", request, slo),
             "policy_reached": maths.policy_steps_reached(policy.steps, status.consumed) if policy else [],
             "burndown_json": _chart(burndown),
             "sli_json": _chart(sli_chart),

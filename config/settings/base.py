@@ -62,6 +62,7 @@ LOCAL_APPS = [
     "apps.postmortems",
     "apps.delivery",
     "apps.scoring",
+    "apps.sre",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

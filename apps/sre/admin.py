@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from apps.core.admin import OrgScopedAdmin
+
+from .models import GateDecision, GateOverride
+
+
+@admin.register(GateDecision)
+class GateDecisionAdmin(OrgScopedAdmin):
+    list_display = ("service", "decided_at", "allowed", "kind", "ref")
+    list_filter = ("allowed", "kind")
+    readonly_fields = ("service", "decided_at", "allowed", "kind", "ref", "reason", "override", "requested_by", "slos")
+
+
+@admin.register(GateOverride)
+class GateOverrideAdmin(OrgScopedAdmin):
+    list_display = ("service", "expires_at", "created_by")

@@ -1,0 +1,186 @@
+#!/usr/bin/env python
+"""Benchmark of the error-budget release gate under gunicorn (a script, not a test). Prints the figures.
+
+    .venv/bin/python scripts/bench_gate.py [--calls 2000] [--clients 50] [--workers 2] [--days 30]
+
+Uses its own database (BENCH_GATE_DATABASE_URL, default .../dm_bench_gate), recreated and migrated
+each run. One service with two SLOs holding D days of 5-minute samples (one with its budget spent,
+so half the answers are denials), then `clients` concurrent CI calls with a personal API token
+POST /api/v1/sre/gate/<service>/ against gunicorn (production settings, gthread). Each call computes
+the budgets in SQL and records its decision. Target: p99 < 50 ms at 50 concurrent calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from pgdb import recreate_migrated
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_URL = os.environ.get("BENCH_GATE_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dm_bench_gate"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13"
+PORT = int(os.environ.get("BENCH_PORT", "8197"))
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DATABASE_URL": DB_URL,
+    "REDIS_URL": REDIS_URL,
+    "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "CONN_MAX_AGE": "60",
+    "LOG_LEVEL": "WARNING",
+}
+BUCKET = 300
+
+
+def setup(days: int) -> tuple[int, str]:
+    os.environ.update(ENV)
+    import django
+
+    django.setup()
+    from decimal import Decimal
+
+    from apps.accounts.models import User
+    from apps.accounts.services import api_token_create
+    from apps.slos import services as slo_services
+    from apps.slos.models import ErrorBudgetPolicy
+    from apps.teams import services as team_services
+
+    org = team_services.organization_upsert(name="Bench", slug="bench")
+    team = team_services.team_upsert(organization=org, name="Gate", slug="gate")
+    service = team_services.service_upsert(organization=org, team=team, name="checkout-api")
+    ci = User.objects.create_user(email="ci@example.test", password="bench-password-2026")
+    team_services.team_membership_set(team=team, user=ci, role="member")
+    ErrorBudgetPolicy.objects.create(team=team)
+    now = int(time.time()) // BUCKET * BUCKET
+    start = now - days * 86400
+    for name, good in (("Availability", 999.5), ("Latency", 980.0)):
+        sli = slo_services.sli_create(service=service, name=name, source="push")
+        slo_services.slo_create(sli=sli, name=f"{name} 99%", target=Decimal("0.99"))
+        rows = [(sli.pk, b, good, 1000.0) for b in range(start, now, BUCKET)]
+        slo_services.samples_upsert(rows)
+    _, raw = api_token_create(user=ci, name="bench ci")
+    return service.pk, raw
+
+
+def _post(path: str, token: str, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    try:
+        conn.request(
+            "POST", path, body=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _wait_for_port(port: int, timeout: float = 30.0):
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not start on port {port}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args()
+
+    recreate_migrated(DB_URL, ENV)
+    service_id, token = setup(args.days)
+    path = f"/api/v1/sre/gate/{service_id}/"
+    body = json.dumps({"kind": "feature", "ref": "bench"}).encode()
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{PORT}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--log-level",
+        "warning",
+    ]
+    gunicorn = subprocess.Popen(cmd, cwd=ROOT, env=ENV)  # noqa: S603
+    try:
+        _wait_for_port(PORT)
+        for _ in range(args.workers * THREADS * 2):  # warm every worker and thread's connection
+            status, payload = _post(path, token, body)
+        assert status == 200, (status, payload[:300])
+        answer = json.loads(payload)
+        lock = threading.Lock()
+        remaining = [args.calls]
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+
+        def client():
+            mine, codes = [], {}
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        break
+                    remaining[0] -= 1
+                t0 = time.perf_counter()
+                code, _ = _post(path, token, body)
+                mine.append(time.perf_counter() - t0)
+                codes[code] = codes.get(code, 0) + 1
+            with lock:
+                latencies.extend(mine)
+                for k, v in codes.items():
+                    statuses[k] = statuses.get(k, 0) + v
+
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+    latencies.sort()
+
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    print(f"answer: {answer['decision']} ({answer['reason']})")
+    print(
+        f"gate: {args.calls} calls, {args.clients} concurrent clients, {args.workers} x {THREADS} gthread, "
+        f"{args.days} days of samples on 2 SLOs"
+    )
+    print(f"statuses: {statuses}  throughput {args.calls / elapsed:,.0f} calls/s")
+    print(f"p50 {pct(0.5):.1f} ms  p95 {pct(0.95):.1f} ms  p99 {pct(0.99):.1f} ms  max {latencies[-1] * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Journey in Chromium: a CI call is denied once the budget is spent, the lead overrides, the SLO page shows both."""
+
+import json
+import urllib.request
+
+import pytest
+
+from apps.accounts.services import api_token_create
+from apps.slos.models import ErrorBudgetPolicy
+from tests.browser import login, screenshot
+from tests.slos.factories import BUCKET_SECONDS, fill, live_now_ts, make_sli, make_slo
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _ci_call(live_server, service, token, ref):
+    req = urllib.request.Request(
+        f"{live_server.url}/api/v1/sre/gate/{service.pk}/",
+        data=json.dumps({"kind": "feature", "ref": ref}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as r:  # noqa: S310 - the live test server
+        return json.loads(r.read())
+
+
+def test_denied_then_overridden_on_the_slo_page(page, live_server, cast):
+    sli = make_sli(cast.service, name="Checkout availability")
+    slo = make_slo(sli, name="Checkout 99", target="0.99")
+    ErrorBudgetPolicy.objects.create(team=cast.team)
+    end = live_now_ts()
+    fill(sli, start_ts=end - 12 * BUCKET_SECONDS, end_ts=end, good=980, total=1000)
+    _, token = api_token_create(user=cast.member, name="ci")
+
+    assert _ci_call(live_server, cast.service, token, "sha-denied")["decision"] == "deny"
+    login(page, live_server, cast.lead)
+    page.goto(f"{live_server.url}/slos/{slo.pk}/")
+    page.locator("#release-gate summary").click()
+    page.fill("#release-gate textarea[name=reason]", "Launch day, on-call watching")
+    page.fill("#release-gate input[name=hours]", "2")
+    page.locator("#release-gate button[type=submit]").click()
+    page.wait_for_selector("#release-gate .alert-warning")
+    assert _ci_call(live_server, cast.service, token, "sha-allowed")["decision"] == "allow"
+    page.reload()
+    gate = page.locator("#release-gate").inner_text()
+    assert "sha-denied" in gate and "sha-allowed" in gate and "Launch day" in gate
+    page.locator("#release-gate").scroll_into_view_if_needed()
+    screenshot(page, "sre-gate-slo")
