@@ -60,6 +60,9 @@ class SLI(TimeStampedModel):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Set by every write of its samples, in the same transaction: a stored SLO status older
+    # than this is stale (the periodic tick recomputes it even if the on-commit refresh was lost).
+    data_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "SLI"
@@ -329,3 +332,39 @@ class AlertSettings(TimeStampedModel):
 
     def __str__(self):
         return f"Alert settings of {self.team}"
+
+
+class SLOStatusRecord(models.Model):
+    """An SLO's window figures as last computed by the job that changed its data.
+
+    A cache of `selectors.slo_statuses` (the one definition of the numbers) plus the
+    alert state at that instant: written by `services.slo_status_refresh` after a push,
+    a sync or a backfill, for the SLOs whose windows move (the periodic tick), and when
+    an SLO is created or edited. Pages and the API read it, so their cost does not grow
+    with the catalog. `sli`, `consumed` and `remaining` are empty when the window has no data.
+    """
+
+    slo = models.OneToOneField(SLO, on_delete=models.CASCADE, primary_key=True, related_name="status_record")
+    as_of = models.DateTimeField(help_text="The instant the figures were computed for.")
+    state = models.CharField(max_length=12, help_text="healthy, at_risk, burning, exhausted or no_data.")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    good = models.FloatField(default=0)
+    total = models.FloatField(default=0)
+    sli = models.FloatField(null=True, blank=True)
+    consumed = models.FloatField(null=True, blank=True)
+    remaining = models.FloatField(null=True, blank=True)
+    # {window seconds (as text): burn rate or null}
+    burn_rates = models.JSONField(default=dict)
+    period_hours = models.FloatField(default=0)
+    burn_end = models.BigIntegerField(default=0, help_text="Unix s where the burn-rate windows end.")
+    open_alerts = models.PositiveSmallIntegerField(default=0)
+    alert_severity = models.CharField(max_length=10, blank=True, help_text="The most severe open alert, if any.")
+
+    class Meta:
+        verbose_name = "SLO status"
+        verbose_name_plural = "SLO statuses"
+        indexes = [models.Index(fields=["state", "as_of"], name="slo_status_state_as_of")]
+
+    def __str__(self):
+        return f"{self.slo_id}: {self.state} as of {self.as_of:%Y-%m-%d %H:%M}"

@@ -16,24 +16,36 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.core import permissions
 from apps.teams.models import Service
 
 from . import maths
-from .models import BUCKET_SECONDS, SLI, SLO, BurnRateAlert, ErrorBudgetPolicy, SLIRollup, SLISample
+from .models import (
+    BUCKET_SECONDS,
+    SLI,
+    SLO,
+    BurnRateAlert,
+    ErrorBudgetPolicy,
+    SLIRollup,
+    SLISample,
+    SLOStatusRecord,
+)
 
 HOUR = 3600
 
 STATUS_HEALTHY = "healthy"
 STATUS_AT_RISK = "at_risk"
+STATUS_BURNING = "burning"
 STATUS_EXHAUSTED = "exhausted"
 STATUS_NO_DATA = "no_data"
 STATUS_LABELS = {
     STATUS_HEALTHY: "Healthy",
     STATUS_AT_RISK: "At risk",
+    STATUS_BURNING: "Alert open",
     STATUS_EXHAUSTED: "Budget exhausted",
     STATUS_NO_DATA: "No data",
 }
@@ -41,6 +53,20 @@ STATUS_LABELS = {
 AT_RISK_BELOW = 0.25
 # SLOs per aggregate query (keeps the parameter count well under the databases' limits).
 CHUNK = 2000
+
+
+def status_state(remaining: float | None, alert_severity: str = "") -> str:
+    """The one definition of an SLO's status: no data, then budget exhausted, then an open
+    burn-rate alert (never "Healthy" beside one), then at risk, else healthy."""
+    if remaining is None:
+        return STATUS_NO_DATA
+    if remaining <= 0:
+        return STATUS_EXHAUSTED
+    if alert_severity:
+        return STATUS_BURNING
+    if remaining < AT_RISK_BELOW:
+        return STATUS_AT_RISK
+    return STATUS_HEALTHY
 
 
 @dataclass
@@ -53,6 +79,10 @@ class SLOStatus:
     burn_rates: dict[int, float | None] = field(default_factory=dict)
     period_hours: float = 0.0
     burn_end: int = 0  # Unix s: burn-rate windows are [burn_end - w, burn_end)
+    # Set from the open alerts when the status is stored (slo_statuses alone does not read them).
+    alert_severity: str = ""
+    open_alerts: int = 0
+    as_of: datetime | None = None
 
     @property
     def sli(self) -> float | None:
@@ -68,13 +98,7 @@ class SLOStatus:
 
     @property
     def state(self) -> str:
-        if self.budget is None:
-            return STATUS_NO_DATA
-        if self.budget.remaining <= 0:
-            return STATUS_EXHAUSTED
-        if self.budget.remaining < AT_RISK_BELOW:
-            return STATUS_AT_RISK
-        return STATUS_HEALTHY
+        return status_state(self.remaining, self.alert_severity)
 
     @property
     def state_label(self) -> str:
@@ -83,6 +107,28 @@ class SLOStatus:
     @property
     def meets_target(self) -> bool | None:
         return None if self.budget is None else self.budget.remaining >= 0
+
+    @classmethod
+    def from_record(cls, record: SLOStatusRecord | None) -> SLOStatus | None:
+        """The stored figures (`SLOStatusRecord`) as a status; None when none is stored yet."""
+        if record is None:
+            return None
+        budget = None
+        if record.sli is not None:
+            budget = maths.Budget(sli=record.sli, consumed=record.consumed, remaining=record.remaining)
+        return cls(
+            window_start=record.window_start,
+            window_end=record.window_end,
+            good=record.good,
+            total=record.total,
+            budget=budget,
+            burn_rates={int(w): v for w, v in record.burn_rates.items()},
+            period_hours=record.period_hours,
+            burn_end=record.burn_end,
+            alert_severity=record.alert_severity,
+            open_alerts=record.open_alerts,
+            as_of=record.as_of,
+        )
 
 
 def slo_window(slo: SLO, now: datetime) -> tuple[datetime, datetime]:
@@ -403,7 +449,8 @@ def team_reliability(*, team_ids, now: datetime | None = None) -> dict[int, dict
     coverage_by_tier[t] = services of tier t with at least one SLO / services of tier t (None if none).
     attainment = SLOs meeting their target / SLOs with data (None if none has data).
     budget_remaining_avg = mean remaining budget of SLOs with data (None if none).
-    Four queries whatever the number of teams.
+    Without `now`, the stored statuses (`SLOStatusRecord`); with `now` (a past day, e.g.
+    scoring), computed for that instant. A fixed number of queries whatever the number of teams.
     """
     team_ids = list(team_ids)
     out = {
@@ -433,14 +480,19 @@ def team_reliability(*, team_ids, now: datetime | None = None) -> dict[int, dict
     for team_id, by_tier in tiers.items():
         for tier, (count, covered) in by_tier.items():
             out[team_id]["coverage_by_tier"][tier] = covered / count if count else None
-    slos = list(SLO.objects.filter(sli__service__team_id__in=team_ids).select_related("sli__service"))
-    statuses = slo_statuses(slos, now=now)
+    slos = SLO.objects.filter(sli__service__team_id__in=team_ids).select_related("sli__service")
+    if now is None:
+        slos = list(slos.select_related("status_record"))
+        statuses = stored_statuses(slos)
+    else:
+        slos = list(slos)
+        statuses = slo_statuses(slos, now=now)
     remaining: dict[int, list[float]] = defaultdict(list)
     for slo in slos:
         team_id = slo.sli.service.team_id
         row, st = out[team_id], statuses[slo.pk]
         row["slos"] += 1
-        if st.budget is not None:
+        if st is not None and st.budget is not None:
             remaining[team_id].append(st.budget.remaining)
             row["slos_meeting_target"] += bool(st.meets_target)
     for team_id, values in remaining.items():
@@ -466,7 +518,31 @@ class CatalogRow:
     open_alerts: int
 
 
-def catalog(
+def stored_statuses(slos) -> dict[int, SLOStatus | None]:
+    """{slo.pk: the stored status} for SLOs loaded with select_related("status_record");
+    None for an SLO whose status is not stored yet."""
+    out = {}
+    for slo in slos:
+        try:
+            record = slo.status_record
+        except SLOStatusRecord.DoesNotExist:
+            record = None
+        out[slo.pk] = SLOStatus.from_record(record)
+    return out
+
+
+def ensure_stored(qs) -> int:
+    """Compute and store the status of the SLOs in `qs` that have none yet (created by a path
+    that skipped the services, or before statuses were stored). One query when none is missing."""
+    missing = list(qs.filter(status_record__isnull=True).values_list("pk", flat=True))
+    if missing:
+        from .services import slo_status_refresh
+
+        slo_status_refresh(slo_ids=missing)
+    return len(missing)
+
+
+def catalog_queryset(
     *,
     user,
     organization,
@@ -475,13 +551,12 @@ def catalog(
     tier=None,
     status: str | None = None,
     sort: str = "budget",
-    now: datetime | None = None,
-) -> list[CatalogRow]:
-    """The catalog rows the user may see, filtered, with live status. Query count is constant."""
-    qs = (
-        permissions.viewable(user, SLO.objects.filter(organization=organization))
-        .select_related("sli__service__team", "owner")
-        .annotate(open_alerts=Count("alerts", filter=Q(alerts__resolved_at__isnull=True)))
+) -> QuerySet:
+    """The SLOs the user may see, filtered and sorted in SQL on their stored status, so a page
+    of the catalog costs the same for 100 or 10,000 SLOs."""
+    ensure_stored(SLO.objects.filter(organization=organization))
+    qs = permissions.viewable(user, SLO.objects.filter(organization=organization)).select_related(
+        "sli__service__team", "owner", "status_record"
     )
     if team:
         qs = qs.filter(sli__service__team=team)
@@ -489,21 +564,38 @@ def catalog(
         qs = qs.filter(sli__service=service)
     if tier:
         qs = qs.filter(sli__service__tier=tier)
-    slos = list(qs)
-    statuses = slo_statuses(slos, now=now)
-    rows = [CatalogRow(slo=s, status=statuses[s.pk], open_alerts=s.open_alerts) for s in slos]
     if status:
-        rows = [r for r in rows if r.status.state == status]
+        qs = qs.filter(status_record__state=status)
+    name = Lower("name")
     if sort == "name":
-        rows.sort(key=lambda r: r.slo.name.lower())
+        order = [name, "pk"]
     elif sort == "service":
-        rows.sort(key=lambda r: (r.slo.sli.service.name, r.slo.name.lower()))
+        order = ["sli__service__name", name, "pk"]
     elif sort == "target":
-        rows.sort(key=lambda r: (-r.slo.target, r.slo.name.lower()))
+        order = ["-target", name, "pk"]
     else:
         # Least budget left first; no data after every measured SLO.
-        rows.sort(key=lambda r: (r.status.remaining is None, r.status.remaining or 0, r.slo.name.lower()))
-    return rows
+        order = [F("status_record__remaining").asc(nulls_last=True), name, "pk"]
+    return qs.order_by(*order)
+
+
+def catalog_counts(qs) -> dict[str, int]:
+    """{state: SLOs} over a catalog queryset (one query)."""
+    counts = dict.fromkeys(STATUS_LABELS, 0)
+    for state, n in qs.order_by().values_list("status_record__state").annotate(n=Count("pk")):
+        if state in counts:
+            counts[state] = n
+    return counts
+
+
+def catalog_rows(slos) -> list[CatalogRow]:
+    statuses = stored_statuses(slos)
+    return [CatalogRow(slo=s, status=statuses[s.pk], open_alerts=statuses[s.pk].open_alerts) for s in slos]
+
+
+def catalog(**filters) -> list[CatalogRow]:
+    """Every catalog row the user may see (the page reads one page of `catalog_queryset`)."""
+    return catalog_rows(list(catalog_queryset(**filters)))
 
 
 def slo_detail(*, user, pk: int) -> SLO:

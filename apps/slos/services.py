@@ -8,12 +8,13 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
@@ -21,7 +22,17 @@ from django.utils.text import slugify
 from apps.core import permissions
 
 from . import maths, prometheus, selectors
-from .models import BUCKET_SECONDS, SLI, SLO, AlertSettings, BurnRateAlert, ErrorBudgetPolicy, SLIRollup, SLISample
+from .models import (
+    BUCKET_SECONDS,
+    SLI,
+    SLO,
+    AlertSettings,
+    BurnRateAlert,
+    ErrorBudgetPolicy,
+    SLIRollup,
+    SLISample,
+    SLOStatusRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +106,9 @@ def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, **fields
         slug=_unique_slug(SLO, sli.organization_id, name, slug),
         **fields,
     )
-    return _save(slo)
+    _save(slo)
+    slo_status_refresh(slo_ids=[slo.pk])
+    return slo
 
 
 @transaction.atomic
@@ -104,7 +117,10 @@ def slo_update(*, slo: SLO, **fields) -> SLO:
         setattr(slo, key, value)
     if "sli" in fields:
         slo.organization_id = slo.sli.organization_id
-    return _save(slo)
+    _save(slo)
+    # Target, window or SLI changed: the stored figures (and alerts) follow now.
+    slo_status_refresh(slo_ids=[slo.pk])
+    return slo
 
 
 @transaction.atomic
@@ -152,6 +168,8 @@ def samples_upsert(rows: Iterable[tuple[int, int, float, float]]) -> int:
     missing = set(sli_ids) - set(locked.values_list("pk", flat=True))
     if missing:
         raise IntegrityError(f"Samples for SLI(s) that do not exist: {', '.join(map(str, sorted(missing)))}.")
+    # Marks the SLOs' stored statuses stale (see slo_statuses_due); the rows are locked already.
+    SLI.objects.filter(pk__in=sli_ids).update(data_changed_at=timezone.now())
     if connection.vendor == "postgresql":
         _samples_upsert_postgresql(rows, sli_ids)
     elif connection.vendor == "sqlite":
@@ -451,10 +469,10 @@ def samples_push(*, user, items, now: datetime | None = None) -> dict:
 
 
 def _queue_alert_evaluation(sli_ids):
-    from .tasks import evaluate_alerts
+    from .tasks import refresh_status
 
-    for sli_id in sli_ids:
-        evaluate_alerts.delay(sli_id)
+    # One job per batch (not per SLI): its SLOs' status and alerts in one pass.
+    refresh_status.delay(list(sli_ids))
 
 
 # --- Prometheus sync -------------------------------------------------------------------
@@ -536,7 +554,8 @@ def prometheus_slis_due():
 
 @transaction.atomic
 def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tuple[BurnRateAlert, str]]:
-    """Open and resolve burn-rate alerts for these SLOs; returns [(alert, "opened"|"resolved")].
+    """Open and resolve burn-rate alerts for these SLOs and store their status
+    (`SLOStatusRecord`, with the alerts left open); returns [(alert, "opened"|"resolved")].
 
     Running it twice at the same instant changes nothing the second time.
     """
@@ -552,8 +571,10 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
         for a in BurnRateAlert.objects.filter(slo_id__in=ids, resolved_at__isnull=True)
     }
     events = []
+    still_open: dict[int, list[str]] = {}
     for slo in slos:
         st = statuses[slo.pk]
+        severities = still_open.setdefault(slo.pk, [])
         for rule in maths.alert_rules(st.period_hours):
             long_burn, short_burn = st.burn_rates.get(rule.long_window), st.burn_rates.get(rule.short_window)
             fires = slo.alerting and maths.alert_fires(rule, long_burn, short_burn)
@@ -571,7 +592,9 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
                     peak_burn_rate=long_burn,
                 )
                 events.append((alert, "opened"))
+                severities.append(rule.severity)
             elif fires:
+                severities.append(rule.severity)
                 if long_burn > alert.peak_burn_rate:
                     alert.peak_burn_rate = long_burn
                     alert.save(update_fields=["peak_burn_rate", "updated_at"])
@@ -579,24 +602,110 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
                 alert.resolved_at = now
                 alert.save(update_fields=["resolved_at", "updated_at"])
                 events.append((alert, "resolved"))
+    _status_store(slos, statuses, still_open, now)
     if events:
         pending = [(a.pk, e) for a, e in events]
         transaction.on_commit(lambda: _queue_notifications(pending))
     return events
 
 
-def alerts_evaluate_all(*, now: datetime | None = None, chunk: int = 500) -> int:
-    """Evaluate every SLO with alerting on, in chunks (one transaction each); returns the events."""
+STATUS_FIELDS = (
+    "as_of",
+    "state",
+    "window_start",
+    "window_end",
+    "good",
+    "total",
+    "sli",
+    "consumed",
+    "remaining",
+    "burn_rates",
+    "period_hours",
+    "burn_end",
+    "open_alerts",
+    "alert_severity",
+)
+SEVERITY_RANK = {BurnRateAlert.Severity.TICKET: 1, BurnRateAlert.Severity.PAGE: 2}
+# The periodic tick's interval (apps.py): a status stored less than this ago is not due again.
+TICK_SECONDS = 300
+
+
+def _status_store(slos, statuses, open_severities: dict[int, list[str]], now: datetime) -> None:
+    """Upsert the SLOs' computed statuses with their open alerts (one statement per 1,000)."""
+    records = []
+    for slo in slos:
+        st = statuses[slo.pk]
+        severities = open_severities.get(slo.pk, [])
+        st.alert_severity = max(severities, key=SEVERITY_RANK.get, default="")
+        st.open_alerts, st.as_of = len(severities), now
+        records.append(
+            SLOStatusRecord(
+                slo_id=slo.pk,
+                as_of=now,
+                state=st.state,
+                window_start=st.window_start,
+                window_end=st.window_end,
+                good=st.good,
+                total=st.total,
+                sli=st.sli,
+                consumed=st.consumed,
+                remaining=st.remaining,
+                burn_rates={str(w): v for w, v in st.burn_rates.items()},
+                period_hours=st.period_hours,
+                burn_end=st.burn_end,
+                open_alerts=st.open_alerts,
+                alert_severity=st.alert_severity,
+            )
+        )
+    SLOStatusRecord.objects.bulk_create(
+        records, update_conflicts=True, unique_fields=["slo"], update_fields=STATUS_FIELDS, batch_size=1000
+    )
+
+
+def slo_status_refresh(*, slo_ids=None, sli_ids=None, now: datetime | None = None, chunk: int = 1000) -> int:
+    """Recompute and store the status (and alerts) of these SLOs, or of the SLOs on these
+    SLIs, in chunks (one transaction each). Returns the number of SLOs refreshed."""
     now = now or timezone.now()
-    ids = list(SLO.objects.filter(alerting=True).order_by("pk").values_list("pk", flat=True))
+    qs = SLO.objects.all()
+    if slo_ids is not None:
+        qs = qs.filter(pk__in=list(slo_ids))
+    if sli_ids is not None:
+        qs = qs.filter(sli_id__in=list(sli_ids))
+    ids = list(qs.order_by("pk").values_list("pk", flat=True))
+    for i in range(0, len(ids), chunk):
+        alerts_evaluate(slos=[SLO(pk=pk) for pk in ids[i : i + chunk]], now=now)
+    return len(ids)
+
+
+def slo_statuses_due(*, now: datetime) -> QuerySet:
+    """The SLOs whose stored status the periodic tick recomputes.
+
+    - no status stored yet, or data written since it was computed (a lost refresh);
+    - otherwise only those whose figures move with time: the ones with data or an open
+      alert (windows slide, burn windows end later), not refreshed within the last tick.
+      A window without data stays without data until data arrives, which marks it stale.
+    """
+    fresh_after = now - timedelta(seconds=TICK_SECONDS - 30)
+    moving = ~Q(status_record__state=selectors.STATUS_NO_DATA) | Q(status_record__open_alerts__gt=0)
+    not_recent = Q(status_record__as_of__lt=fresh_after) | Q(status_record__as_of__gt=now)
+    return SLO.objects.filter(
+        Q(status_record__isnull=True) | Q(sli__data_changed_at__gte=F("status_record__as_of")) | (moving & not_recent)
+    )
+
+
+def alerts_evaluate_all(*, now: datetime | None = None, chunk: int = 1000) -> int:
+    """The periodic tick: refresh the status and alerts of the SLOs that are due; returns the events."""
+    now = now or timezone.now()
+    ids = list(slo_statuses_due(now=now).order_by("pk").values_list("pk", flat=True))
     events = 0
     for i in range(0, len(ids), chunk):
-        events += len(alerts_evaluate(slos=list(SLO.objects.filter(pk__in=ids[i : i + chunk])), now=now))
-    # SLOs whose alerting was switched off: resolve what they still have open.
-    muted = list(SLO.objects.filter(alerting=False, alerts__resolved_at__isnull=True).distinct())
-    if muted:
-        events += len(alerts_evaluate(slos=muted, now=now))
+        events += len(alerts_evaluate(slos=[SLO(pk=pk) for pk in ids[i : i + chunk]], now=now))
     return events
+
+
+def slo_status_refresh_all(*, now: datetime | None = None, chunk: int = 1000) -> int:
+    """Full recompute of every SLO's stored status (a job, e.g. after a deploy); returns the count."""
+    return slo_status_refresh(now=now, chunk=chunk)
 
 
 def _queue_notifications(pending):

@@ -21,13 +21,26 @@ def sync_sli(sli_id: int, force: bool = False):
 
 @idempotent_task
 def evaluate_all_alerts():
-    """Periodic: re-evaluate every SLO's alerts, so they also resolve when pushes stop or slow down."""
+    """Periodic: refresh the stored status and alerts of the SLOs that are due (their windows
+    moved or their data changed), so alerts also resolve when pushes stop or slow down."""
     return services.alerts_evaluate_all()
 
 
 @idempotent_task
 def evaluate_alerts(sli_id: int):
     services.alerts_evaluate(slos=list(SLO.objects.filter(sli_id=sli_id)))
+
+
+@idempotent_task
+def refresh_status(sli_ids: list[int]):
+    """After a push: the stored status and alerts of the SLOs on these SLIs."""
+    return services.slo_status_refresh(sli_ids=sli_ids)
+
+
+@idempotent_task
+def refresh_all_statuses():
+    """Full recompute of every SLO's stored status (`manage.py slo_status --all` runs it inline)."""
+    return services.slo_status_refresh_all()
 
 
 @idempotent_task

@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
@@ -50,19 +49,19 @@ def catalog(request):
     tier = _int_param(request, "tier") if _int_param(request, "tier") in (1, 2, 3) else None
     status = request.GET.get("status") if request.GET.get("status") in selectors.STATUS_LABELS else None
     sort = request.GET.get("sort") if request.GET.get("sort") in selectors.SORTS else "budget"
-    rows = selectors.catalog(
+    slos = selectors.catalog_queryset(
         user=request.user, organization=org, team=team, service=service, tier=tier, status=status, sort=sort
     )
-    counts = dict.fromkeys(selectors.STATUS_LABELS, 0)
-    for row in rows:
-        counts[row.status.state] += 1
-    page = Paginator(rows, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.catalog_counts(slos)
+    page = Paginator(slos, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.catalog_rows(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "rows": page.object_list,
+        "rows": rows,
         "page": page,
-        "total": len(rows),
+        "total": page.paginator.count,
+        "as_of": min((r.status.as_of for r in rows), default=None),
         "query": query.urlencode(),
         "teams": teams,
         "services": services_qs,
@@ -100,9 +99,10 @@ def _burn_rows(status: selectors.SLOStatus) -> list[dict]:
 @login_required
 def slo_detail(request, pk):
     slo = selectors.slo_detail(user=request.user, pk=pk)
-    now = timezone.now()
-    status = selectors.slo_status(slo, now=now)
-    series = selectors.slo_series(slo, now=now)
+    selectors.ensure_stored(SLO.objects.filter(pk=slo.pk))
+    # The stored figures (as every page shows them), the charts for the same instant.
+    status = selectors.stored_statuses([SLO.objects.select_related("status_record").get(pk=slo.pk)])[slo.pk]
+    series = selectors.slo_series(slo, now=status.as_of)
     policy = selectors.policy_for(slo)
     burndown = {
         "type": "line",
@@ -276,8 +276,9 @@ def sli_list(request):
 @login_required
 def sli_detail(request, pk):
     sli = selectors.sli_detail(user=request.user, pk=pk)
-    slos = list(sli.slos.all())
-    statuses = selectors.slo_statuses(slos)
+    selectors.ensure_stored(sli.slos.all())
+    slos = list(sli.slos.select_related("status_record"))
+    statuses = selectors.stored_statuses(slos)
     last = sli.samples.order_by("-bucket").values_list("bucket", "good", "total").first()
     return render(
         request,
@@ -389,9 +390,11 @@ def openslo_export(request):
 
 
 def team_panel(request, team) -> dict:
+    slos = selectors.slos_for_services(service_ids=team.services.values_list("pk", flat=True))
+    selectors.ensure_stored(slos)
     summary = selectors.team_reliability(team_ids=[team.pk])[team.pk]
-    slos = list(selectors.slos_for_services(service_ids=team.services.values_list("pk", flat=True)))
-    statuses = selectors.slo_statuses(slos)
+    slos = list(slos.select_related("status_record"))
+    statuses = selectors.stored_statuses(slos)
     rows = sorted(
         ((s, statuses[s.pk]) for s in slos),
         key=lambda r: (r[1].remaining is None, r[1].remaining or 0),
@@ -399,6 +402,7 @@ def team_panel(request, team) -> dict:
     return {
         "team": team,
         "summary": summary,
+        "as_of": min((st.as_of for _, st in rows), default=None),
         "tiers": [(tier, summary["coverage_by_tier"][tier]) for tier in (1, 2, 3)],
         "rows": rows[:8],
         "more": max(len(rows) - 8, 0),
@@ -407,10 +411,13 @@ def team_panel(request, team) -> dict:
 
 
 def service_panel(request, service) -> dict:
-    slos = list(selectors.slos_for_services(service_ids=[service.pk]))
-    statuses = selectors.slo_statuses(slos)
+    slos = selectors.slos_for_services(service_ids=[service.pk])
+    selectors.ensure_stored(slos)
+    slos = list(slos.select_related("status_record"))
+    statuses = selectors.stored_statuses(slos)
     return {
         "service": service,
+        "as_of": min((st.as_of for st in statuses.values()), default=None),
         "rows": [(s, statuses[s.pk]) for s in slos],
         "can_add": permissions.can_create(request.user, SLI, team=service.team),
     }

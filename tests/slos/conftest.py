@@ -11,5 +11,5 @@ def catalog(cast):
     other_sli = make_sli(cast.other_service, name="Search availability")
     other_slo = make_slo(other_sli, name="Search 99", target="0.99")
     now = live_now_ts()
-    fill(sli, start_ts=now - 86400, end_ts=now, good=999, total=1000)
+    fill(sli, start_ts=now - 86400, end_ts=now, good=999, total=1000, refresh=True)
     return {"sli": sli, "slo": slo, "other_sli": other_sli, "other_slo": other_slo}

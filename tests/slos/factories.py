@@ -25,8 +25,12 @@ def make_slo(sli, *, name="Availability 99.9", target="0.999", **fields) -> SLO:
     return services.slo_create(sli=sli, name=name, target=Decimal(target), **fields)
 
 
-def fill(sli, *, start_ts, end_ts, good, total):
-    """One sample per 5-minute bucket in [start_ts, end_ts) with the same counts."""
+def fill(sli, *, start_ts, end_ts, good, total, refresh=False):
+    """One sample per 5-minute bucket in [start_ts, end_ts) with the same counts; with refresh, as the
+    job queued after a push does (on commit, which tests inside a transaction never reach),
+    the stored status of the SLI's SLOs at the real time."""
     rows = [(sli.pk, b, float(good), float(total)) for b in range(start_ts, end_ts, BUCKET_SECONDS)]
     services.samples_upsert(rows)
+    if refresh:
+        services.slo_status_refresh(sli_ids=[sli.pk])
     return len(rows)

@@ -52,7 +52,10 @@ class SLISerializer(serializers.ModelSerializer):
 
 
 class BudgetSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=["healthy", "at_risk", "exhausted", "no_data"])
+    state = serializers.ChoiceField(choices=["healthy", "at_risk", "burning", "exhausted", "no_data"])
+    as_of = serializers.DateTimeField(help_text="When these figures were computed (they are stored, not live).")
+    open_alerts = serializers.IntegerField()
+    alert_severity = serializers.ChoiceField(choices=["page", "ticket"], allow_null=True)
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
     good = serializers.FloatField(help_text="Good events (good slices for timeslices) in the window.")
@@ -66,6 +69,9 @@ class BudgetSerializer(serializers.Serializer):
 def status_data(status) -> dict:
     return {
         "state": status.state,
+        "as_of": status.as_of,
+        "open_alerts": status.open_alerts,
+        "alert_severity": status.alert_severity or None,
         "window_start": status.window_start,
         "window_end": status.window_end,
         "good": status.good,
@@ -113,10 +119,12 @@ class SLOSerializer(serializers.ModelSerializer):
     @extend_schema_field(BudgetSerializer)
     def get_budget(self, obj):
         statuses = self.context.get("statuses")
-        if statuses is None or obj.pk not in statuses:
-            from ..selectors import slo_status
+        if statuses is None or statuses.get(obj.pk) is None:
+            from ..selectors import ensure_stored, stored_statuses
 
-            return status_data(slo_status(obj))
+            ensure_stored(SLO.objects.filter(pk=obj.pk))
+            obj = SLO.objects.select_related("status_record").get(pk=obj.pk)
+            statuses = stored_statuses([obj])
         return status_data(statuses[obj.pk])
 
 

@@ -70,7 +70,7 @@ class SLIViewSet(_ServiceScopedViewSet):
 
 
 class SLOViewSet(_ServiceScopedViewSet):
-    queryset = SLO.objects.select_related("sli__service__team", "owner")
+    queryset = SLO.objects.select_related("sli__service__team", "owner", "status_record")
     serializer_class = serializers.SLOSerializer
     filterset_fields = {
         "organization": ["exact"],
@@ -92,7 +92,7 @@ class SLOViewSet(_ServiceScopedViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         rows = page if page is not None else list(queryset)
-        context = {**self.get_serializer_context(), "statuses": selectors.slo_statuses(rows)}
+        context = {**self.get_serializer_context(), "statuses": selectors.stored_statuses(rows)}
         data = self.get_serializer_class()(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
