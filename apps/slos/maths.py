@@ -1,7 +1,8 @@
 """The numbers of DESIGN.md, as pure functions (no database, no Django).
 
 Occurrences: SLI = sum(good) / sum(total). Timeslices: a slice is good when its
-ratio meets the slice target; SLI = good slices / slices with data.
+ratio meets the slice target; SLI = good slices / slices with data. Ratio
+timeslices: SLI = the mean of the slices' ratios, over slices with data.
 Budget = 1 - target; consumed = (1 - SLI) / (1 - target); remaining = 1 -
 consumed (may go below 0). Burn rate over w = error ratio(w) / (1 - target).
 No data is `None`, never 100%.
@@ -86,6 +87,23 @@ def timeslices_sli(slices: list[tuple[float, float]], slice_target: float) -> fl
     if not verdicts:
         return None
     return sum(verdicts) / len(verdicts)
+
+
+def slice_value(good: float, total: float, slice_target: float | None) -> float | None:
+    """What a slice counts for: 1 or 0 against a slice target (Timeslices), or its ratio when
+    there is none (RatioTimeslices); None when it has no data."""
+    if slice_target is None:
+        return ratio(good, total)
+    verdict = slice_is_good(good, total, slice_target)
+    return None if verdict is None else float(verdict)
+
+
+def ratio_timeslices_sli(slices: list[tuple[float, float]]) -> float | None:
+    """SLI = mean of good/total over the slices with data, from [(good, total), ...] per slice."""
+    ratios = [r for r in (ratio(g, t) for g, t in slices) if r is not None]
+    if not ratios:
+        return None
+    return sum(ratios) / len(ratios)
 
 
 def burn_rate(bad_ratio: float | None, target: float) -> float | None:

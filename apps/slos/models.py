@@ -100,6 +100,7 @@ class SLO(TimeStampedModel):
     class Budgeting(models.TextChoices):
         OCCURRENCES = "occurrences", "Occurrences"
         TIMESLICES = "timeslices", "Timeslices"
+        RATIO_TIMESLICES = "ratio_timeslices", "Ratio timeslices"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="slos")
     sli = models.ForeignKey(SLI, on_delete=models.CASCADE, related_name="slos")
@@ -120,7 +121,7 @@ class SLO(TimeStampedModel):
         default=30, validators=[MinValueValidator(1), MaxValueValidator(366)], help_text="Length of a rolling window."
     )
     calendar_unit = models.CharField(max_length=10, choices=CalendarUnit.choices, blank=True)
-    budgeting = models.CharField(max_length=12, choices=Budgeting.choices, default=Budgeting.OCCURRENCES)
+    budgeting = models.CharField(max_length=20, choices=Budgeting.choices, default=Budgeting.OCCURRENCES)
     timeslice_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Slice length in seconds (a multiple of 300)."
     )
@@ -168,12 +169,14 @@ class SLO(TimeStampedModel):
             self.calendar_unit = ""
             if not self.window_days:
                 errors["window_days"] = "A rolling window needs a number of days."
-        if self.budgeting == self.Budgeting.TIMESLICES:
+        if self.budgeting in (self.Budgeting.TIMESLICES, self.Budgeting.RATIO_TIMESLICES):
             if not self.timeslice_seconds or self.timeslice_seconds % BUCKET_SECONDS:
                 errors["timeslice_seconds"] = f"Slices are a positive multiple of {BUCKET_SECONDS} seconds."
             elif self.timeslice_seconds > 86400:
                 errors["timeslice_seconds"] = "Slices are at most one day."
-            if self.timeslice_target is None or not (0 < self.timeslice_target <= 1):
+            if self.budgeting == self.Budgeting.RATIO_TIMESLICES:
+                self.timeslice_target = None  # each slice counts by its ratio, not against a slice target
+            elif self.timeslice_target is None or not (0 < self.timeslice_target <= 1):
                 errors["timeslice_target"] = "Timeslices need a slice target between 0 and 1."
         else:
             self.timeslice_seconds = None

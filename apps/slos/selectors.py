@@ -178,12 +178,12 @@ def slo_statuses(slos, *, now: datetime | None = None, raw: bool = False) -> dic
         result[slo.pk] = SLOStatus(
             window_start=start, window_end=end, period_hours=slo_period_hours(slo, now), burn_end=bhi
         )
-        if slo.budgeting == SLO.Budgeting.TIMESLICES:
+        if slo.timeslice_seconds and slo.budgeting != SLO.Budgeting.OCCURRENCES:
             step = slo.timeslice_seconds
             # Whole slices only: the window starts at the first slice boundary inside it.
             slice_lo = lo if lo % step == 0 else maths.floor_to(lo, step) + step
             scan_lo = min(slice_lo, maths.floor_to(bhi - longest, step))
-            slice_rows.append((slo.pk, slo.sli_id, slice_lo, scan_lo, step, float(slo.timeslice_target), bhi))
+            slice_rows.append((slo.pk, slo.sli_id, slice_lo, scan_lo, step, _slice_target(slo), bhi))
         else:
             occ_rows.append((slo.pk, slo.sli_id, lo, min(lo, bhi - longest), bhi))
 
@@ -334,20 +334,30 @@ def _occurrence_sums_rollup(rows, hi: int) -> dict[int, tuple]:
     return out
 
 
+# What a slice with data counts for (maths.slice_value): 1/0 against the slice target, or its
+# ratio for RatioTimeslices, which pass a slice target of -1.
+_SLICE_VALUE = "CASE WHEN tgt < 0 THEN g * 1.0 / t WHEN g * 1.0 / t >= tgt THEN 1 ELSE 0 END"
+
+
+def _slice_target(slo: SLO) -> float:
+    return -1.0 if slo.budgeting == SLO.Budgeting.RATIO_TIMESLICES else float(slo.timeslice_target)
+
+
 def _timeslice_counts(rows, hi: int, *, lateral: bool) -> dict[int, tuple]:
-    """(good slices, slices with data, {w: (good slices, slices)}) per timeslices SLO."""
+    """(good slices, slices with data, {w: (good slices, slices)}) per timeslices SLO
+    (for RatioTimeslices "good slices" is the sum of the slices' ratios)."""
     windows = list(maths.BURN_WINDOWS)
     table = SLISample._meta.db_table
     out = {}
     # A slice is in a burn window when it starts in it (the window start rounded down to a slice).
     burn_cols = ", ".join(
         "SUM(CASE WHEN st >= (bhi - %s) - ((bhi - %s) %% step) AND st < bhi THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN st >= (bhi - %s) - ((bhi - %s) %% step) AND st < bhi AND g * 1.0 / t >= tgt THEN 1 ELSE 0 END)"
+        f"SUM(CASE WHEN st >= (bhi - %s) - ((bhi - %s) %% step) AND st < bhi THEN {_SLICE_VALUE} ELSE 0 END)"
         for _ in windows
     )
     burn_params = [w for w in windows for _ in range(4)]
     outer = (
-        "SUM(CASE WHEN st >= lo THEN 1 ELSE 0 END), SUM(CASE WHEN st >= lo AND g * 1.0 / t >= tgt THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN st >= lo THEN 1 ELSE 0 END), SUM(CASE WHEN st >= lo THEN {_SLICE_VALUE} ELSE 0 END), "
         f"{burn_cols}"
     )
     with connection.cursor() as cursor:
@@ -399,18 +409,19 @@ def slo_status(slo: SLO, *, now: datetime | None = None) -> SLOStatus:
 def _range_counts(slo: SLO, lo: int, hi: int) -> tuple[float, float]:
     """(good, total) events, or (good slices, slices with data), for buckets in [lo, hi)."""
     qs = SLISample.objects.filter(sli_id=slo.sli_id, bucket__gte=lo, bucket__lt=hi)
-    if slo.budgeting != SLO.Budgeting.TIMESLICES:
+    if slo.budgeting == SLO.Budgeting.OCCURRENCES:
         from django.db.models import Sum
 
         agg = qs.aggregate(g=Sum("good"), t=Sum("total"))
         return float(agg["g"] or 0), float(agg["t"] or 0)
-    step, target = slo.timeslice_seconds, float(slo.timeslice_target)
+    step = slo.timeslice_seconds
+    target = None if slo.budgeting == SLO.Budgeting.RATIO_TIMESLICES else float(slo.timeslice_target)
     slices: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for bucket, good, total in qs.values_list("bucket", "good", "total"):
         acc = slices[maths.floor_to(bucket, step)]
         acc[0] += good
         acc[1] += total
-    verdicts = [maths.slice_is_good(g, t, target) for g, t in slices.values()]
+    verdicts = [maths.slice_value(g, t, target) for g, t in slices.values()]
     verdicts = [v for v in verdicts if v is not None]
     return float(sum(verdicts)), float(len(verdicts))
 
@@ -630,7 +641,8 @@ def slo_series(slo: SLO, *, now: datetime | None = None) -> dict:
     lo, hi = maths.bucket_range(start, end, BUCKET_SECONDS)
     span = hi - lo
     step = 3600 if span <= 8 * 86400 else 6 * 3600 if span <= 35 * 86400 else 86400
-    if slo.budgeting == SLO.Budgeting.TIMESLICES:
+    sliced = slo.budgeting != SLO.Budgeting.OCCURRENCES
+    if sliced:
         step = max(step, slo.timeslice_seconds)
         step = maths.floor_to(step, slo.timeslice_seconds) or slo.timeslice_seconds
     rows = SLISample.objects.filter(sli_id=slo.sli_id, bucket__gte=lo, bucket__lt=hi).values_list(
@@ -638,14 +650,15 @@ def slo_series(slo: SLO, *, now: datetime | None = None) -> dict:
     )
     target = float(slo.target)
     per_step: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])  # good, total, good sl, slices
-    if slo.budgeting == SLO.Budgeting.TIMESLICES:
+    if sliced:
+        slice_target = None if slo.budgeting == SLO.Budgeting.RATIO_TIMESLICES else float(slo.timeslice_target)
         slices: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for bucket, good, total in rows:
             acc = slices[maths.floor_to(bucket, slo.timeslice_seconds)]
             acc[0] += good
             acc[1] += total
         for slice_start, (g, t) in slices.items():
-            verdict = maths.slice_is_good(g, t, float(slo.timeslice_target))
+            verdict = maths.slice_value(g, t, slice_target)
             acc = per_step[maths.floor_to(slice_start, step)]
             acc[0] += g
             acc[1] += t

@@ -140,3 +140,13 @@ def test_policy_steps():
     ):
         with pytest.raises(ValueError):
             maths.validate_policy_steps(bad)
+
+
+def test_ratio_timeslices_is_the_mean_of_the_slice_ratios():
+    # Slices 90/100, 1/1, no data, 3/4: (0.9 + 1 + 0.75) / 3 = 0.883333...; occurrences would give 94/105.
+    slices = [(90, 100), (1, 1), (0, 0), (3, 4)]
+    assert maths.ratio_timeslices_sli(slices) == pytest.approx(2.65 / 3)
+    assert maths.ratio_timeslices_sli([(0, 0)]) is None
+    assert maths.slice_value(3, 4, None) == 0.75
+    assert maths.slice_value(3, 4, 0.75) == 1.0 and maths.slice_value(3, 4, 0.8) == 0.0
+    assert maths.slice_value(0, 0, None) is None
