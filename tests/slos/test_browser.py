@@ -16,7 +16,7 @@ def test_slo_page_draws_its_charts_and_catalog_filters(page, live_server, cast):
     make_slo(make_sli(cast.other_service, name="Search"), name="Search 99", target="0.99")
     now = live_now_ts()
     fill(sli, start_ts=now - 2 * 86400, end_ts=now - 3600, good=9995, total=10000)
-    fill(sli, start_ts=now - 3600, end_ts=now, good=9000, total=10000)
+    fill(sli, start_ts=now - 3600, end_ts=now, good=9000, total=10000, refresh=True)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, live_server, cast.member)
