@@ -109,3 +109,20 @@ document.addEventListener("htmx:afterSwap", (event) => {
     event.target.classList.toggle("show", event.target.children.length > 0);
   }
 });
+
+// Character counters: <textarea data-limit="4000"> and <div data-count-for="its id">. The
+// limit is not enforced here (a maxlength would cut a paste silently): the server refuses
+// and says so; the counter warns before that.
+function updateCount(field) {
+  const counter = document.querySelector(`[data-count-for="${CSS.escape(field.id)}"]`);
+  if (!counter) return;
+  const limit = Number(field.dataset.limit);
+  const length = field.value.length;
+  counter.textContent = length > limit * 0.8 ? `${length.toLocaleString("en-US")} / ${limit.toLocaleString("en-US")}` : "";
+  counter.classList.toggle("text-danger", length > limit);
+  counter.classList.toggle("fw-semibold", length > limit);
+}
+document.addEventListener("input", (event) => {
+  if (event.target.matches && event.target.matches("[data-limit]")) updateCount(event.target);
+});
+document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("[data-limit]").forEach(updateCount));
