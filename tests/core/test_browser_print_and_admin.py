@@ -65,3 +65,8 @@ def test_admin_team_page_with_services_fits_the_screen(page, live_server, cast):
     width = page.evaluate("document.documentElement.scrollWidth")
     screenshot(page, "admin-team-services")
     assert width <= 1366, f"the admin team page is {width}px wide"
+    # ...and no inline hides a column in a scroll box of its own.
+    hidden = page.evaluate(
+        "[...document.querySelectorAll('.inline-group fieldset')].filter(e => e.scrollWidth > e.clientWidth + 1).length"
+    )
+    assert hidden == 0
