@@ -354,7 +354,9 @@ def answers_upsert(
         if item.comment is not UNSET:
             comment = str(item.comment or "").strip()
             if len(comment) > COMMENT_LIMIT:
-                errors[f"{prefix}.comment"] = [f"{label}: the comment is longer than {COMMENT_LIMIT} characters."]
+                errors[f"{prefix}.comment"] = [
+                    f"{label}: the comment is longer than {COMMENT_LIMIT} characters ({len(comment):,}); shorten it."
+                ]
             answer.comment = comment
         if item.evidence_url is not UNSET:
             url = str(item.evidence_url or "").strip()

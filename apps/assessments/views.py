@@ -194,10 +194,13 @@ def answer_save(request, pk, question_pk):
     }
     error = None
     answer = None
+    field_errors = {}
     try:
         answer = services.answer_save(assessment=assessment, question=question, by=request.user, **values)
     except ValidationError as exc:
         error = _errors_text(exc)
+        # "answers[0].comment" -> "comment": shown under that field as well as in the status line.
+        field_errors = {key.rsplit(".", 1)[-1]: " ".join(msgs) for key, msgs in exc.message_dict.items()}
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -215,6 +218,7 @@ def answer_save(request, pk, question_pk):
             "question": question,
             "answer": answer,
             "error": error,
+            "field_errors": field_errors,
             "sheets": sheets,
             "saved_at": timezone.localtime(),
         },

@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from . import selectors
 from .models import Postmortem
 
 SECTIONS = [
@@ -53,12 +54,8 @@ def to_markdown(pm: Postmortem) -> str:
             root = " (root cause)" if f.is_root_cause else ""
             lines.append(f"- **{f.category.name}**{root}: {_cell(f.description)}")
     lines += ["", "## Timeline", ""]
-    entries = list(pm.timeline.all())
-    if entries:
-        lines += ["| Time | Event |", "|---|---|"]
-        lines += [f"| {_time(e.at)} | {_cell(e.description)} |" for e in entries]
-    else:
-        lines.append("_No entries._")
+    lines += ["| Time | Event |", "|---|---|"]
+    lines += [f"| {_time(e.at)} | {_cell(e.description)} |" for e in selectors.timeline(pm)]
     lines += ["", "## Lessons learned"]
     for heading, name in LESSONS:
         lines += ["", f"### {heading}", "", getattr(pm, name).strip() or "_Nothing noted._"]

@@ -4,8 +4,18 @@ from django.contrib.auth import get_user_model
 from apps.core import permissions
 from apps.core.forms import BootstrapForm, BootstrapModelForm
 from apps.teams.models import Service, Team
+from apps.teams.selectors import org_people
+from apps.teams.widgets import PeoplePicker
 
-from .models import MARKDOWN_FIELDS, ActionItem, Incident, Postmortem, PostmortemReview
+from .models import (
+    MARKDOWN_FIELDS,
+    TAG_RULE,
+    ActionItem,
+    Incident,
+    Postmortem,
+    PostmortemReview,
+    clean_tag_names,
+)
 
 User = get_user_model()
 
@@ -15,10 +25,6 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-def org_people(organization):
-    return User.objects.filter(org_memberships__organization=organization, is_active=True).order_by("name", "email")
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -66,16 +72,18 @@ class IncidentForm(BootstrapModelForm):
 
 
 class PostmortemForm(BootstrapModelForm):
-    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. database, capacity, third-party.")
+    tags = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text=f"Comma-separated, e.g. database, capacity, third-party: {TAG_RULE}; spaces become hyphens.",
+    )
     reviewers = PeopleChoiceField(
         queryset=User.objects.none(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 5}),
+        widget=PeoplePicker(),
         help_text="Named reviewers approve or ask for changes before publication.",
     )
-    authors = PeopleChoiceField(
-        queryset=User.objects.none(), required=False, widget=forms.SelectMultiple(attrs={"size": 5})
-    )
+    authors = PeopleChoiceField(queryset=User.objects.none(), required=False, widget=PeoplePicker())
 
     class Meta:
         model = Postmortem
@@ -86,8 +94,9 @@ class PostmortemForm(BootstrapModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         people = org_people(self.instance.organization)
-        self.fields["reviewers"].queryset = people
-        self.fields["authors"].queryset = people
+        for name in ("reviewers", "authors"):
+            self.fields[name].queryset = people
+            self.fields[name].widget.organization = self.instance.organization
         if self.instance.pk and not self.is_bound:
             self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
             self.initial["reviewers"] = [r.reviewer_id for r in self.instance.reviews.all()]
@@ -99,8 +108,11 @@ class PostmortemForm(BootstrapModelForm):
             if prompt and prompt != "-":
                 self.fields[name].widget.attrs["placeholder"] = prompt
 
+    def clean_tags(self) -> list[str]:
+        return clean_tag_names((self.cleaned_data.get("tags") or "").split(","))
+
     def tag_names(self) -> list[str]:
-        return [t for t in (self.cleaned_data.get("tags") or "").split(",") if t.strip()]
+        return self.cleaned_data.get("tags") or []
 
 
 class TimelineEntryForm(BootstrapForm):

@@ -1,5 +1,7 @@
 """Incidents, blameless postmortems, their timeline, contributing factors and action items."""
 
+import re
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
@@ -198,9 +200,53 @@ class ContributingFactorCategory(TimeStampedModel):
         return self.name
 
 
+# A tag is one word or words joined by single hyphens, lower case: "third-party", "dns".
+TAG_MAX_LENGTH = 50
+TAG_RULE = (
+    f"lowercase letters and digits, words joined by single hyphens (e.g. third-party), "
+    f"at most {TAG_MAX_LENGTH} characters"
+)
+_TAG_PATTERN = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+def normalize_tag(raw) -> str:
+    """What a person typed, as the tag it names: capitals don't matter and spaces between
+    words become one hyphen ("Capacity Planning" is capacity-planning). Nothing else is
+    rewritten: other characters make the tag invalid."""
+    return "-".join(str(raw).lower().split())
+
+
+def _tag_error(typed: str) -> ValidationError:
+    return ValidationError(f"“{typed}” is not a valid tag: use {TAG_RULE}.", code="invalid_tag")
+
+
+def validate_tag_name(value: str) -> None:
+    if len(value) > TAG_MAX_LENGTH or value != value.lower() or not _TAG_PATTERN.fullmatch(value):
+        raise _tag_error(value)
+
+
+def clean_tag_names(names) -> list[str]:
+    """Tag names as typed -> normalized, de-duplicated names; every name breaking the rule
+    is reported (never silently rewritten into another tag)."""
+    clean, errors = [], []
+    for raw in names:
+        name = normalize_tag(raw)
+        if not name or name in clean:
+            continue
+        try:
+            validate_tag_name(name)
+        except ValidationError:
+            errors.extend(_tag_error(str(raw).strip()).messages)  # as typed, not as normalized
+        else:
+            clean.append(name)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
 class Tag(models.Model):
     organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="postmortem_tags")
-    name = models.SlugField(max_length=50, allow_unicode=True)
+    name = models.SlugField(max_length=TAG_MAX_LENGTH, allow_unicode=True, validators=[validate_tag_name])
 
     class Meta:
         ordering = ["name"]

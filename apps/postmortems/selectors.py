@@ -126,6 +126,36 @@ def postmortem_detail(*, user, pk: int, change: bool = False) -> Postmortem:
     return permissions.get_for_user(user, qs, change=change, pk=pk)
 
 
+# The incident's own times open the timeline, read from the incident (never copied, so
+# they stay right when the incident is corrected).
+INCIDENT_MILESTONES = (
+    ("started_at", "Incident started: users affected"),
+    ("detected_at", "Detected"),
+    ("mitigated_at", "Mitigated"),
+    ("resolved_at", "Resolved"),
+)
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: dt.datetime
+    description: str
+    from_incident: bool
+
+
+def timeline(postmortem: Postmortem) -> list[TimelineRow]:
+    """The incident's times (started, detected, mitigated, resolved) and the written entries,
+    in time order; at the same time the incident's comes first."""
+    incident = postmortem.incident
+    rows = [
+        TimelineRow(at=getattr(incident, name), description=label, from_incident=True)
+        for name, label in INCIDENT_MILESTONES
+        if getattr(incident, name)
+    ]
+    rows += [TimelineRow(at=e.at, description=e.description, from_incident=False) for e in postmortem.timeline.all()]
+    return sorted(rows, key=lambda row: (row.at, not row.from_incident))
+
+
 def review_of(postmortem: Postmortem, user) -> PostmortemReview | None:
     return next((r for r in postmortem.reviews.all() if r.reviewer_id == getattr(user, "pk", None)), None)
 

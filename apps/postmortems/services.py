@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +26,7 @@ from .models import (
     SupportingLink,
     Tag,
     TimelineEntry,
+    clean_tag_names,
 )
 
 INCIDENT_FIELDS = {"title", "description", "severity", "status", *TIME_ORDER}
@@ -280,15 +280,15 @@ def postmortem_create(*, actor, incident: Incident, title: str = "") -> tuple[Po
     return postmortem, True
 
 
-def _clean_tags(organization, names: Iterable[str]) -> list[Tag]:
-    tags, seen = [], set()
-    for raw in names:
-        name = re.sub(r"[^\w-]+", "-", str(raw).strip().lower(), flags=re.UNICODE).strip("-")[:50]
-        if not name or name in seen:
-            continue
-        seen.add(name)
-        tags.append(Tag.objects.get_or_create(organization=organization, name=name)[0])
-    return tags
+def _check_tags(names: Iterable[str]) -> list[str]:
+    try:
+        return clean_tag_names(names)
+    except ValidationError as exc:
+        raise ValidationError({"tags": exc.messages}) from exc
+
+
+def _tags_get_or_create(organization, names: list[str]) -> list[Tag]:
+    return [Tag.objects.get_or_create(organization=organization, name=name)[0] for name in names]
 
 
 def _check_people(organization, users: Iterable, field: str) -> list:
@@ -367,6 +367,7 @@ def postmortem_update(
             new_links.append(item)
     reviewers = _check_people(org, reviewers, "reviewers") if reviewers is not None else None
     authors = _check_people(org, authors, "authors") if authors is not None else None
+    tags = _check_tags(tags) if tags is not None else None
 
     postmortem.save()
     if new_timeline is not None:
@@ -379,7 +380,7 @@ def postmortem_update(
         postmortem.links.all().delete()
         SupportingLink.objects.bulk_create(new_links)
     if tags is not None:
-        postmortem.tags.set(_clean_tags(org, tags))
+        postmortem.tags.set(_tags_get_or_create(org, tags))
     if authors is not None:
         postmortem.authors.set(authors)
     if reviewers is not None:

@@ -238,6 +238,7 @@ def detail(request, pk):
         {
             "pm": postmortem,
             "incident": postmortem.incident,
+            "timeline": selectors.timeline(postmortem),
             "sections": [(name, Postmortem._meta.get_field(name).verbose_name) for name in MARKDOWN_FIELDS],
             "can_edit": permissions.can_change(request.user, postmortem),
             "my_review": my_review,
@@ -298,7 +299,15 @@ def edit(request, pk):
     return render(
         request,
         "postmortems/edit.html",
-        {"pm": postmortem, "form": form, "timeline": timeline, "factors": factors, "links": links},
+        {
+            "pm": postmortem,
+            "form": form,
+            "timeline": timeline,
+            "incident_times": [row for row in selectors.timeline(postmortem) if row.from_incident],
+            "can_edit_incident": permissions.can_change(request.user, postmortem.incident),
+            "factors": factors,
+            "links": links,
+        },
     )
 
 

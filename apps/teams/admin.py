@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -65,9 +66,27 @@ class TeamMembershipInline(OrgScopedInline):
     autocomplete_fields = ["user"]
 
 
+class ServiceInlineFormSet(BaseInlineFormSet):
+    """Service rows on their team's page: the organization is the team's, not a column."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # Set before validation, so (organization, slug) uniqueness is checked too.
+        form.instance.organization_id = self.instance.organization_id
+        return form
+
+
+class ServiceInlineForm(forms.ModelForm):
+    def _get_validation_exclusions(self):
+        # The organization is not a column here but is part of the slug's uniqueness.
+        return super()._get_validation_exclusions() - {"organization"}
+
+
 class ServiceInline(OrgScopedInline):
     model = Service
-    fields = ["name", "slug", "tier", "lifecycle", "repository_url", "runbook_url", "organization"]
+    formset = ServiceInlineFormSet
+    form = ServiceInlineForm
+    fields = ["name", "slug", "tier", "lifecycle", "repository_url", "runbook_url"]
     prepopulated_fields = {"slug": ["name"]}
 
 

@@ -51,3 +51,23 @@ def service_list(*, user, organization, team=None, tier=None):
 
 def teams_of_user(user):
     return Team.objects.filter(memberships__user=user).select_related("organization").order_by("name")
+
+
+def org_people(organization):
+    """The active people of an organization (what a person picker offers)."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(org_memberships__organization=organization, is_active=True)
+        .distinct()
+        .order_by("name", "email")
+    )
+
+
+def people_search(*, organization, q: str, limit: int = 10) -> list:
+    """Up to `limit` people of the organization whose name or email contains `q`."""
+    qs = org_people(organization)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
+    return list(qs[:limit])

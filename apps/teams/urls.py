@@ -10,4 +10,5 @@ urlpatterns = [
     path("services/<int:pk>/", views.service_detail, name="service"),
     path("services/<int:pk>/edit/", views.service_edit, name="service_edit"),
     path("switch-organization/", views.switch_organization, name="switch_org"),
+    path("people/", views.people_search, name="people_search"),
 ]

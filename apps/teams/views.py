@@ -9,7 +9,7 @@ from apps.core import panels, permissions
 from . import selectors
 from .forms import ServiceForm
 from .middleware import SESSION_KEY, current_organization
-from .models import Service
+from .models import Organization, Service
 
 
 @login_required
@@ -80,3 +80,19 @@ def switch_organization(request):
     request.session[SESSION_KEY] = org.pk
     messages.info(request, f"Switched to {org.name}.")
     return redirect("home")
+
+
+@login_required
+def people_search(request):
+    """The people picker's search (widgets.PeoplePicker): people of one organization the
+    user belongs to, matched on name or email."""
+    org_id = request.GET.get("organization", "")
+    org = Organization.objects.filter(pk=org_id).first() if org_id.isdigit() else None
+    if org is None or permissions.org_role(request.user, org) is None:
+        raise Http404("No such organization.")
+    q = (request.GET.get("q") or "").strip()[:100]
+    return render(
+        request,
+        "teams/_people_results.html",
+        {"people": selectors.people_search(organization=org, q=q), "q": q, "organization": org},
+    )

@@ -37,12 +37,32 @@ def test_write_review_publish(page, live_server, cast):
     page.click("text=Write the postmortem")
     page.wait_for_load_state("networkidle")
     assert "/edit/" in page.url
-    page.fill("#id_summary", "Checkout returned **500s** for an hour after a pool change.")
+    # The incident's times open the timeline, above the rows the authors write.
+    resolved = start + dt.timedelta(hours=1)
+    assert [t.strip() for t in page.locator(".timeline-incident-times li").all_inner_texts()] == [
+        f"{start:%b} {start.day} {start:%H:%M} Incident started: users affected",
+        f"{resolved:%b} {resolved.day} {resolved:%H:%M} Resolved",
+    ]
+    page.fill(
+        "#id_summary",
+        "Checkout returned **500s** for an hour after a pool change.\n\n"
+        "| pool | workers |\n|---|---|\n| 10 | 8 |\n\n```\nPOOL_SIZE=10\n```",
+    )
     page.fill("#id_impact", "About 4,000 customers could not pay.")
     page.fill("#id_root_causes", "The connection pool was sized per process.")
     page.fill("#id_resolution", "Rolled back the deploy.")
-    page.fill("#id_tags", "database, connection-pool")
-    page.select_option("#id_reviewers", [str(cast.lead.pk)])
+    page.fill("#id_tags", "database, <b>bold</b>")
+    # The reviewer picker searches the organization only: the other tenant's admin is not offered.
+    page.fill("#id_reviewers", "outsider")
+    page.locator("#id_reviewers ~ [data-picker-results]", has_text="No one in Acme matches").wait_for()
+    page.fill("#id_reviewers", "lea")
+    results = page.locator("#id_reviewers ~ [data-picker-results] [data-pick]")
+    results.first.wait_for()
+    assert sorted(results.all_inner_texts()) == ["Lead lead@example.test", "Leader leader@example.test"]
+    page.click(f"#id_reviewers ~ [data-picker-results] [data-pick='{cast.lead.pk}']")
+    chips = page.locator("[data-people-picker][data-name=reviewers] [data-person]")
+    assert page.locator("[data-people-picker][data-name=authors] [data-person]").all_inner_texts() == ["Member"]
+    assert chips.all_inner_texts() == ["Lead"] and not results.count()  # picked; the list closed
     page.fill("#id_timeline-0-at", (start + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_timeline-0-description", "Burn-rate alert pages the on-call.")
     page.select_option("#id_factors-0-category", label="Configuration")
@@ -50,10 +70,33 @@ def test_write_review_publish(page, live_server, cast):
     screenshot(page, "postmortems-edit")
     page.click("button[name=submit]")
     page.wait_for_load_state("networkidle")
+    # A tag breaking the rule is an error beside the field, not a rewritten tag; nothing typed is lost.
+    error = page.locator("#id_tags ~ .invalid-feedback")
+    assert "“<b>bold</b>” is not a valid tag" in error.inner_text()
+    assert chips.all_inner_texts() == ["Lead"]  # the reviewer is still chosen
+    assert page.input_value("#id_timeline-0-description") == "Burn-rate alert pages the on-call."
+    assert Postmortem.objects.get(incident=incident).tags.count() == 0
+    screenshot(page, "postmortems-edit-tag-error")
+    page.fill("#id_tags", "database, Connection-Pool")
+    page.click("button[name=submit]")
+    page.wait_for_load_state("networkidle")
     assert page.locator(".badge", has_text="In review").first.is_visible()
     assert page.locator("#section-summary strong", has_text="500s").is_visible()
     pm = Postmortem.objects.get(incident=incident)
     assert pm.status == "in_review" and pm.timeline.count() == 1 and pm.factors.count() == 1
+    assert sorted(pm.tags.values_list("name", flat=True)) == ["connection-pool", "database"]
+    assert [r.reviewer for r in pm.reviews.all()] == [cast.lead]
+    # The timeline: the incident's start, the written entry, the resolution.
+    rows = page.locator("ol.timeline > li").all_inner_texts()
+    assert len(rows) == 3
+    assert "Incident started" in rows[0] and "Burn-rate alert" in rows[1] and "Resolved" in rows[2]
+    # Markdown tables and code blocks are styled: cell borders, a dark code block.
+    cell = page.locator("#section-summary td").first
+    assert cell.evaluate("e => getComputedStyle(e).borderTopWidth") == "1px"
+    assert page.locator("#section-summary pre").evaluate("e => getComputedStyle(e).backgroundColor") == (
+        "rgb(17, 24, 39)"
+    )
+    screenshot(page, "postmortems-in-review")
     # Publishing waits for the reviewer.
     assert page.locator("button", has_text="Publish").is_disabled()
     sign_out(page)

@@ -34,7 +34,7 @@ def corpus(cast):
             root_causes=root_causes or "Unknown yet.",
         )
         if tags:  # published postmortems are read-only in the workflow: tag them directly
-            p.tags.set(services._clean_tags(cast.org, tags))
+            p.tags.set(services._tags_get_or_create(cast.org, tags))
             services.postmortem_reindex(p)
         return p
 

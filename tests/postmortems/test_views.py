@@ -327,3 +327,30 @@ def test_incident_filters(cast, client_for):
         page = c.get(reverse("postmortems:incidents"), params).context["page"]
         assert [i.pk for i in page.object_list] == [hit.pk], params
     assert "No incident matches" in c.get(reverse("postmortems:incidents"), {"severity": 5}).content.decode()
+
+
+def test_action_item_edit_buttons_only_for_who_may_edit(client_for, cast):
+    """The pencil beside an action item is shown exactly to the people its edit page lets in
+    (members of another team saw it and got a 403)."""
+    from apps.postmortems import services as pm_services
+
+    pm = make_postmortem(
+        cast, actor=cast.other_member, incident=IncidentFactory(team=cast.other_team), status="published"
+    )
+    item, _ = pm_services.action_item_create(
+        actor=cast.other_member, postmortem=pm, title="Theirs", team=cast.other_team
+    )
+    edit_url = reverse("postmortems:action_edit", args=[item.pk])
+    shown = {}
+    for role in ("org_admin", "leader", "lead", "member", "other_member"):
+        client = client_for(role)
+        page = client.get(pm.get_absolute_url())
+        assert page.status_code == 200 and "Theirs" in page.content.decode(), role
+        shown[role] = (f'href="{edit_url}"' in page.content.decode(), client.get(edit_url).status_code)
+    assert shown == {
+        "org_admin": (True, 200),
+        "leader": (False, 403),
+        "lead": (False, 403),
+        "member": (False, 403),
+        "other_member": (True, 200),
+    }

@@ -64,6 +64,35 @@ def test_org_admin_creates_a_team_with_members_inline(cast, admin_client):
     assert team.memberships.get().user == cast.other_member
 
 
+def test_services_inline_takes_the_team_organization(cast, admin_client):
+    def post(slug):
+        return admin_client.post(
+            "/admin/teams/team/add/",
+            {
+                "organization": cast.org.pk,
+                "name": f"Team {slug}",
+                "slug": f"team-{slug}",
+                "memberships-TOTAL_FORMS": 0,
+                "memberships-INITIAL_FORMS": 0,
+                "services-TOTAL_FORMS": 1,
+                "services-INITIAL_FORMS": 0,
+                "services-0-name": "Ledger",
+                "services-0-slug": slug,
+                "services-0-tier": 1,
+                "services-0-lifecycle": "production",
+            },
+        )
+
+    # No organization column on the inline: the service is the team's organization's.
+    assert post("ledger").status_code == 302
+    service = Team.objects.get(slug="team-ledger").services.get()
+    assert service.organization == cast.org and service.slug == "ledger"
+    # Slugs are unique per organization, and that is still checked on the inline.
+    response = post(cast.service.slug)
+    assert response.status_code == 200 and "already exists" in response.content.decode()
+    assert not Team.objects.filter(slug=f"team-{cast.service.slug}").exists()
+
+
 def test_autocomplete_is_scoped(cast, admin_client):
     TeamFactory(organization=cast.other_org, name="Checkout Foreign", slug="checkout-foreign")
     response = admin_client.get(

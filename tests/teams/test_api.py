@@ -198,3 +198,8 @@ def test_openapi_schema_and_docs_work_offline(client, cast):
     # Swagger UI is served from our static files (drf-spectacular-sidecar), not a CDN.
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
     assert "cdn" not in docs.lower()
+    # No inline start-up script (CSP script-src 'self'): it is served as a script of its own.
+    assert "<script>" not in docs and 'src="/api/docs/?script="' in docs
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle" in script.content and b"/api/schema/" in script.content

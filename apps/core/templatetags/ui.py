@@ -12,3 +12,12 @@ def signup_open(context) -> bool:
 
     request = context.get("request")
     return bool(request is not None and get_adapter(request).is_open_for_signup(request))
+
+
+@register.filter
+def changeable_by(obj, user) -> bool:
+    """`{% if item|changeable_by:request.user %}`: show an edit control only to whoever may
+    use it (apps.core.permissions decides, as the view behind the control does)."""
+    from apps.core import permissions
+
+    return permissions.can_change(user, obj)
