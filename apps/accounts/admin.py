@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from apps.core import permissions
-from apps.core.admin import is_admin_user
+from apps.core.admin import ScopedListFiltersMixin, is_admin_user
 from apps.teams.models import Organization, OrgMembership
 from apps.teams.services import org_membership_set
 
@@ -28,7 +28,7 @@ class UserCreationForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ScopedListFiltersMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser", "org_memberships__organization"]

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 
 from apps.core import permissions
-from apps.core.admin import OrgScopedAdmin, OrgScopedInline, is_admin_user
+from apps.core.admin import OrgScopedAdmin, OrgScopedInline, ScopedListFiltersMixin, is_admin_user
 
 from . import services
 from .models import Answer, Assessment, Campaign, Dimension, Framework, FrameworkLocked, Question
@@ -29,7 +29,7 @@ def _may_edit_framework(user, framework) -> bool:
     return allowed and not framework.is_in_use()
 
 
-class FrameworkAdminBase(admin.ModelAdmin):
+class FrameworkAdminBase(ScopedListFiltersMixin, admin.ModelAdmin):
     def has_module_permission(self, request):
         return is_admin_user(request.user)
 

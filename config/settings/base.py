@@ -25,6 +25,19 @@ USE_I18N = True
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default runs web, worker and beat on one SQLite file. WAL lets readers
+    # and a writer work at once; a writer waits up to 20 s for the lock (busy timeout)
+    # instead of failing with "database is locked"; IMMEDIATE transactions take the write
+    # lock at BEGIN, so two read-then-write transactions queue instead of deadlocking
+    # (SQLite refuses the second one at once, whatever the timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")

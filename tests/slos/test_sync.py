@@ -149,8 +149,28 @@ def test_sync_evaluates_alerts(fake, prom_sli, monkeypatch):
     assert BurnRateAlert.objects.filter(slo__sli=prom_sli, resolved_at__isnull=True).count() == 4
 
 
-def test_connection_errors_are_retried_by_the_task():
-    assert issubclass(prometheus.PrometheusUnavailable, tasks.sync_sli.autoretry_for)
+def test_prometheus_outage_is_one_warning_line_and_retrying(cast, caplog):
+    """The demo's Prometheus is not running: the worker logs one warning per attempt (no
+    traceback, nothing at ERROR), the SLI says "retrying", the periodic job asks again."""
+    import logging
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sli = make_sli(
+        cast.service, source="prometheus", good_query="a", total_query="b", prometheus_url=f"http://127.0.0.1:{port}"
+    )
+    with caplog.at_level(logging.INFO):
+        assert tasks.sync_sli.delay(sli.pk).get() == 0
+    sli.refresh_from_db()
+    assert sli.sync_state == "retrying" and "unreachable" in sli.last_error
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert warnings[0].exc_info is None and "\n" not in warnings[0].getMessage()
+    assert f"SLI {sli.pk} not synced: Prometheus at http://127.0.0.1:{port} is unreachable" in warnings[0].getMessage()
+    assert sli in services.prometheus_slis_due()  # the next periodic run tries again
+    # Database hiccups are still retried with backoff; a bad query is not retried at all.
     assert tasks.sync_sli.retry_backoff and tasks.sync_sli.max_retries >= 5
     assert not issubclass(prometheus.PromQLError, tasks.sync_sli.autoretry_for)
 
