@@ -35,6 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchserver import production_env, wait_for_port
 from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,17 +45,7 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13"
 PORT = int(os.environ.get("BENCH_PORT", "8199"))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
-ENV = {
-    **os.environ,
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "DATABASE_URL": DB_URL,
-    "REDIS_URL": REDIS_URL,
-    "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "false",
-    "CONN_MAX_AGE": "60",
-    "LOG_LEVEL": "WARNING",
-}
+ENV = production_env(database_url=DB_URL, redis_url=REDIS_URL)
 
 
 def setup_django():
@@ -137,7 +128,7 @@ def bench_intake(deliveries: int, clients: int, workers: int) -> dict:
         env=ENV,
     )
     try:
-        _wait_for_port(PORT)
+        wait_for_port(PORT)
         # Warm up every worker (imports, first connection) outside the measurement.
         for _ in range(workers * 4):
             _post(path, b"{}", {"Content-Type": "application/json"})
@@ -221,19 +212,6 @@ def _post(path: str, body: bytes, headers: dict) -> int:
         return response.status
     finally:
         conn.close()
-
-
-def _wait_for_port(port: int, timeout: float = 30.0):
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not start on port {port}")
 
 
 # --- 2. DORA -----------------------------------------------------------------------

@@ -16,7 +16,6 @@ import argparse
 import http.client
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchserver import production_env, wait_for_port
 from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,17 +33,7 @@ DB_URL = os.environ.get("BENCH_GATE_DATABASE_URL") or "postgres://postgres@127.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13"
 PORT = int(os.environ.get("BENCH_PORT", "8197"))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
-ENV = {
-    **os.environ,
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "DATABASE_URL": DB_URL,
-    "REDIS_URL": REDIS_URL,
-    "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "false",
-    "CONN_MAX_AGE": "60",
-    "LOG_LEVEL": "WARNING",
-}
+ENV = production_env(database_url=DB_URL, redis_url=REDIS_URL)
 BUCKET = 300
 
 
@@ -89,19 +79,6 @@ def _post(path: str, token: str, body: bytes) -> tuple[int, bytes]:
         conn.close()
 
 
-def _wait_for_port(port: int, timeout: float = 30.0):
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not start on port {port}")
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
@@ -132,7 +109,7 @@ def main():
     ]
     gunicorn = subprocess.Popen(cmd, cwd=ROOT, env=ENV)  # noqa: S603
     try:
-        _wait_for_port(PORT)
+        wait_for_port(PORT)
         for _ in range(args.workers * THREADS * 2):  # warm every worker and thread's connection
             status, payload = _post(path, token, body)
         assert status == 200, (status, payload[:300])

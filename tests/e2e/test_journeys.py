@@ -151,7 +151,9 @@ def _member_writes_the_postmortem(page, live_server, quarter, lead) -> Postmorte
     page.fill("#id_root_causes", "The connection pool was sized per process.")
     page.fill("#id_resolution", "Rolled back the deploy.")
     page.fill("#id_tags", "database, connection-pool")
-    page.select_option("#id_reviewers", [str(lead.pk)])
+    # Reviewers are picked by searching the organization's people.
+    page.fill("#id_reviewers", lead.email.split("@")[0])
+    page.click(f"#id_reviewers ~ [data-picker-results] [data-pick='{lead.pk}']")
     page.fill("#id_timeline-0-at", (start + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_timeline-0-description", "Burn-rate alert pages the on-call.")
     page.select_option("#id_factors-0-category", label="Configuration")

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -26,11 +27,39 @@ def _bad(exc: ValidationError):
     return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
 
 
+GATE_REQUEST = inline_serializer(
+    "GateRequest",
+    {
+        "kind": serializers.ChoiceField(choices=["feature", "fix"], default="feature"),
+        "ref": serializers.CharField(required=False, allow_blank=True),
+    },
+)
+GATE_DECISION = inline_serializer(
+    "GateDecision",
+    {
+        "decision": serializers.ChoiceField(choices=["allow", "deny"]),
+        "allowed": serializers.BooleanField(),
+        "reason": serializers.CharField(),
+        "kind": serializers.CharField(),
+        "id": serializers.IntegerField(),
+        "slos": serializers.ListField(child=serializers.DictField()),
+    },
+)
+OVERRIDE_REQUEST = inline_serializer(
+    "GateOverrideRequest", {"reason": serializers.CharField(), "hours": serializers.IntegerField()}
+)
+OVERRIDE_CREATED = inline_serializer(
+    "GateOverride",
+    {"id": serializers.IntegerField(), "expires_at": serializers.DateTimeField(), "reason": serializers.CharField()},
+)
+
+
 class GateView(APIView):
     """POST /api/v1/sre/gate/<service>/ {kind: feature|fix, ref}: 200 with allow or deny and the reason."""
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=GATE_REQUEST, responses={200: GATE_DECISION})
     def post(self, request, pk):
         service = _service_for(request.user, pk)
         try:
@@ -59,6 +88,7 @@ class OverrideView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=OVERRIDE_REQUEST, responses={201: OVERRIDE_CREATED})
     def post(self, request, pk):
         service = _service_for(request.user, pk, lead_only=True)
         try:
