@@ -25,7 +25,7 @@ def sync_sli(sli_id: int, force: bool = False):
         # An expected outage, not a bug: one warning line, no traceback. The SLI shows
         # "retrying" and the periodic sync (every 5 minutes) is the retry; retrying here
         # as well only stacked chains of retries that each ended in a traceback.
-        logger.warning("SLI %s not synced: %s The periodic sync tries again.", sli_id, exc)
+        logger.warning("SLI %s not synced: %s (the periodic sync tries again)", sli_id, exc)
         return 0
 
 

@@ -1,7 +1,18 @@
 """Production: PostgreSQL via DATABASE_URL, Redis via REDIS_URL, HTTPS only."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import REDIS_URL, env
+
+# Redis is the Celery broker and the shared cache (sign-in rate limits, the worker
+# heartbeat) of every web and worker process. Without it the embedded default's fallbacks
+# (a filesystem broker, a database cache) would start silently and fail on first use.
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is required in production: it is the Celery broker and the cache shared by every "
+        "process. Set it, e.g. REDIS_URL=redis://redis:6379/0 (see docker/.env.example)."
+    )
 
 DEBUG = False
 # No default: starting without a real secret key is a configuration error.
