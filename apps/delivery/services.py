@@ -797,17 +797,21 @@ def _relink_incidents_after(deployment: Deployment) -> None:
         .values_list("finished_at", flat=True)
         .first()
     )
-    incidents = Incident.objects.filter(services=deployment.service_id, started_at__gte=deployment.finished_at)
+    window = Q(services=deployment.service_id, started_at__gte=deployment.finished_at)
     if later:
-        incidents = incidents.filter(started_at__lt=later)
-    incidents = incidents.exclude(deployment_link__method=IncidentDeploymentLink.Method.EXPLICIT)
-    # Only those the rule could move: unlinked, or linked to one finished no later than this one
-    # (this one included: it may have failed).
-    incidents = incidents.filter(
+        window &= Q(started_at__lt=later)
+    # Only those the rule could move: unlinked, or linked to one finished no later than this one;
+    # and whatever links to this one now (it may have failed, or finished later than first said).
+    movable = (
         Q(deployment_link__isnull=True)
         | Q(deployment_link__deployment__isnull=True)
         | Q(deployment_link__deployment__finished_at__lte=deployment.finished_at)
-        | Q(deployment_link__deployment=deployment)
+    )
+    incidents = (
+        Incident.objects.filter((window & movable) | Q(deployment_link__deployment=deployment))
+        .exclude(deployment_link__method=IncidentDeploymentLink.Method.EXPLICIT)
+        .distinct()
+        .order_by("started_at")
     )
     for incident in incidents[:500]:
         incident_link_refresh(incident=incident)
