@@ -183,10 +183,12 @@ def _time_field(model) -> str:
 # --- intake -----------------------------------------------------------------------
 
 
-def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bool]:
+def raw_event_receive(*, token: str, headers, body: bytes, enqueue: bool = True) -> tuple[RawEvent, bool]:
     """Verify and store one delivery. Returns (raw event, created); raises intake.IntakeError.
 
-    Nothing is written unless the proof checks out on the exact bytes received."""
+    Nothing is written unless the proof checks out on the exact bytes received. The stored
+    event is queued for a worker; `enqueue=False` leaves it to the caller to process (the
+    demo loader, which runs with no worker)."""
     source = _source_for(token)
     if source is None:
         raise intake.IntakeError(404, "No such intake URL.")
@@ -227,7 +229,8 @@ def raw_event_receive(*, token: str, headers, body: bytes) -> tuple[RawEvent, bo
     if integration.last_delivery_at is None or now - integration.last_delivery_at > timedelta(minutes=1):
         integration.last_delivery_at = now
         Integration.objects.filter(pk=integration.pk).update(last_delivery_at=now)
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(event.pk))
     return event, True
 
 
@@ -794,10 +797,22 @@ def _relink_incidents_after(deployment: Deployment) -> None:
         .values_list("finished_at", flat=True)
         .first()
     )
-    incidents = Incident.objects.filter(services=deployment.service_id, started_at__gte=deployment.finished_at)
+    window = Q(services=deployment.service_id, started_at__gte=deployment.finished_at)
     if later:
-        incidents = incidents.filter(started_at__lt=later)
-    incidents = incidents.exclude(deployment_link__method=IncidentDeploymentLink.Method.EXPLICIT)
+        window &= Q(started_at__lt=later)
+    # Only those the rule could move: unlinked, or linked to one finished no later than this one;
+    # and whatever links to this one now (it may have failed, or finished later than first said).
+    movable = (
+        Q(deployment_link__isnull=True)
+        | Q(deployment_link__deployment__isnull=True)
+        | Q(deployment_link__deployment__finished_at__lte=deployment.finished_at)
+    )
+    incidents = (
+        Incident.objects.filter((window & movable) | Q(deployment_link__deployment=deployment))
+        .exclude(deployment_link__method=IncidentDeploymentLink.Method.EXPLICIT)
+        .distinct()
+        .order_by("started_at")
+    )
     for incident in incidents[:500]:
         incident_link_refresh(incident=incident)
 

@@ -112,8 +112,10 @@ def test_seed_demo_is_idempotent(capsys):
     call_command("seed_demo", "--quiet-logins")
     first = {m.__name__: m.objects.count() for m in models}
     snapshot = sorted(Service.objects.values_list("slug", "team__slug", "tier", "lifecycle"))
+    delivered = _demo_delivery_counts()
     call_command("seed_demo")
     assert {m.__name__: m.objects.count() for m in models} == first
+    assert _demo_delivery_counts() == delivered  # the intake deduped every re-sent delivery
     assert sorted(Service.objects.values_list("slug", "team__slug", "tier", "lifecycle")) == snapshot
     north = Organization.objects.get(slug="northwind")
     assert north.departments.count() == 3 and north.teams.count() == 12
@@ -121,6 +123,31 @@ def test_seed_demo_is_idempotent(capsys):
     roles = set(north.memberships.values_list("role", flat=True))
     assert roles == {"admin", "leader", "member"}
     assert "Demo sign-ins" in capsys.readouterr().out
+
+
+def _demo_delivery_counts() -> dict:
+    """The demo's last two weeks arrived as signed deliveries through the intake (each
+    deployment has its raw events, none failed), the months before are marked imported, and
+    one push chain runs through both: every commit has its parent but each repository's first."""
+    from apps.delivery.models import Change, Deployment, Integration, RawEvent
+    from apps.postmortems.models import Incident
+
+    github = Integration.objects.get(organization__slug="northwind", name="GitHub (demo)")
+    pagerduty = Integration.objects.get(organization__slug="northwind", name="PagerDuty (demo)")
+    assert github.last_delivery_at is not None and pagerduty.last_delivery_at is not None
+    events = RawEvent.objects.filter(integration__in=[github, pagerduty])
+    assert not events.exclude(status=RawEvent.Status.PROCESSED).exists()
+    delivered = Deployment.objects.filter(integration=github)
+    assert delivered.count() == events.filter(event_type="deployment_status").count() > 20
+    assert events.filter(event_type="push").count() == delivered.count()
+    assert Deployment.objects.filter(organization__slug="northwind", source="import").count() > 1000
+    changes = Change.objects.filter(organization__slug="northwind")
+    assert set(changes.values_list("source", flat=True)) == {"github", "import"}
+    repositories = changes.values("repository").distinct().count()
+    assert changes.filter(parent_sha="").count() == repositories > 10
+    paged = Incident.objects.filter(organization__slug="northwind", source="pagerduty", external_id__startswith="demo-")
+    assert paged.count() == events.filter(event_type="incident.triggered").count() > 0
+    return {"events": events.count(), "deployments": delivered.count(), "changes": changes.count()}
 
 
 def test_the_default_settings_need_no_server():

@@ -293,6 +293,26 @@ def test_incident_links_to_the_latest_production_deployment_before_it(cast, make
     assert (link.method, link.deployment.external_id) == ("auto", "4")
 
 
+def test_a_linked_deployment_that_turns_out_failed_hands_its_incidents_back(cast, make_integration, hook):
+    """Deployment 2 first reports success, the incident links to it, then 2 reports failure
+    (later, so it wins): the incident goes back to deployment 1, the latest success before it."""
+    integration = make_integration("github")
+    pd = make_integration("pagerduty")
+    for deployment_id, at in ((1, "2026-03-06T09:00:00Z"), (2, "2026-03-06T11:00:00Z")):
+        send_github(
+            hook, integration, "deployment_status", p.github_deployment_status(deployment_id=deployment_id, at=at)
+        )
+    created = "2026-03-06T12:00:00Z"
+    body = p.dumps(p.pagerduty_event(occurred_at=created, created_at=created))
+    hook(pd, body, p.pagerduty_headers([SECRET], body))
+    link = IncidentDeploymentLink.objects.get()
+    assert link.deployment.external_id == "2"
+    failed = p.github_deployment_status(deployment_id=2, state="failure", at="2026-03-06T12:30:00Z", status_id=2)
+    send_github(hook, integration, "deployment_status", failed)
+    link.refresh_from_db()
+    assert (link.method, link.deployment.external_id) == ("auto", "1")
+
+
 def test_member_and_other_team_cannot_set_the_link(cast, make_integration, hook):
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
