@@ -49,6 +49,27 @@ def _clean_environments(environments) -> list[str]:
     return cleaned
 
 
+PATTERN_FIELDS = ("deploy_workflow", "deploy_job", "deploy_branch")
+
+
+def _clean_patterns(patterns: dict) -> dict[str, str]:
+    """The deployment patterns given (only PATTERN_FIELDS), stripped and checked to compile."""
+    unknown = set(patterns) - set(PATTERN_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown pattern fields: {', '.join(sorted(unknown))}.")
+    cleaned, errors = {}, {}
+    for name, value in patterns.items():
+        value = "" if value is None else str(value).strip()
+        if len(value) > 300:
+            errors[name] = "A pattern is at most 300 characters."
+        elif value and (why := normalizers.pattern_error(value)):
+            errors[name] = why
+        cleaned[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def _check_secret(secret: str | None) -> str:
     if secret is None or secret == "":
         return secret_store.generate_secret()
@@ -68,6 +89,7 @@ def integration_create(
     team: Team | None = None,
     production_environments=None,
     secret: str | None = None,
+    **patterns,
 ) -> tuple[Integration, str]:
     """Add an integration. Returns (integration, plaintext secret): the only time the secret is shown."""
     if team is not None and team.organization_id != organization.pk:
@@ -82,6 +104,7 @@ def integration_create(
     if Integration.objects.filter(organization=organization, name__iexact=name).exists():
         raise ValidationError({"name": "An integration with this name already exists in the organization."})
     secret = _check_secret(secret)
+    patterns = _clean_patterns(patterns)
     integration = Integration(
         organization=organization,
         team=team,
@@ -94,6 +117,7 @@ def integration_create(
             production_environments if production_environments is not None else ["production", "prod"]
         ),
         created_by=actor,
+        **patterns,
     )
     integration.full_clean(exclude=["secret_encrypted", "token"])
     integration.save()
@@ -102,10 +126,13 @@ def integration_create(
 
 @transaction.atomic
 def integration_update(
-    *, actor, integration: Integration, name=None, production_environments=None, is_active=None, team=...
+    *, actor, integration: Integration, name=None, production_environments=None, is_active=None, team=..., **patterns
 ):
+    """Change what is given (None or left out: unchanged). `patterns`: PATTERN_FIELDS, "" clears one."""
     if actor is not None and not permissions.can_change(actor, integration):
         raise PermissionDenied("You may not change this integration.")
+    for field, value in _clean_patterns({k: v for k, v in patterns.items() if v is not None}).items():
+        setattr(integration, field, value)
     if name is not None:
         name = name.strip()
         if not name:

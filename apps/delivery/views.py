@@ -234,6 +234,7 @@ def integration_create(request):
                 team=data["team"],
                 production_environments=data["production_environments"],
                 secret=data["secret"] or None,
+                **form.patterns(),
             )
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -291,6 +292,9 @@ def integration_edit(request, pk):
         "name": integration.name,
         "production_environments": ", ".join(integration.production_environments or []),
         "is_active": integration.is_active,
+        "deploy_workflow": integration.deploy_workflow,
+        "deploy_job": integration.deploy_job,
+        "deploy_branch": integration.deploy_branch,
         "mappings": "\n".join(
             f"{m.key} = {m.service.slug}" for m in integration.mappings.select_related("service").order_by("key")
         ),
@@ -305,6 +309,7 @@ def integration_edit(request, pk):
                 name=data["name"],
                 production_environments=data["production_environments"],
                 is_active=data["is_active"],
+                **form.patterns(),
             )
             services.integration_mappings_set(actor=request.user, integration=integration, mappings=data["mappings"])
         except ValidationError as exc:
