@@ -631,11 +631,16 @@ def pagerduty(event_type: str, payload: dict, integration) -> Parsed:
         "title": _text(data.get("title") or data.get("summary")),
         "severity": _severity_from_priority(_dict(data.get("priority")).get("summary"))
         or (2 if data.get("urgency") == "high" else 4 if data.get("urgency") == "low" else None),
-        "started_at": parse_time(data.get("created_at")) or occurred,
+        # The incident's own created_at; a trigger without it started when it occurred. Any other
+        # event without it (a resolve before its trigger) leaves the start unknown: its occurred_at
+        # is not the start, and taking it would make a zero-length incident.
+        "started_at": parse_time(data.get("created_at")) or (occurred if event_type == "incident.triggered" else None),
         "service_keys": [k for k in (service.get("summary"), service.get("id")) if k],
     }
+    if record["started_at"] is None:
+        record["start_unknown"] = True
     if event_type == "incident.triggered":
-        record["detected_at"] = parse_time(data.get("created_at")) or occurred
+        record["detected_at"] = record["started_at"]
     elif event_type == "incident.resolved":
         record["status"] = "resolved"
         record["resolved_at"] = occurred

@@ -693,6 +693,7 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
         source=incident_source,
         external_id=record["external_id"],
         services=services,
+        start_unknown=bool(record.get("start_unknown")),
         **fields,
     )
     if record.get("deployment_id"):
@@ -709,6 +710,8 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
 
 
 def _auto_deployment(incident) -> Deployment | None:
+    if incident.started_at is None:
+        return None  # no start yet: nothing came "before" it
     service_ids = list(incident.services.values_list("pk", flat=True))
     if not service_ids:
         return None
@@ -801,7 +804,8 @@ def _mark_link_days(link, new_deployment, incident) -> None:
 
 
 def _mark_incident_day(incident) -> None:
-    mark_dirty(incident.team_id, utc_day(incident.started_at))
+    if incident.started_at is not None:  # an unknown start is on no day (until it is told)
+        mark_dirty(incident.team_id, utc_day(incident.started_at))
 
 
 def _relink_incidents_after(deployment: Deployment) -> None:

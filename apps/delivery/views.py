@@ -149,6 +149,7 @@ def team_detail(request, pk):
             "services": [{"service": s, "keys": by_service[s.pk]} for s in team_services],
             "recent": recent,
             "incidents": incidents,
+            "start_unknown": selectors.incidents_start_unknown(team_ids=[team.pk], window_days=window).get(team.pk, 0),
             "can_link": permissions.can_create(request.user, IncidentDeploymentLink, team=team),
         },
     )
