@@ -175,6 +175,37 @@ def integration_events(*, integration: Integration, limit: int = 25):
     ).order_by("-received_at")[:limit]
 
 
+def integration_event_types(*, integration: Integration, days: int = 30) -> dict:
+    """The integration page's event-type section: per event type the source may send, whether
+    it is used (and what it gives) or ignored (and why), with what arrived in the last `days`
+    by result; event types received that the guide does not list come last. One query."""
+    from . import sources
+
+    guide = sources.guide(integration)
+    since = timezone.now() - timedelta(days=days)
+    received: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in (
+        RawEvent.objects.filter(integration=integration, received_at__gte=since)
+        .values("event_type", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        received[row["event_type"]][row["status"]] = row["n"]
+    rows = {e.name: {"type": e, "counts": defaultdict(int)} for e in guide.events}
+    unlisted = {}
+    for event_type, counts in received.items():
+        known = guide.row_for(event_type)
+        target = rows[known.name]["counts"] if known else unlisted.setdefault(event_type or "—", defaultdict(int))
+        for status, n in counts.items():
+            target[status] += n
+    return {
+        "guide": guide,
+        "days": days,
+        "rows": [{"type": r["type"], "counts": dict(r["counts"])} for r in rows.values()],
+        "unlisted": [{"name": name, "counts": dict(c)} for name, c in sorted(unlisted.items())],
+    }
+
+
 def deployment_list(*, user, organization, team=None, service=None, status=None, production_only=False):
     qs = permissions.viewable(user, Deployment.objects.filter(organization=organization)).select_related(
         "service", "team"

@@ -21,6 +21,7 @@ from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
 from . import intake, selectors, services
+from . import sources as delivery_sources
 from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
 from .metrics import overall_tier
 from .models import Deployment, IncidentDeploymentLink, Integration
@@ -258,6 +259,7 @@ def _secret_page(request, integration, secret: str, *, created: bool):
         "delivery/integration_secret.html",
         {
             "integration": integration,
+            "event_types": {"guide": delivery_sources.guide(integration)},
             "secret": secret,
             "intake_url": _intake_url(request, integration),
             "created": created,
@@ -278,6 +280,7 @@ def integration_detail(request, pk):
             "intake_url": _intake_url(request, integration),
             "mappings": integration.mappings.select_related("service").order_by("key"),
             "events": selectors.integration_events(integration=integration),
+            "event_types": selectors.integration_event_types(integration=integration),
             "can_edit": permissions.can_change(request.user, integration),
         },
     )

@@ -306,3 +306,46 @@ def test_dora_of_a_history_sent_as_actions_runs_equals_the_same_sent_as_deployme
     assert keys["lead_time_hours"]["median"] == 4.0
     assert keys["change_failure_rate"]["value"] == 0.5
     assert keys["time_to_restore_hours"]["median"] == 1.5
+
+
+# --- the integration page says which event types count -------------------------------------
+
+
+def test_the_integration_page_lists_used_and_ignored_event_types_with_what_arrived(
+    cast, make_integration, hook, client_for
+):
+    integration = with_patterns(make_integration("github"), deploy_workflow=r"deploy\.yml")
+    send_github(hook, integration, "workflow_run", p.github_workflow_run(run_id=1))
+    send_github(hook, integration, "workflow_run", p.github_workflow_run(run_id=2, path=".github/workflows/ci.yml"))
+    send_github(hook, integration, "workflow_job", p.github_workflow_job())
+    send_github(hook, integration, "issues", {"action": "opened", "issue": {"number": 1}})
+    from apps.delivery import selectors
+
+    section = selectors.integration_event_types(integration=integration)
+    by_name = {row["type"].name: row for row in section["rows"]}
+    assert by_name["workflow_run"]["type"].used and by_name["workflow_run"]["counts"] == {"processed": 1, "ignored": 1}
+    assert not by_name["workflow_job"]["type"].used
+    assert "whole runs count here" in by_name["workflow_job"]["type"].detail
+    assert by_name["workflow_job"]["counts"] == {"ignored": 1}
+    assert by_name["push"]["counts"] == {}
+    assert section["unlisted"] == [{"name": "issues", "counts": {"ignored": 1}}]
+    assert section["guide"].subscribe == ["push", "deployment_status", "workflow_run"]
+    page = client_for("lead").get(integration.get_absolute_url())
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="event-types"' in html and "a deployment per run of workflow deploy\\.yml" in html
+    assert "application/json (application/x-www-form-urlencoded is read too)" in html
+    assert '<span class="badge text-bg-light border font-monospace">workflow_run</span>' in html
+
+
+def test_with_a_job_pattern_the_guide_subscribes_to_jobs_not_runs(cast, make_integration):
+    from apps.delivery import sources
+
+    github = with_patterns(make_integration("github"), deploy_job="deploy-prod")
+    assert sources.guide(github).subscribe == ["push", "deployment_status", "workflow_job"]
+    gitlab = with_patterns(make_integration("gitlab"), deploy_job="deploy-prod")
+    assert sources.guide(gitlab).subscribe == ["Push Hook", "Deployment Hook", "Pipeline Hook", "Job Hook"]
+    plain = make_integration("gitlab", name="plain")
+    assert "Job Hook" not in sources.guide(plain).subscribe
+    opsgenie = sources.guide(make_integration("opsgenie"))
+    assert opsgenie.row_for("Escalate").used and opsgenie.row_for("Delete") is None
