@@ -8,8 +8,9 @@ from . import normalizers
 from .models import Integration
 
 PATTERN_HELP = {
-    "deploy_workflow": "GitHub workflow name or file (deploy.yml), or GitLab pipeline name, whose runs are "
-    "production deployments. A regular expression matching the whole name, any case: Deploy|Release.",
+    "deploy_workflow": "GitHub and GitLab only. The GitHub workflow name or file (deploy\\.yml), or GitLab "
+    "pipeline name, whose runs are production deployments: a regular expression matching the whole name, "
+    "any case, for example Deploy|Release.",
     "deploy_job": "Set it to count jobs instead of whole runs: the job name, for example deploy-prod|release.*.",
     "deploy_branch": "Only runs from this branch, for example main. Empty: any branch.",
 }
@@ -44,7 +45,7 @@ class PatternsForm(BootstrapForm):
         return cleaned
 
     def patterns(self) -> dict[str, str]:
-        return {name: self.cleaned_data.get(name, "") for name in PATTERN_HELP}
+        return {name: self.cleaned_data.get(name, "") for name in PATTERN_HELP if name in self.fields}
 
 
 class IntegrationForm(PatternsForm):
@@ -90,8 +91,11 @@ class IntegrationEditForm(PatternsForm):
 
     field_order = ["name", "production_environments", *PATTERN_HELP, "is_active", "mappings"]
 
-    def __init__(self, *args, services, **kwargs):
+    def __init__(self, *args, services, kind: str = "github", **kwargs):
         super().__init__(*args, **kwargs)
+        if kind not in ("github", "gitlab"):  # only Git sources run CI
+            for name in PATTERN_HELP:
+                del self.fields[name]
         self.services = {s.slug.lower(): s for s in services}
 
     def clean_mappings(self) -> dict[str, Service]:

@@ -70,6 +70,19 @@ def _clean_patterns(patterns: dict) -> dict[str, str]:
     return cleaned
 
 
+PATTERN_KINDS = (Integration.Kind.GITHUB, Integration.Kind.GITLAB)
+
+
+def _check_pattern_set(integration: Integration) -> None:
+    """The patterns together: only Git sources run CI, and a branch alone selects nothing."""
+    if integration.kind not in PATTERN_KINDS and any(getattr(integration, f) for f in PATTERN_FIELDS):
+        raise ValidationError({"deploy_workflow": "Deployment patterns apply to GitHub and GitLab integrations only."})
+    if integration.deploy_branch and not integration.has_deploy_patterns:
+        raise ValidationError(
+            {"deploy_branch": "A branch pattern needs a workflow or job pattern too: it only narrows them."}
+        )
+
+
 def _check_secret(secret: str | None) -> str:
     if secret is None or secret == "":
         return secret_store.generate_secret()
@@ -119,6 +132,7 @@ def integration_create(
         created_by=actor,
         **patterns,
     )
+    _check_pattern_set(integration)
     integration.full_clean(exclude=["secret_encrypted", "token"])
     integration.save()
     return integration, secret
@@ -153,6 +167,7 @@ def integration_update(
         ):
             raise PermissionDenied("You may not move this integration there.")
         integration.team = team
+    _check_pattern_set(integration)
     integration.save()
     return integration
 

@@ -303,7 +303,7 @@ def integration_edit(request, pk):
             f"{m.key} = {m.service.slug}" for m in integration.mappings.select_related("service").order_by("key")
         ),
     }
-    form = IntegrationEditForm(request.POST or None, initial=initial, services=candidates)
+    form = IntegrationEditForm(request.POST or None, initial=initial, services=candidates, kind=integration.kind)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -349,3 +349,15 @@ def test_with_a_job_pattern_the_guide_subscribes_to_jobs_not_runs(cast, make_int
     assert "Job Hook" not in sources.guide(plain).subscribe
     opsgenie = sources.guide(make_integration("opsgenie"))
     assert opsgenie.row_for("Escalate").used and opsgenie.row_for("Delete") is None
+
+
+def test_patterns_only_on_git_sources_and_a_branch_needs_a_workflow_or_job(cast, make_integration, client_for):
+    from django.urls import reverse
+
+    with pytest.raises(ValidationError, match="a workflow or job pattern too"):
+        with_patterns(make_integration("github"), deploy_branch="main")
+    pagerduty = make_integration("pagerduty")
+    with pytest.raises(ValidationError, match="GitHub and GitLab integrations only"):
+        with_patterns(pagerduty, deploy_workflow="Deploy")
+    form = client_for("lead").get(reverse("delivery:integration_edit", args=[pagerduty.pk]))
+    assert form.status_code == 200 and "deploy_workflow" not in form.content.decode()
