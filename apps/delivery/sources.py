@@ -72,8 +72,14 @@ def _github(integration) -> SourceGuide:
             EventType(
                 "deployment_status",
                 True,
-                "deployments by the Deployments API; inactive states ignored",
-                subscribe=True,
+                "deployments by the Deployments API; inactive states ignored"
+                + (
+                    ". A job with an environment: sends these too: with runs or jobs counted here, leave them "
+                    "unsubscribed or the same release counts twice"
+                    if integration.has_deploy_patterns
+                    else ""
+                ),
+                subscribe=not integration.has_deploy_patterns,
             ),
             runs,
             jobs,

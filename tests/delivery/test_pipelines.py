@@ -329,7 +329,9 @@ def test_the_integration_page_lists_used_and_ignored_event_types_with_what_arriv
     assert by_name["workflow_job"]["counts"] == {"ignored": 1}
     assert by_name["push"]["counts"] == {}
     assert section["unlisted"] == [{"name": "issues", "counts": {"ignored": 1}}]
-    assert section["guide"].subscribe == ["push", "deployment_status", "workflow_run"]
+    # Runs are the deployments here: a job with `environment:` would send deployment_status too.
+    assert section["guide"].subscribe == ["push", "workflow_run"]
+    assert "counts twice" in by_name["deployment_status"]["type"].detail
     page = client_for("lead").get(integration.get_absolute_url())
     html = page.content.decode()
     assert page.status_code == 200
@@ -342,7 +344,8 @@ def test_with_a_job_pattern_the_guide_subscribes_to_jobs_not_runs(cast, make_int
     from apps.delivery import sources
 
     github = with_patterns(make_integration("github"), deploy_job="deploy-prod")
-    assert sources.guide(github).subscribe == ["push", "deployment_status", "workflow_job"]
+    assert sources.guide(github).subscribe == ["push", "workflow_job"]
+    assert sources.guide(make_integration("github", name="plain gh")).subscribe == ["push", "deployment_status"]
     gitlab = with_patterns(make_integration("gitlab"), deploy_job="deploy-prod")
     assert sources.guide(gitlab).subscribe == ["Push Hook", "Deployment Hook", "Pipeline Hook", "Job Hook"]
     plain = make_integration("gitlab", name="plain")
