@@ -5,6 +5,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from apps.delivery import normalizers
 from apps.delivery.models import RawEvent
@@ -210,3 +211,30 @@ def test_an_incident_of_unknown_start_is_left_out_of_time_to_restore_and_said_so
     keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7).date(), full=True)
     assert keys[cast.team.pk]["time_to_restore_hours"]["median"] == 1.5
     assert selectors.incidents_start_unknown(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7)) == {}
+
+
+def test_the_team_page_says_how_many_incidents_were_left_out_for_an_unknown_start(cast, client_for):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from apps.postmortems.services import incident_upsert_from_source
+
+    incident_upsert_from_source(
+        organization=cast.org,
+        team=cast.team,
+        source="pagerduty",
+        external_id="PUNKNOWN",
+        services=[cast.service],
+        start_unknown=True,
+        status="resolved",
+        resolved_at=timezone.now() - timedelta(hours=1),
+    )
+    page = client_for("member").get(reverse("delivery:team", args=[cast.team.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "No resolved incidents · 1 with an unknown start left out" in html
+    # Without start_unknown, a source incident still needs its start.
+    with pytest.raises(ValidationError, match="When did the incident start"):
+        incident_upsert_from_source(
+            organization=cast.org, team=cast.team, source="pagerduty", external_id="PNOSTART", status="open"
+        )
