@@ -4,10 +4,51 @@ from django.core.exceptions import ValidationError
 from apps.core.forms import BootstrapForm
 from apps.teams.models import Service
 
+from . import normalizers
 from .models import Integration
 
+PATTERN_HELP = {
+    "deploy_workflow": "GitHub and GitLab only. The GitHub workflow name or file (deploy\\.yml), or GitLab "
+    "pipeline name, whose runs are production deployments: a regular expression matching the whole name, "
+    "any case, for example Deploy|Release.",
+    "deploy_job": "Set it to count jobs instead of whole runs: the job name, for example deploy-prod|release.*.",
+    "deploy_branch": "Only runs from this branch, for example main. Empty: any branch.",
+}
 
-class IntegrationForm(BootstrapForm):
+
+def _pattern_field(label: str, name: str) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=300,
+        label=label,
+        help_text=PATTERN_HELP[name],
+        widget=forms.TextInput(attrs={"spellcheck": "false", "class": "font-monospace"}),
+    )
+
+
+class PatternsForm(BootstrapForm):
+    """Deployment patterns, checked as the user types them: a clear error, never a silent non-match."""
+
+    deploy_workflow = _pattern_field("Deployment workflow or pipeline", "deploy_workflow")
+    deploy_job = _pattern_field("Deployment job", "deploy_job")
+    deploy_branch = _pattern_field("Deployment branch", "deploy_branch")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in PATTERN_HELP:
+            value = (cleaned.get(name) or "").strip()
+            why = normalizers.pattern_error(value) if value else None
+            if why:
+                self.add_error(name, why)
+            elif name in cleaned:
+                cleaned[name] = value
+        return cleaned
+
+    def patterns(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name, "") for name in PATTERN_HELP if name in self.fields}
+
+
+class IntegrationForm(PatternsForm):
     name = forms.CharField(max_length=200, help_text="For example “GitHub – checkout repos”.")
     kind = forms.ChoiceField(choices=Integration.Kind.choices)
     team = forms.ModelChoiceField(
@@ -25,6 +66,8 @@ class IntegrationForm(BootstrapForm):
         help_text="Leave empty to generate one. PagerDuty creates its own signing secret: paste it here.",
     )
 
+    field_order = ["name", "kind", "team", "production_environments", *PATTERN_HELP, "secret"]
+
     def __init__(self, *args, teams, allow_org_wide: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
@@ -33,7 +76,7 @@ class IntegrationForm(BootstrapForm):
             self.fields["team"].empty_label = None
 
 
-class IntegrationEditForm(BootstrapForm):
+class IntegrationEditForm(PatternsForm):
     name = forms.CharField(max_length=200)
     production_environments = forms.CharField(
         max_length=500, help_text="Comma-separated environment names that count as production."
@@ -46,8 +89,13 @@ class IntegrationEditForm(BootstrapForm):
         "GitHub and GitLab, or the service name or id PagerDuty, Opsgenie or Alertmanager report.",
     )
 
-    def __init__(self, *args, services, **kwargs):
+    field_order = ["name", "production_environments", *PATTERN_HELP, "is_active", "mappings"]
+
+    def __init__(self, *args, services, kind: str = "github", **kwargs):
         super().__init__(*args, **kwargs)
+        if kind not in ("github", "gitlab"):  # only Git sources run CI
+            for name in PATTERN_HELP:
+                del self.fields[name]
         self.services = {s.slug.lower(): s for s in services}
 
     def clean_mappings(self) -> dict[str, Service]:

@@ -35,6 +35,17 @@ class Integration(TimeStampedModel):
     secret_encrypted = models.TextField(editable=False)
     secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     production_environments = models.JSONField(default=default_production_environments, blank=True)
+    # Deployment patterns (GitHub Actions, GitLab pipelines and jobs): regular expressions that
+    # must match the whole name, case-insensitively; empty matches anything (see docs/delivery.md).
+    deploy_workflow = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="GitHub workflow name or file (deploy.yml), or GitLab pipeline name, of production deployments.",
+    )
+    deploy_job = models.CharField(
+        max_length=300, blank=True, help_text="Job name of production deployments (then jobs count, not whole runs)."
+    )
+    deploy_branch = models.CharField(max_length=300, blank=True, help_text="Branch deployments run from.")
     is_active = models.BooleanField(default=True)
     last_delivery_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
@@ -58,6 +69,11 @@ class Integration(TimeStampedModel):
         from .services import forget_source
 
         forget_source(self.token)
+
+    @property
+    def has_deploy_patterns(self) -> bool:
+        """Workflow runs or jobs count as deployments only once a workflow or job pattern is set."""
+        return bool(self.deploy_workflow or self.deploy_job)
 
     def is_production(self, environment: str | None) -> bool:
         envs = {e.strip().lower() for e in (self.production_environments or []) if e and e.strip()}

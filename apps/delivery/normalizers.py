@@ -9,7 +9,9 @@ events applied in any order give the same rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -128,6 +130,59 @@ def deploy_status(value) -> str | None:
     return DEPLOY_STATUS.get(str(value or "").strip().lower())
 
 
+# --- deployment patterns ----------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=512)
+def compile_pattern(text: str) -> re.Pattern:
+    """A deployment pattern: a regular expression that must match a whole name, any case."""
+    return re.compile(text, re.IGNORECASE)
+
+
+def pattern_error(text: str) -> str | None:
+    """Why `text` is not a usable pattern (None when it is)."""
+    try:
+        compile_pattern(text)
+    except re.error as exc:
+        where = f" at position {exc.pos}" if exc.pos is not None else ""
+        return f"Not a regular expression: {exc.msg}{where}."
+    return None
+
+
+def _matches(pattern: str, *values: str) -> bool:
+    if not pattern:
+        return True
+    try:
+        regex = compile_pattern(pattern)
+    except re.error as exc:
+        raise PayloadError(f"The integration's pattern {pattern!r} is not a regular expression: {exc.msg}.") from exc
+    return any(value and regex.fullmatch(value) for value in values)
+
+
+def _pattern_miss(integration, *, workflow=None, job=None, branch=None) -> str:
+    """Why a run, pipeline or job is not a deployment by the integration's patterns ("" when it is).
+
+    Each argument is the name(s) to test, or None when that pattern does not apply."""
+    checks = (
+        ("workflow", integration.deploy_workflow, workflow),
+        ("job", integration.deploy_job, job),
+        ("branch", integration.deploy_branch, branch),
+    )
+    for label, pattern, names in checks:
+        if names is None or not pattern:
+            continue
+        names = tuple(n for n in ((names,) if isinstance(names, str) else names) if n)
+        if not _matches(pattern, *names):
+            shown = " / ".join(names) if names else "none named"
+            return f"{label} {shown} does not match the {label} pattern {pattern}"
+    return ""
+
+
+def _default_environment(integration) -> str:
+    envs = [e for e in (integration.production_environments or []) if e]
+    return _text(envs[0] if envs else "production", 100)
+
+
 def _severity_from_priority(priority) -> int | None:
     text = str(priority or "").strip().upper()
     if len(text) == 2 and text[0] in "PS" and text[1] in "12345":
@@ -148,6 +203,10 @@ def github(event_type: str, payload: dict, integration) -> Parsed:
         return _github_push(payload)
     if event_type == "deployment_status":
         return _github_deployment_status(payload, integration)
+    if event_type == "workflow_run":
+        return _github_workflow_run(payload, integration)
+    if event_type == "workflow_job":
+        return _github_workflow_job(payload, integration)
     if event_type == "ping":
         return Parsed(ignored="GitHub ping (the webhook is set up).")
     return Parsed(ignored=f"GitHub {event_type or 'unknown'} events are not used.")
@@ -221,6 +280,121 @@ def _github_deployment_status(payload: dict, integration) -> Parsed:
     return Parsed(deployments=[record], subject=f"deployment:{deployment_id}", occurred_at=status_at)
 
 
+# GitHub Actions: a completed run's or job's conclusion -> deployment status. Other
+# conclusions (skipped, neutral, stale, action_required) mean nothing was deployed.
+ACTIONS_CONCLUSION = {
+    "success": "success",
+    "failure": "failure",
+    "timed_out": "failure",
+    "startup_failure": "failure",
+    "cancelled": "canceled",
+}
+ACTIONS_RUNNING = {"queued": "pending", "requested": "pending", "waiting": "pending", "pending": "pending"}
+
+
+def _actions_status(thing: str, status, conclusion) -> tuple[str | None, str]:
+    """(deployment status, "") or (None, why it is not a deployment state)."""
+    status = str(status or "").lower()
+    if status == "completed":
+        conclusion = str(conclusion or "").lower()
+        mapped = ACTIONS_CONCLUSION.get(conclusion)
+        if mapped is None:
+            return None, f"{thing} concluded {conclusion or 'without a conclusion'}: nothing was deployed."
+        return mapped, ""
+    if status == "in_progress":
+        return "in_progress", ""
+    if status in ACTIONS_RUNNING:
+        return ACTIONS_RUNNING[status], ""
+    return None, f"{thing} status {status or 'missing'} says nothing about the outcome."
+
+
+def _actions_environment(integration, thing: dict) -> tuple[str, str]:
+    """(environment, "") or ("", why not production): the payload's environment when it names one."""
+    named = thing.get("environment")
+    named = _dict(named).get("name") if isinstance(named, dict) else named
+    if named:
+        named = _text(named, 100)
+        if not integration.is_production(named):
+            return "", f"environment {named} is not a production environment"
+        return named, ""
+    return _default_environment(integration), ""
+
+
+def _github_workflow_run(payload: dict, integration) -> Parsed:
+    if not integration.has_deploy_patterns:
+        return Parsed(ignored="Workflow runs count as deployments once a deployment pattern is set (edit page).")
+    if integration.deploy_job:
+        return Parsed(ignored=f"Jobs matching {integration.deploy_job} count as deployments here, not whole runs.")
+    run = _dict(payload.get("workflow_run"))
+    workflow = _dict(payload.get("workflow"))
+    run_id = _required(run, "id", "The workflow run")
+    attempt = run.get("run_attempt") or 1
+    name = _text(run.get("name") or workflow.get("name"))
+    path = _text(run.get("path") or workflow.get("path")).split("@", 1)[0]
+    miss = _pattern_miss(
+        integration, workflow=(name, path, path.rsplit("/", 1)[-1]), branch=_text(run.get("head_branch"))
+    )
+    environment, not_production = _actions_environment(integration, run)
+    status, why = _actions_status(f"Workflow run {name or run_id}", run.get("status"), run.get("conclusion"))
+    if miss or not_production:
+        return Parsed(ignored=f"Workflow run {name or run_id}: {miss or not_production}.")
+    if status is None:
+        return Parsed(ignored=why)
+    started = parse_time(run.get("run_started_at")) or parse_time(run.get("created_at"))
+    status_at = parse_time(run.get("updated_at")) or started
+    if status_at is None:
+        raise PayloadError(f"Workflow run {name or run_id} has no updated_at or run_started_at.")
+    record = {
+        "external_id": f"actions:{run_id}:{attempt}",
+        "repository": _text(_dict(payload.get("repository")).get("full_name")),
+        "environment": environment,
+        "is_production": True,
+        "status": status,
+        "status_at": status_at,
+        "started_at": started,
+        "sha": _text(run.get("head_sha"), 64),
+        "ref": _text(run.get("head_branch"), 200),
+        "url": _text(run.get("html_url"), 500),
+    }
+    return Parsed(deployments=[record], subject=f"deployment:{record['external_id']}", occurred_at=status_at)
+
+
+def _github_workflow_job(payload: dict, integration) -> Parsed:
+    if not integration.deploy_job:
+        why = "whole workflow runs count here" if integration.deploy_workflow else "no deployment pattern is set"
+        return Parsed(ignored=f"Workflow jobs count as deployments once a job pattern is set ({why}).")
+    job = _dict(payload.get("workflow_job"))
+    job_id = _required(job, "id", "The workflow job")
+    name = _text(job.get("name"))
+    miss = _pattern_miss(
+        integration, workflow=_text(job.get("workflow_name")), job=name, branch=_text(job.get("head_branch"))
+    )
+    environment, not_production = _actions_environment(integration, job)
+    status, why = _actions_status(f"Job {name or job_id}", job.get("status"), job.get("conclusion"))
+    if miss or not_production:
+        return Parsed(ignored=f"Job {name or job_id}: {miss or not_production}.")
+    if status is None:
+        return Parsed(ignored=why)
+    started = parse_time(job.get("started_at")) or parse_time(job.get("created_at"))
+    finished = parse_time(job.get("completed_at"))
+    status_at = (finished if status in ("success", "failure", "canceled") else None) or started
+    if status_at is None:
+        raise PayloadError(f"Job {name or job_id} has no started_at or completed_at.")
+    record = {
+        "external_id": f"actions-job:{job_id}",
+        "repository": _text(_dict(payload.get("repository")).get("full_name")),
+        "environment": environment,
+        "is_production": True,
+        "status": status,
+        "status_at": status_at,
+        "started_at": started,
+        "sha": _text(job.get("head_sha"), 64),
+        "ref": _text(job.get("head_branch"), 200),
+        "url": _text(job.get("html_url"), 500),
+    }
+    return Parsed(deployments=[record], subject=f"deployment:{record['external_id']}", occurred_at=status_at)
+
+
 # --- GitLab -------------------------------------------------------------------
 
 
@@ -232,6 +406,8 @@ def gitlab(event_type: str, payload: dict, integration) -> Parsed:
         return _gitlab_deployment(payload, integration)
     if kind == "pipeline":
         return _gitlab_pipeline(payload, integration)
+    if kind == "build":
+        return _gitlab_build(payload, integration)
     return Parsed(ignored=f"GitLab {event_type or kind or 'unknown'} events are not used.")
 
 
@@ -297,43 +473,145 @@ def _gitlab_deployment(payload: dict, integration) -> Parsed:
     return Parsed(deployments=[record], subject=f"deployment:job:{job_id}", occurred_at=status_at)
 
 
+def _gitlab_job(integration, job: dict, *, pipeline_name=None, repository: str, sha: str, ref: str, url: str):
+    """(deployment record, "") or (None, why this job is not a production deployment).
+
+    With a job pattern, jobs whose name matches (on a matching branch, in a pipeline whose name
+    matches the workflow pattern when one is set) count; without patterns, jobs whose environment
+    is production do. `pipeline_name` is None when the event does not say (the Job Hook)."""
+    env = _dict(job.get("environment"))
+    env_name = _text(env.get("name"), 100)
+    name = _text(job.get("name"))
+    if env_name and env.get("action") not in ("start", None, ""):
+        return None, f"job {name} {env.get('action')}s environment {env_name}, it does not deploy"
+    production_env = bool(env_name) and (
+        str(env.get("deployment_tier") or "").lower() == "production" or integration.is_production(env_name)
+    )
+    if integration.deploy_job:
+        if integration.deploy_workflow and pipeline_name is None:
+            return (
+                None,
+                f"job {name}: the Job Hook does not name its pipeline, so the workflow pattern cannot be checked",
+            )
+        miss = _pattern_miss(integration, workflow=pipeline_name or "", job=name, branch=ref)
+        if miss:
+            return None, f"job {name}: {miss}"
+        if env_name and not production_env:
+            return None, f"job {name}: environment {env_name} is not a production environment"
+    elif integration.deploy_workflow:
+        return None, f"job {name}: whole pipelines count here (no job pattern)"
+    elif not production_env:
+        return None, f"job {name} has no production environment"
+    mapped = deploy_status(job.get("status"))
+    if mapped is None:
+        return None, f"job {name} status {job.get('status')!r} is not a deployment state"
+    started = parse_time(job.get("started_at")) or parse_time(job.get("created_at"))
+    finished = parse_time(job.get("finished_at"))
+    status_at = (finished if mapped in ("success", "failure", "canceled") else None) or started
+    if status_at is None:
+        raise PayloadError(f"GitLab job {name} has no started_at, created_at or finished_at.")
+    record = {
+        "external_id": f"job:{_required(job, 'id', 'A GitLab job')}",
+        "repository": repository,
+        "environment": env_name or _default_environment(integration),
+        "is_production": True,
+        "status": mapped,
+        "status_at": status_at,
+        "started_at": started,
+        "sha": sha[:64],
+        "ref": ref[:200],
+        "url": url[:500],
+    }
+    return record, ""
+
+
 def _gitlab_pipeline(payload: dict, integration) -> Parsed:
     attrs = _dict(payload.get("object_attributes"))
     repository = _gitlab_project(payload)
-    records = []
+    pipeline_id = _required(attrs, "id", "The pipeline")
+    sha, ref = _text(attrs.get("sha"), 64), _text(attrs.get("ref"), 200)
+    pipeline_name = _text(attrs.get("name"))
+    if integration.deploy_workflow and not integration.deploy_job:
+        return _gitlab_whole_pipeline(payload, integration, attrs, repository)
+    records, reasons = [], []
     for build in _list(payload.get("builds")):
         build = _dict(build)
-        env = _dict(build.get("environment"))
-        name = _text(env.get("name"), 100)
-        if not name or env.get("action", "start") not in ("start", None, ""):
-            continue
-        tier = str(env.get("deployment_tier") or "").lower()
-        production = tier == "production" or integration.is_production(name)
-        mapped = deploy_status(build.get("status"))
-        if not production or mapped is None:
-            continue
-        started = parse_time(build.get("started_at")) or parse_time(build.get("created_at"))
-        finished = parse_time(build.get("finished_at"))
-        records.append(
-            {
-                "external_id": f"job:{_required(build, 'id', 'A pipeline job')}",
-                "repository": repository,
-                "environment": name,
-                "is_production": True,
-                "status": mapped,
-                "status_at": finished or started or parse_time(attrs.get("created_at")),
-                "started_at": started,
-                "sha": _text(attrs.get("sha"), 64),
-                "ref": _text(attrs.get("ref"), 200),
-                "url": _text(attrs.get("url"), 500),
-            }
+        record, why = _gitlab_job(
+            integration,
+            build,
+            pipeline_name=pipeline_name,
+            repository=repository,
+            sha=sha,
+            ref=ref,
+            url=_text(attrs.get("url"), 500),
         )
+        if record:
+            records.append(record)
+        else:
+            reasons.append(why)
     if not records:
-        return Parsed(ignored="Pipeline without a production deployment job.")
-    subject = f"pipeline:{attrs.get('id')}" if attrs.get("id") else ""
+        detail = "; ".join(reasons) if reasons else "it lists no jobs"
+        return Parsed(ignored=f"Pipeline {pipeline_id} has no production deployment job: {detail}.")
     return Parsed(
-        deployments=records, subject=subject, occurred_at=max(r["status_at"] for r in records if r["status_at"])
+        deployments=records, subject=f"pipeline:{pipeline_id}", occurred_at=max(r["status_at"] for r in records)
     )
+
+
+def _gitlab_whole_pipeline(payload: dict, integration, attrs: dict, repository: str) -> Parsed:
+    pipeline_id = attrs["id"]
+    name = _text(attrs.get("name"))
+    miss = _pattern_miss(integration, workflow=name, branch=_text(attrs.get("ref")))
+    if miss:
+        return Parsed(ignored=f"Pipeline {pipeline_id}: {miss}.")
+    mapped = deploy_status(attrs.get("status"))
+    if mapped is None:
+        return Parsed(ignored=f"Pipeline {pipeline_id} status {attrs.get('status')!r} is not a deployment state.")
+    started = parse_time(attrs.get("created_at"))
+    finished = parse_time(attrs.get("finished_at"))
+    status_at = (finished if mapped in ("success", "failure", "canceled") else None) or started
+    if status_at is None:
+        raise PayloadError(f"Pipeline {pipeline_id} has no created_at or finished_at.")
+    record = {
+        "external_id": f"pipeline:{pipeline_id}",
+        "repository": repository,
+        "environment": _default_environment(integration),
+        "is_production": True,
+        "status": mapped,
+        "status_at": status_at,
+        "started_at": started,
+        "sha": _text(attrs.get("sha"), 64),
+        "ref": _text(attrs.get("ref"), 200),
+        "url": _text(attrs.get("url"), 500),
+    }
+    return Parsed(deployments=[record], subject=f"deployment:pipeline:{pipeline_id}", occurred_at=status_at)
+
+
+def _gitlab_build(payload: dict, integration) -> Parsed:
+    """A Job Hook (object_kind "build"): its fields are flat, `build_*`."""
+    build_id = _required(payload, "build_id", "The job event")
+    job = {
+        "id": build_id,
+        "name": payload.get("build_name"),
+        "status": payload.get("build_status"),
+        "created_at": payload.get("build_created_at"),
+        "started_at": payload.get("build_started_at"),
+        "finished_at": payload.get("build_finished_at"),
+        "environment": payload.get("environment"),
+    }
+    project = _gitlab_project(payload)
+    web_url = _text(_dict(payload.get("project")).get("web_url") or _dict(payload.get("repository")).get("homepage"))
+    record, why = _gitlab_job(
+        integration,
+        job,
+        pipeline_name=None,
+        repository=project,
+        sha=_text(payload.get("sha") or _dict(payload.get("commit")).get("sha"), 64),
+        ref=_text(payload.get("ref"), 200),
+        url=f"{web_url}/-/jobs/{build_id}" if web_url else "",
+    )
+    if record is None:
+        return Parsed(ignored=f"Job {build_id} is not a production deployment: {why}.")
+    return Parsed(deployments=[record], subject=f"deployment:job:{build_id}", occurred_at=record["status_at"])
 
 
 # --- incident sources -----------------------------------------------------------
@@ -353,11 +631,16 @@ def pagerduty(event_type: str, payload: dict, integration) -> Parsed:
         "title": _text(data.get("title") or data.get("summary")),
         "severity": _severity_from_priority(_dict(data.get("priority")).get("summary"))
         or (2 if data.get("urgency") == "high" else 4 if data.get("urgency") == "low" else None),
-        "started_at": parse_time(data.get("created_at")) or occurred,
+        # The incident's own created_at; a trigger without it started when it occurred. Any other
+        # event without it (a resolve before its trigger) leaves the start unknown: its occurred_at
+        # is not the start, and taking it would make a zero-length incident.
+        "started_at": parse_time(data.get("created_at")) or (occurred if event_type == "incident.triggered" else None),
         "service_keys": [k for k in (service.get("summary"), service.get("id")) if k],
     }
+    if record["started_at"] is None:
+        record["start_unknown"] = True
     if event_type == "incident.triggered":
-        record["detected_at"] = parse_time(data.get("created_at")) or occurred
+        record["detected_at"] = record["started_at"]
     elif event_type == "incident.resolved":
         record["status"] = "resolved"
         record["resolved_at"] = occurred

@@ -7,6 +7,8 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from apps.core import permissions
 
@@ -72,6 +74,25 @@ def team_dora(*, team_ids, window_days: int = 90, until=None, full: bool = False
     ).values("team_id", *ROLLUP_FIELDS):
         rows[row["team_id"]].append(row)
     return _keys(rows, team_ids, end=end, window_days=window_days, full=full)
+
+
+def incidents_start_unknown(*, team_ids, window_days: int = 90, until=None) -> dict[int, int]:
+    """{team_id: incidents in the window whose start is not known yet} (by when they were
+    resolved, else detected, else recorded). Time to restore leaves them out, and says so."""
+    from apps.postmortems.models import Incident
+
+    start, end = window_bounds(window_days, until)
+    low = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+    high = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    rows = (
+        Incident.objects.filter(team_id__in=list(team_ids), started_at__isnull=True)
+        .annotate(at=Coalesce("resolved_at", "detected_at", "created_at"))
+        .filter(at__gte=low, at__lt=high)
+        .values("team_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["team_id"]: row["n"] for row in rows}
 
 
 def service_dora(*, service_ids, window_days: int = 90, until=None, full: bool = False) -> dict:
@@ -154,6 +175,37 @@ def integration_events(*, integration: Integration, limit: int = 25):
     ).order_by("-received_at")[:limit]
 
 
+def integration_event_types(*, integration: Integration, days: int = 30) -> dict:
+    """The integration page's event-type section: per event type the source may send, whether
+    it is used (and what it gives) or ignored (and why), with what arrived in the last `days`
+    by result; event types received that the guide does not list come last. One query."""
+    from . import sources
+
+    guide = sources.guide(integration)
+    since = timezone.now() - timedelta(days=days)
+    received: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in (
+        RawEvent.objects.filter(integration=integration, received_at__gte=since)
+        .values("event_type", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        received[row["event_type"]][row["status"]] = row["n"]
+    rows = {e.name: {"type": e, "counts": defaultdict(int)} for e in guide.events}
+    unlisted = {}
+    for event_type, counts in received.items():
+        known = guide.row_for(event_type)
+        target = rows[known.name]["counts"] if known else unlisted.setdefault(event_type or "—", defaultdict(int))
+        for status, n in counts.items():
+            target[status] += n
+    return {
+        "guide": guide,
+        "days": days,
+        "rows": [{"type": r["type"], "counts": dict(r["counts"])} for r in rows.values()],
+        "unlisted": [{"name": name, "counts": dict(c)} for name, c in sorted(unlisted.items())],
+    }
+
+
 def deployment_list(*, user, organization, team=None, service=None, status=None, production_only=False):
     qs = permissions.viewable(user, Deployment.objects.filter(organization=organization)).select_related(
         "service", "team"
@@ -183,12 +235,19 @@ def incident_link(*, incident) -> IncidentDeploymentLink | None:
 
 
 def link_candidates(*, incident, limit: int = 30):
-    """Production deployments of the incident's team or services before it started (for the link form)."""
+    """Production deployments of the incident's team or services before it started (for the link form).
+
+    While the start is unknown, those that finished before the latest time known of it
+    (it started before it was detected, mitigated or resolved)."""
     service_ids = list(incident.services.values_list("pk", flat=True))
     cond = Q(service__team_id=incident.team_id) | Q(service_id__in=service_ids)
+    if incident.started_at is not None:
+        bound = incident.started_at + timedelta(hours=1)
+    else:
+        bound = incident.detected_at or incident.mitigated_at or incident.resolved_at or timezone.now()
     return (
         Deployment.objects.filter(cond, organization_id=incident.organization_id, is_production=True)
-        .filter(finished_at__lte=incident.started_at + timedelta(hours=1))
+        .filter(finished_at__lte=bound)
         .select_related("service")
         .order_by("-finished_at")[:limit]
     )
@@ -201,5 +260,5 @@ def recent_incidents(*, team, limit: int = 8):
     return list(
         Incident.objects.filter(team=team)
         .select_related("deployment_link__deployment__service")
-        .order_by("-started_at")[:limit]
+        .order_by(Coalesce("started_at", "detected_at", "resolved_at").desc(), "-pk")[:limit]
     )

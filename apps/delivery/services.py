@@ -49,6 +49,40 @@ def _clean_environments(environments) -> list[str]:
     return cleaned
 
 
+PATTERN_FIELDS = ("deploy_workflow", "deploy_job", "deploy_branch")
+
+
+def _clean_patterns(patterns: dict) -> dict[str, str]:
+    """The deployment patterns given (only PATTERN_FIELDS), stripped and checked to compile."""
+    unknown = set(patterns) - set(PATTERN_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown pattern fields: {', '.join(sorted(unknown))}.")
+    cleaned, errors = {}, {}
+    for name, value in patterns.items():
+        value = "" if value is None else str(value).strip()
+        if len(value) > 300:
+            errors[name] = "A pattern is at most 300 characters."
+        elif value and (why := normalizers.pattern_error(value)):
+            errors[name] = why
+        cleaned[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+PATTERN_KINDS = (Integration.Kind.GITHUB, Integration.Kind.GITLAB)
+
+
+def _check_pattern_set(integration: Integration) -> None:
+    """The patterns together: only Git sources run CI, and a branch alone selects nothing."""
+    if integration.kind not in PATTERN_KINDS and any(getattr(integration, f) for f in PATTERN_FIELDS):
+        raise ValidationError({"deploy_workflow": "Deployment patterns apply to GitHub and GitLab integrations only."})
+    if integration.deploy_branch and not integration.has_deploy_patterns:
+        raise ValidationError(
+            {"deploy_branch": "A branch pattern needs a workflow or job pattern too: it only narrows them."}
+        )
+
+
 def _check_secret(secret: str | None) -> str:
     if secret is None or secret == "":
         return secret_store.generate_secret()
@@ -68,6 +102,7 @@ def integration_create(
     team: Team | None = None,
     production_environments=None,
     secret: str | None = None,
+    **patterns,
 ) -> tuple[Integration, str]:
     """Add an integration. Returns (integration, plaintext secret): the only time the secret is shown."""
     if team is not None and team.organization_id != organization.pk:
@@ -82,6 +117,7 @@ def integration_create(
     if Integration.objects.filter(organization=organization, name__iexact=name).exists():
         raise ValidationError({"name": "An integration with this name already exists in the organization."})
     secret = _check_secret(secret)
+    patterns = _clean_patterns(patterns)
     integration = Integration(
         organization=organization,
         team=team,
@@ -94,7 +130,9 @@ def integration_create(
             production_environments if production_environments is not None else ["production", "prod"]
         ),
         created_by=actor,
+        **patterns,
     )
+    _check_pattern_set(integration)
     integration.full_clean(exclude=["secret_encrypted", "token"])
     integration.save()
     return integration, secret
@@ -102,10 +140,13 @@ def integration_create(
 
 @transaction.atomic
 def integration_update(
-    *, actor, integration: Integration, name=None, production_environments=None, is_active=None, team=...
+    *, actor, integration: Integration, name=None, production_environments=None, is_active=None, team=..., **patterns
 ):
+    """Change what is given (None or left out: unchanged). `patterns`: PATTERN_FIELDS, "" clears one."""
     if actor is not None and not permissions.can_change(actor, integration):
         raise PermissionDenied("You may not change this integration.")
+    for field, value in _clean_patterns({k: v for k, v in patterns.items() if v is not None}).items():
+        setattr(integration, field, value)
     if name is not None:
         name = name.strip()
         if not name:
@@ -126,6 +167,7 @@ def integration_update(
         ):
             raise PermissionDenied("You may not move this integration there.")
         integration.team = team
+    _check_pattern_set(integration)
     integration.save()
     return integration
 
@@ -669,6 +711,7 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
         source=incident_source,
         external_id=record["external_id"],
         services=services,
+        start_unknown=bool(record.get("start_unknown")),
         **fields,
     )
     if record.get("deployment_id"):
@@ -685,6 +728,8 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
 
 
 def _auto_deployment(incident) -> Deployment | None:
+    if incident.started_at is None:
+        return None  # no start yet: nothing came "before" it
     service_ids = list(incident.services.values_list("pk", flat=True))
     if not service_ids:
         return None
@@ -777,7 +822,8 @@ def _mark_link_days(link, new_deployment, incident) -> None:
 
 
 def _mark_incident_day(incident) -> None:
-    mark_dirty(incident.team_id, utc_day(incident.started_at))
+    if incident.started_at is not None:  # an unknown start is on no day (until it is told)
+        mark_dirty(incident.team_id, utc_day(incident.started_at))
 
 
 def _relink_incidents_after(deployment: Deployment) -> None:

@@ -21,6 +21,7 @@ from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
 from . import intake, selectors, services
+from . import sources as delivery_sources
 from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
 from .metrics import overall_tier
 from .models import Deployment, IncidentDeploymentLink, Integration
@@ -149,6 +150,7 @@ def team_detail(request, pk):
             "services": [{"service": s, "keys": by_service[s.pk]} for s in team_services],
             "recent": recent,
             "incidents": incidents,
+            "start_unknown": selectors.incidents_start_unknown(team_ids=[team.pk], window_days=window).get(team.pk, 0),
             "can_link": permissions.can_create(request.user, IncidentDeploymentLink, team=team),
         },
     )
@@ -234,6 +236,7 @@ def integration_create(request):
                 team=data["team"],
                 production_environments=data["production_environments"],
                 secret=data["secret"] or None,
+                **form.patterns(),
             )
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -256,6 +259,7 @@ def _secret_page(request, integration, secret: str, *, created: bool):
         "delivery/integration_secret.html",
         {
             "integration": integration,
+            "event_types": {"guide": delivery_sources.guide(integration)},
             "secret": secret,
             "intake_url": _intake_url(request, integration),
             "created": created,
@@ -276,6 +280,7 @@ def integration_detail(request, pk):
             "intake_url": _intake_url(request, integration),
             "mappings": integration.mappings.select_related("service").order_by("key"),
             "events": selectors.integration_events(integration=integration),
+            "event_types": selectors.integration_event_types(integration=integration),
             "can_edit": permissions.can_change(request.user, integration),
         },
     )
@@ -291,11 +296,14 @@ def integration_edit(request, pk):
         "name": integration.name,
         "production_environments": ", ".join(integration.production_environments or []),
         "is_active": integration.is_active,
+        "deploy_workflow": integration.deploy_workflow,
+        "deploy_job": integration.deploy_job,
+        "deploy_branch": integration.deploy_branch,
         "mappings": "\n".join(
             f"{m.key} = {m.service.slug}" for m in integration.mappings.select_related("service").order_by("key")
         ),
     }
-    form = IntegrationEditForm(request.POST or None, initial=initial, services=candidates)
+    form = IntegrationEditForm(request.POST or None, initial=initial, services=candidates, kind=integration.kind)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -305,6 +313,7 @@ def integration_edit(request, pk):
                 name=data["name"],
                 production_environments=data["production_environments"],
                 is_active=data["is_active"],
+                **form.patterns(),
             )
             services.integration_mappings_set(actor=request.user, integration=integration, mappings=data["mappings"])
         except ValidationError as exc:

@@ -34,7 +34,7 @@ def to_markdown(pm: Postmortem) -> str:
         f"- **Incident:** {incident.get_severity_display()} · {incident.title}",
         f"- **Team:** {pm.team.name}",
         f"- **Services:** {', '.join(s.name for s in incident.services.all()) or '—'}",
-        f"- **Started:** {_time(incident.started_at)}",
+        f"- **Started:** {_time(incident.started_at) if incident.started_at else 'not known yet'}",
         f"- **Detected:** {_time(incident.detected_at)}",
         f"- **Mitigated:** {_time(incident.mitigated_at)}",
         f"- **Resolved:** {_time(incident.resolved_at)}",

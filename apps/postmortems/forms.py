@@ -68,6 +68,8 @@ class IncidentForm(BootstrapModelForm):
         self.fields["team"].queryset = permissions.editable_teams(user, Incident, teams)
         self.fields["services"].queryset = Service.objects.filter(organization=organization).order_by("name")
         self.fields["services"].help_text = "The services users saw fail (Ctrl/⌘-click for several)."
+        # A person always says when it started (only an alert source may not know yet).
+        self.fields["started_at"].required = True
         self.instance.organization = organization
 
 

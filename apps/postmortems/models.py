@@ -52,7 +52,9 @@ class Incident(TimeStampedModel):
     description = models.TextField(blank=True, help_text="Markdown.")
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.SEV3)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
-    started_at = models.DateTimeField(help_text="When users started to be affected.")
+    # None only for a source incident whose start was not told yet (a PagerDuty resolve that came
+    # before its trigger and carried no created_at); the trigger fills it in, whatever the order.
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When users started to be affected.")
     detected_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -65,7 +67,7 @@ class Incident(TimeStampedModel):
     )
 
     class Meta:
-        ordering = ["-started_at", "-pk"]
+        ordering = [models.F("started_at").desc(nulls_last=True), "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "source", "external_id"],
@@ -86,6 +88,10 @@ class Incident(TimeStampedModel):
         return reverse("postmortems:incident_detail", args=[self.pk])
 
     @property
+    def start_unknown(self) -> bool:
+        return self.started_at is None
+
+    @property
     def duration(self):
         """Started to resolved (None while unresolved)."""
         return self.resolved_at - self.started_at if self.resolved_at and self.started_at else None
@@ -101,7 +107,12 @@ class Incident(TimeStampedModel):
             errors["team"] = "The team belongs to another organization."
         if self.source == self.Source.MANUAL and self.external_id:
             errors["external_id"] = "A manual incident has no external id."
-        errors.update(time_order_errors({name: getattr(self, name) for name in TIME_ORDER}))
+        errors.update(
+            time_order_errors(
+                {name: getattr(self, name) for name in TIME_ORDER},
+                start_required=self.source in (self.Source.MANUAL, self.Source.API),
+            )
+        )
         if self.status == self.Status.RESOLVED and not self.resolved_at and "resolved_at" not in errors:
             errors["resolved_at"] = "A resolved incident needs the time it was resolved."
         if self.resolved_at and self.status != self.Status.RESOLVED and "status" not in errors:
@@ -110,8 +121,10 @@ class Incident(TimeStampedModel):
             raise ValidationError(errors)
 
 
-def time_order_errors(times: dict) -> dict[str, str]:
+def time_order_errors(times: dict, *, start_required: bool = True) -> dict[str, str]:
     """Started <= detected <= mitigated <= resolved, over the times that are set.
+
+    `start_required=False`: an alert source's incident may not know its start yet.
 
     Returns {field: message} naming the first field that comes too early."""
     errors: dict[str, str] = {}
@@ -122,7 +135,7 @@ def time_order_errors(times: dict) -> dict[str, str]:
         "mitigated_at": "mitigated",
         "resolved_at": "resolved",
     }
-    if times.get("started_at") is None:
+    if start_required and times.get("started_at") is None:
         errors["started_at"] = "When did the incident start? This time is required."
     for name in TIME_ORDER:
         value = times.get(name)
@@ -304,7 +317,7 @@ class Postmortem(TimeStampedModel):
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
-        ordering = ["-incident__started_at", "-pk"]
+        ordering = [models.F("incident__started_at").desc(nulls_last=True), "-pk"]
         indexes = [
             models.Index(fields=["organization", "status"], name="pm_org_status"),
             models.Index(fields=["team", "status"], name="pm_team_status"),

@@ -56,7 +56,7 @@ def incident_list(*, user, organization, team=None, severity=None, status=None, 
         qs = qs.filter(status=status)
     if service:
         qs = qs.filter(services=service)
-    return qs.order_by("-started_at", "-pk")
+    return qs.order_by(F("started_at").desc(nulls_last=True), "-pk")
 
 
 def incident_detail(*, user, pk: int, change: bool = False) -> Incident:
@@ -168,6 +168,11 @@ def tags_for(organization) -> QuerySet:
     return Tag.objects.filter(organization=organization).order_by("name")
 
 
+def _started_ts(incident: Incident) -> float:
+    """For sorting: an incident whose start is not known yet sorts as the oldest."""
+    return incident.started_at.timestamp() if incident.started_at else float("-inf")
+
+
 def slo_impact(incident: Incident) -> list[dict]:
     """The error budget each SLO of the impacted services lost in the incident window.
 
@@ -180,6 +185,8 @@ def slo_impact(incident: Incident) -> list[dict]:
     if not hasattr(slo_selectors, "slo_budget_spent") or not hasattr(slo_selectors, "slos_for_services"):
         return []
     start = incident.started_at
+    if start is None:  # no window until the source tells when it started
+        return []
     end = incident.window_end or timezone.now()
     if end <= start:
         return []
@@ -261,7 +268,7 @@ class SearchResults:
         self.postgres = connection.vendor == "postgresql"
         self._fallback: list[SearchResult] | None = None
         if not self.q:
-            self.matching = qs.order_by("-incident__started_at", "-pk")
+            self.matching = qs.order_by(F("incident__started_at").desc(nulls_last=True), "-pk")
         elif self.postgres:
             from django.contrib.postgres.search import SearchQuery, SearchRank
 
@@ -269,7 +276,7 @@ class SearchResults:
             self.matching = (
                 qs.filter(search_vector=self.query)
                 .annotate(rank=SearchRank(F("search_vector"), self.query))
-                .order_by("-rank", "-incident__started_at", "-pk")
+                .order_by("-rank", F("incident__started_at").desc(nulls_last=True), "-pk")
             )
         else:
             self.matching = qs
@@ -374,7 +381,7 @@ def _search_fallback(qs, q: str, limit):
                 postmortem=p, rank=float(score), title_html=_highlight(p.title, terms), snippet_html=_snippet(p, terms)
             )
         )
-    results.sort(key=lambda r: (-r.rank, -r.postmortem.incident.started_at.timestamp(), -r.postmortem.pk))
+    results.sort(key=lambda r: (-r.rank, -_started_ts(r.postmortem.incident), -r.postmortem.pk))
     return results[:limit] if limit else results
 
 
@@ -429,7 +436,7 @@ def related_postmortems(*, user, postmortem: Postmortem, limit: int = 5) -> list
         .annotate(score=score)
         .filter(score__gt=0)
         .select_related("team", "incident")
-        .order_by("-score", "-incident__started_at")
+        .order_by("-score", F("incident__started_at").desc(nulls_last=True))
     )
     return list(qs[:limit])
 
@@ -464,7 +471,7 @@ def incidents_needing_postmortem(*, user, organization) -> QuerySet:
         permissions.viewable(user, Incident.objects.filter(organization=organization))
         .filter(severity__lte=2, postmortem__isnull=True)
         .select_related("team")
-        .order_by("-started_at")
+        .order_by(F("started_at").desc(nulls_last=True))
     )
 
 

@@ -130,12 +130,22 @@ def _merge_source_fields(incident: Incident, fields: dict) -> None:
 
 @transaction.atomic
 def incident_upsert_from_source(
-    *, organization, team, source: str, external_id: str, services: Iterable | None = None, **fields
+    *,
+    organization,
+    team,
+    source: str,
+    external_id: str,
+    services: Iterable | None = None,
+    start_unknown: bool = False,
+    **fields,
 ) -> tuple[Incident, bool]:
     """Create or update the incident a source (PagerDuty, Opsgenie, Alertmanager, API) knows as `external_id`.
 
     Idempotent: the same event twice changes nothing; events may arrive in any order
     (see `_merge_source_fields`). `services` are added to the impacted services.
+    `start_unknown=True`: the event does not tell when the incident started (a PagerDuty resolve
+    that came before its trigger): a new incident is stored without a start, which a later event
+    fills in; never a zero-length incident.
     Returns (incident, created). Raises ValidationError when times are out of order."""
     _unknown(fields, INCIDENT_FIELDS)
     external_id = (external_id or "").strip()
@@ -153,7 +163,7 @@ def incident_upsert_from_source(
     incident = Incident.objects.select_for_update().filter(**key).first()
     created = incident is None
     if created:
-        if fields.get("started_at") is None:
+        if fields.get("started_at") is None and not start_unknown:
             raise ValidationError({"started_at": "When did the incident start? This time is required."})
         incident = Incident(team=team, status=Incident.Status.OPEN, title=fields.get("title") or external_id, **key)
     else:

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -375,7 +376,9 @@ def export_markdown(request, pk):
     postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
     response = HttpResponse(exports.to_markdown(postmortem), content_type="text/markdown; charset=utf-8")
     name = slugify(postmortem.title)[:60] or f"postmortem-{postmortem.pk}"
-    response["Content-Disposition"] = f'attachment; filename="{postmortem.incident.started_at:%Y-%m-%d}-{name}.md"'
+    started = postmortem.incident.started_at
+    day = f"{started:%Y-%m-%d}" if started else "start-unknown"
+    response["Content-Disposition"] = f'attachment; filename="{day}-{name}.md"'
     return response
 
 
@@ -473,7 +476,7 @@ def team_panel(request, team) -> dict:
     recent = (
         permissions.viewable(user, Postmortem.objects.filter(team=team))
         .select_related("incident")
-        .order_by("-incident__started_at")[:5]
+        .order_by(F("incident__started_at").desc(nulls_last=True))[:5]
     )
     open_items = permissions.viewable(user, ActionItem.objects.filter(team=team)).exclude(status__in=ActionItem.CLOSED)
     today = timezone.localdate()

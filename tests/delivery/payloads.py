@@ -144,6 +144,138 @@ def github_deployment_status(
     }
 
 
+def _github_repository(repo):
+    owner, name = repo.split("/")
+    return {
+        "id": 186853002,
+        "node_id": "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=",
+        "name": name,
+        "full_name": repo,
+        "private": False,
+        "owner": {"login": owner, "id": 21031067, "type": "Organization"},
+        "html_url": f"https://github.com/{repo}",
+        "default_branch": "main",
+    }
+
+
+def github_workflow_run(
+    repo="acme/checkout-api",
+    run_id=30433642,
+    attempt=1,
+    name="Deploy",
+    path=".github/workflows/deploy.yml",
+    branch="main",
+    sha="acb5820ced9479c074f688cc328bf03f341a511d",
+    status="completed",
+    conclusion="success",
+    started="2026-03-04T10:00:00Z",
+    updated="2026-03-04T10:06:30Z",
+):
+    """A `workflow_run` delivery (action requested / in_progress / completed)."""
+    action = {"completed": "completed", "in_progress": "in_progress"}.get(status, "requested")
+    return {
+        "action": action,
+        "workflow_run": {
+            "id": run_id,
+            "name": name,
+            "node_id": "WFR_kwLOCyvp284BzGp2",
+            "head_branch": branch,
+            "head_sha": sha,
+            "path": path,
+            "display_title": "Bump checkout timeout",
+            "run_number": 562,
+            "event": "push",
+            "status": status,
+            "conclusion": conclusion if status == "completed" else None,
+            "workflow_id": 159038,
+            "check_suite_id": 414944374,
+            "url": f"https://api.github.com/repos/{repo}/actions/runs/{run_id}",
+            "html_url": f"https://github.com/{repo}/actions/runs/{run_id}",
+            "pull_requests": [],
+            "created_at": started,
+            "updated_at": updated,
+            "actor": {"login": "octocat", "id": 21031067, "type": "User"},
+            "run_attempt": attempt,
+            "run_started_at": started,
+            "jobs_url": f"https://api.github.com/repos/{repo}/actions/runs/{run_id}/jobs",
+            "head_commit": {
+                "id": sha,
+                "tree_id": "d23f6eedb1e1b9610bbc754ddb5197bfe7271223",
+                "message": "Bump checkout timeout",
+                "timestamp": started,
+                "author": {"name": "Octo Cat", "email": "octocat@github.com"},
+            },
+            "repository": {"id": 186853002, "name": repo.split("/")[1], "full_name": repo},
+        },
+        "workflow": {
+            "id": 159038,
+            "node_id": "MDg6V29ya2Zsb3cxNTkwMzg=",
+            "name": name,
+            "path": path,
+            "state": "active",
+            "url": f"https://api.github.com/repos/{repo}/actions/workflows/159038",
+            "html_url": f"https://github.com/{repo}/blob/main/{path}",
+        },
+        "repository": _github_repository(repo),
+        "sender": {"login": "octocat", "id": 21031067, "type": "User"},
+    }
+
+
+def github_workflow_job(
+    repo="acme/checkout-api",
+    job_id=399444496,
+    run_id=30433642,
+    name="deploy-production",
+    workflow_name="CI",
+    branch="main",
+    sha="acb5820ced9479c074f688cc328bf03f341a511d",
+    status="completed",
+    conclusion="success",
+    started="2026-03-04T10:02:00Z",
+    completed="2026-03-04T10:05:00Z",
+):
+    """A `workflow_job` delivery (action queued / in_progress / completed / waiting)."""
+    return {
+        "action": status if status in ("queued", "in_progress", "completed", "waiting") else "queued",
+        "workflow_job": {
+            "id": job_id,
+            "run_id": run_id,
+            "workflow_name": workflow_name,
+            "head_branch": branch,
+            "run_url": f"https://api.github.com/repos/{repo}/actions/runs/{run_id}",
+            "run_attempt": 1,
+            "node_id": "MDg6Q2hlY2tSdW4zOTk0NDQ0OTY=",
+            "head_sha": sha,
+            "url": f"https://api.github.com/repos/{repo}/actions/jobs/{job_id}",
+            "html_url": f"https://github.com/{repo}/actions/runs/{run_id}/job/{job_id}",
+            "status": status,
+            "conclusion": conclusion if status == "completed" else None,
+            "created_at": started,
+            "started_at": started,
+            "completed_at": completed if status == "completed" else None,
+            "name": name,
+            "steps": [
+                {
+                    "name": "Set up job",
+                    "status": "completed",
+                    "conclusion": "success",
+                    "number": 1,
+                    "started_at": started,
+                    "completed_at": started,
+                }
+            ],
+            "check_run_url": f"https://api.github.com/repos/{repo}/check-runs/{job_id}",
+            "labels": ["ubuntu-latest"],
+            "runner_id": 1,
+            "runner_name": "GitHub Actions 1",
+            "runner_group_id": 2,
+            "runner_group_name": "GitHub Actions",
+        },
+        "repository": _github_repository(repo),
+        "sender": {"login": "octocat", "id": 21031067, "type": "User"},
+    }
+
+
 # --- GitLab -----------------------------------------------------------------------
 
 
@@ -217,12 +349,19 @@ def gitlab_deployment(
 
 
 def gitlab_pipeline(
-    path="acme/checkout-api", pipeline_id=31, job_id=1001, status="success", finished="2021-04-28 19:50:00 UTC"
+    path="acme/checkout-api",
+    pipeline_id=31,
+    job_id=1001,
+    status="success",
+    finished="2021-04-28 19:50:00 UTC",
+    name=None,
+    job_name="production",
 ):
     return {
         "object_kind": "pipeline",
         "object_attributes": {
             "id": pipeline_id,
+            "name": name,
             "iid": 3,
             "ref": "main",
             "tag": False,
@@ -250,7 +389,7 @@ def gitlab_pipeline(
             {
                 "id": job_id,
                 "stage": "deploy",
-                "name": "production",
+                "name": job_name,
                 "status": status,
                 "created_at": "2021-04-28 19:40:00 UTC",
                 "started_at": "2021-04-28 19:45:10 UTC",
@@ -258,6 +397,65 @@ def gitlab_pipeline(
                 "environment": {"name": "production", "action": "start", "deployment_tier": "production"},
             },
         ],
+    }
+
+
+def gitlab_job(
+    path="acme/checkout-api",
+    build_id=1977,
+    name="deploy-production",
+    stage="deploy",
+    status="success",
+    started="2021-02-23 02:41:37 UTC",
+    finished="2021-02-23 02:46:37 UTC",
+    environment=None,
+    ref="main",
+    sha="2293ada6b400935a1378653304eaf6221e0fdb8f",
+):
+    """A Job Hook delivery (X-Gitlab-Event: Job Hook, object_kind build)."""
+    project = _gitlab_project(path)
+    return {
+        "object_kind": "build",
+        "ref": ref,
+        "tag": False,
+        "before_sha": "2293ada6b400935a1378653304eaf6221e0fdb8f",
+        "sha": sha,
+        "retries_count": 0,
+        "build_id": build_id,
+        "build_name": name,
+        "build_stage": stage,
+        "build_status": status,
+        "build_created_at": "2021-02-23 02:41:30 UTC",
+        "build_started_at": started,
+        "build_finished_at": finished if status in ("success", "failed", "canceled") else None,
+        "build_duration": 300.0 if status in ("success", "failed", "canceled") else None,
+        "build_queued_duration": 1.2,
+        "build_allow_failure": False,
+        "build_failure_reason": "script_failure" if status == "failed" else "unknown_failure",
+        "pipeline_id": 2366,
+        "runner": {"id": 380987, "description": "shared-runners-manager-6", "active": True, "is_shared": True},
+        "project_id": project["id"],
+        "project_name": f"{path.split('/')[0]} / {path.split('/')[1]}",
+        "user": {"id": 3, "name": "User", "username": "user", "email": "user@gitlab.com"},
+        "commit": {
+            "id": 2366,
+            "name": None,
+            "sha": sha,
+            "message": "test\n",
+            "author_name": "User",
+            "author_email": "user@gitlab.com",
+            "status": "running",
+            "duration": None,
+            "started_at": "2021-02-23 02:41:30 UTC",
+            "finished_at": None,
+        },
+        "repository": {
+            "name": path.split("/")[1],
+            "url": f"git@gitlab.example.com:{path}.git",
+            "homepage": f"https://gitlab.example.com/{path}",
+        },
+        "project": project,
+        "environment": environment,
     }
 
 

@@ -85,3 +85,41 @@ def test_signed_deliveries_over_http_are_normalized_by_a_worker(cast, live_serve
     assert (incident.status, incident.source) == ("resolved", "pagerduty")
     assert (incident.resolved_at - incident.started_at).total_seconds() == 40 * 60
     assert incident.deployment_link.deployment == deployment
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_actions_runs_and_a_resolve_before_its_trigger_over_http(cast, live_server, worker):
+    github, _ = services.integration_create(
+        actor=None,
+        organization=cast.org,
+        team=cast.team,
+        name="GitHub Actions",
+        kind="github",
+        secret=SECRET,
+        deploy_workflow=r"deploy\.yml",
+        deploy_branch="main",
+    )
+    pagerduty, _ = services.integration_create(
+        actor=None, organization=cast.org, team=cast.team, name="PagerDuty", kind="pagerduty", secret=SECRET
+    )
+    gh_url = f"{live_server.url}/delivery/hooks/{github.token}/"
+    pd_url = f"{live_server.url}/delivery/hooks/{pagerduty.token}/"
+    run = p.dumps(p.github_workflow_run(run_id=61, updated="2026-03-05T10:00:00Z"))
+    ci = p.dumps(p.github_workflow_run(run_id=62, name="CI", path=".github/workflows/ci.yml"))
+    # PagerDuty without the incident's created_at: the resolve says nothing of the start.
+    res = p.dumps(p.pagerduty_event("incident.resolved", occurred_at="2026-03-05T11:40:00Z", event_id="01C"))
+    trig = p.dumps(p.pagerduty_event("incident.triggered", occurred_at="2026-03-05T11:00:00Z", event_id="01D"))
+    assert post(gh_url, run, p.github_headers(SECRET, run, "workflow_run", delivery="run-61")) == 202
+    assert post(gh_url, ci, p.github_headers(SECRET, ci, "workflow_run", delivery="run-62")) == 202
+    assert post(pd_url, res, p.pagerduty_headers([SECRET], res)) == 202
+    assert wait_for(lambda: not RawEvent.objects.filter(status="pending").exists() and RawEvent.objects.count() == 3)
+    assert Incident.objects.get().started_at is None
+    assert post(pd_url, trig, p.pagerduty_headers([SECRET], trig)) == 202
+    assert wait_for(lambda: not RawEvent.objects.filter(status="pending").exists() and RawEvent.objects.count() == 4)
+    statuses = dict(RawEvent.objects.values_list("delivery_id", "status"))
+    assert statuses == {"run-61": "processed", "run-62": "ignored", "01C": "processed", "01D": "processed"}
+    deployment = Deployment.objects.get()
+    assert (deployment.external_id, deployment.status, deployment.service) == ("actions:61:1", "success", cast.service)
+    incident = Incident.objects.get()
+    assert (incident.resolved_at - incident.started_at).total_seconds() == 40 * 60

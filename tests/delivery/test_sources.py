@@ -5,6 +5,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from apps.delivery import normalizers
 from apps.delivery.models import RawEvent
@@ -125,3 +126,115 @@ def test_unexpected_shapes_are_recorded_failures_without_a_traceback(cast, make_
     event = RawEvent.objects.get()
     assert event.status == "failed" and "Unreadable time" in event.error
     assert not [r for r in caplog.records if r.exc_info]
+
+
+# --- PagerDuty: a resolve before (or without) its trigger ---------------------------------
+
+TRIGGERED_AT = "2026-03-03T08:00:00Z"
+RESOLVED_AT = "2026-03-03T09:30:00Z"
+
+
+def pagerduty(hook, integration, event_type, occurred_at, created_at=""):
+    body = p.dumps(p.pagerduty_event(event_type, occurred_at=occurred_at, created_at=created_at))
+    assert hook(integration, body, p.pagerduty_headers([SECRET], body)).status_code == 202
+
+
+def at(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_resolve_with_the_incidents_created_at_starts_it_then_not_when_resolved(cast, make_integration, hook):
+    integration = make_integration("pagerduty")
+    pagerduty(hook, integration, "incident.resolved", RESOLVED_AT, created_at=TRIGGERED_AT)
+    incident = Incident.objects.get()
+    assert (incident.started_at, incident.resolved_at) == (at(TRIGGERED_AT), at(RESOLVED_AT))
+    assert incident.duration == timedelta(minutes=90)
+
+
+@pytest.mark.parametrize("order", ["resolved-first", "triggered-first"])
+def test_a_resolve_without_created_at_never_makes_a_zero_length_incident(cast, make_integration, hook, order):
+    integration = make_integration("pagerduty")
+    steps = [("incident.resolved", RESOLVED_AT, ""), ("incident.triggered", TRIGGERED_AT, "")]
+    if order == "triggered-first":
+        steps.reverse()
+    pagerduty(hook, integration, *steps[0])
+    first = Incident.objects.get()
+    if order == "resolved-first":
+        # The start is unknown, not the resolution time: no recovery time of 0.
+        assert (first.started_at, first.status, first.resolved_at) == (None, "resolved", at(RESOLVED_AT))
+        assert first.start_unknown and first.duration is None
+    pagerduty(hook, integration, *steps[1])
+    assert set(RawEvent.objects.values_list("status", flat=True)) == {"processed"}
+    incident = Incident.objects.get()
+    assert (incident.started_at, incident.detected_at) == (at(TRIGGERED_AT), at(TRIGGERED_AT))
+    assert (incident.status, incident.resolved_at) == ("resolved", at(RESOLVED_AT))
+    assert incident.duration == timedelta(minutes=90)
+
+
+def test_an_incident_of_unknown_start_is_left_out_of_time_to_restore_and_said_so(
+    cast, make_integration, hook, client_for
+):
+    from django.urls import reverse
+
+    from apps.delivery import rollups, selectors
+    from apps.delivery.models import IncidentDeploymentLink
+    from apps.postmortems import selectors as pm_selectors
+    from apps.postmortems.services import postmortem_create
+
+    integration = make_integration("pagerduty")
+    pagerduty(hook, integration, "incident.resolved", RESOLVED_AT)
+    incident = Incident.objects.get()
+    # No deployment can be "before" an unknown start: the link says none, nothing crashes.
+    assert IncidentDeploymentLink.objects.get(incident=incident).method == "none"
+    assert list(selectors.link_candidates(incident=incident)) == []
+    assert pm_selectors.slo_impact(incident) == []
+    rollups.refresh(team_ids=[cast.team.pk], since=datetime(2026, 3, 1).date(), until=datetime(2026, 3, 7).date())
+    keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7).date(), full=True)
+    restore = keys[cast.team.pk]["time_to_restore_hours"]
+    assert (restore["median"], restore["incidents"]) == (None, 0)
+    unknown = selectors.incidents_start_unknown(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7))
+    assert unknown == {cast.team.pk: 1}
+    client = client_for("lead")
+    page = client.get(reverse("delivery:team", args=[cast.team.pk]))
+    assert page.status_code == 200
+    assert "not counted: start unknown" in page.content.decode()
+    detail = client.get(incident.get_absolute_url())
+    assert detail.status_code == 200 and "unknown (start not told yet)" in detail.content.decode()
+    postmortem, _ = postmortem_create(actor=None, incident=incident, title="Checkout errors")
+    export = client.get(reverse("postmortems:export", args=[postmortem.pk]))
+    assert export.status_code == 200
+    assert export["Content-Disposition"] == 'attachment; filename="start-unknown-checkout-errors.md"'
+    assert "- **Started:** not known yet" in export.content.decode()
+    # The trigger arrives: the start is filled in and the incident counts (90 minutes).
+    pagerduty(hook, integration, "incident.triggered", TRIGGERED_AT)
+    rollups.refresh_dirty()
+    keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7).date(), full=True)
+    assert keys[cast.team.pk]["time_to_restore_hours"]["median"] == 1.5
+    assert selectors.incidents_start_unknown(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7)) == {}
+
+
+def test_the_team_page_says_how_many_incidents_were_left_out_for_an_unknown_start(cast, client_for):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from apps.postmortems.services import incident_upsert_from_source
+
+    incident_upsert_from_source(
+        organization=cast.org,
+        team=cast.team,
+        source="pagerduty",
+        external_id="PUNKNOWN",
+        services=[cast.service],
+        start_unknown=True,
+        status="resolved",
+        resolved_at=timezone.now() - timedelta(hours=1),
+    )
+    page = client_for("member").get(reverse("delivery:team", args=[cast.team.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "No resolved incidents · 1 with an unknown start left out" in html
+    # Without start_unknown, a source incident still needs its start.
+    with pytest.raises(ValidationError, match="When did the incident start"):
+        incident_upsert_from_source(
+            organization=cast.org, team=cast.team, source="pagerduty", external_id="PNOSTART", status="open"
+        )

@@ -59,6 +59,7 @@ class IntegrationViewSet(ScopedModelViewSet):
             kind=data["kind"],
             production_environments=data.get("production_environments"),
             secret=data.get("secret") or None,
+            **{f: data[f] for f in services.PATTERN_FIELDS if f in data},
         )
         if data.get("mappings"):
             services.integration_mappings_set(
@@ -82,6 +83,7 @@ class IntegrationViewSet(ScopedModelViewSet):
             production_environments=data.get("production_environments"),
             is_active=data.get("is_active"),
             **({"team": data["team"]} if "team" in data else {}),
+            **{f: data[f] for f in services.PATTERN_FIELDS if f in data},
         )
         if "mappings" in data:
             services.integration_mappings_set(
