@@ -207,6 +207,12 @@ class Change(TimeStampedModel):
         indexes = [
             models.Index(fields=["service", "committed_at"], name="change_service_time_idx"),
             models.Index(fields=["team", "committed_at"], name="change_team_time_idx"),
+            # Unattributed commits, counted per key on every delivery that brings more.
+            models.Index(
+                fields=["integration", "repository"],
+                condition=models.Q(service__isnull=True),
+                name="change_unattributed_idx",
+            ),
         ]
 
     def __str__(self):
@@ -258,6 +264,11 @@ class Deployment(TimeStampedModel):
         indexes = [
             models.Index(fields=["service", "is_production", "finished_at"], name="deploy_service_time_idx"),
             models.Index(fields=["team", "is_production", "finished_at"], name="deploy_team_time_idx"),
+            models.Index(
+                fields=["integration", "repository"],
+                condition=models.Q(service__isnull=True),
+                name="deploy_unattributed_idx",
+            ),
         ]
 
     def __str__(self):

@@ -206,9 +206,13 @@ def _key_rows(integration: Integration, key: str):
 
 def unattributed_recount(*, row: UnattributedKey) -> UnattributedKey:
     """Count what is still without a service under the key (the integration page shows it)."""
-    commits, deployments, events, _ = _key_rows(row.integration, row.key)
-    row.commits = commits.filter(service__isnull=True).count()
-    row.deployments = deployments.filter(service__isnull=True).count()
+    # The key is spelled as the source sent it, like its rows: exact matches use the partial
+    # indexes on unattributed rows (this runs for every delivery that brings more).
+    repository = split_key(row.key)[0] if row.integration.kind in PATH_KINDS else row.key
+    unattributed = {"integration_id": row.integration_id, "repository": repository, "service__isnull": True}
+    row.commits = Change.objects.filter(**unattributed).count()
+    row.deployments = Deployment.objects.filter(**unattributed).count()
+    events = RawEvent.objects.filter(integration_id=row.integration_id, unattributed_key=row.key)
     row.incidents = events.filter(subject__startswith="incident:").values("subject").distinct().count()
     row.save(update_fields=["commits", "deployments", "incidents", "updated_at"])
     return row

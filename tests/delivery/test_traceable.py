@@ -315,3 +315,39 @@ def test_api_lists_filter_to_the_records_behind_each_figure(cast, api_for, histo
 def test_api_names_a_bad_window(cast, api_for):
     response = api_for("member").get(reverse("api:change-list"), {"since": "last week"})
     assert response.status_code == 400 and "since" in response.json()
+
+
+def test_records_pages_do_not_query_per_row(cast, client_for, history):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    d1, _, _ = history
+    client = client_for("member")
+    urls = [reverse(n) for n in ("delivery:commits", "delivery:deployments", "delivery:incidents")]
+
+    def counts():
+        out = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out.append(len(ctx.captured_queries))
+        return out
+
+    def add(numbers):
+        for n in numbers:
+            deployment = _deployment(cast, cast.service, f"X{n}", at("2026-03-03T10:00:00") + timedelta(hours=n))
+            _shipped(cast, deployment, f"{n:040x}", at("2026-03-03T09:00:00"))
+            incident, _ = incident_upsert_from_source(
+                organization=cast.org,
+                team=cast.team,
+                source="api",
+                external_id=f"IX{n}",
+                services=[cast.service],
+                started_at=at("2026-03-03T10:30:00") + timedelta(hours=n),
+            )
+            services.incident_link_refresh(incident=incident)
+
+    add(range(1))
+    before = counts()
+    add(range(1, 13))
+    assert counts() == before

@@ -216,3 +216,30 @@ def test_a_retried_event_counts_its_records_once(cast, make_integration, hook):
     services.raw_event_process(raw_event_id=event.pk)
     row = UnattributedKey.objects.get()
     assert (row.commits, UnattributedKey.objects.count()) == (1, 1)
+
+
+def test_a_gitlab_push_attributes_monorepo_commits_by_their_files(cast, make_integration, hook):
+    cart = ServiceFactory(team=cast.team, name="cart")
+    web = ServiceFactory(team=cast.other_team, name="web")
+    gitlab = make_integration(
+        "gitlab", team=None, mappings={"acme/shop:services/cart/": cart, "acme/shop:services/web/": web}
+    )
+    payload = p.gitlab_push(
+        path="acme/shop", commits=[("1" * 40, "a", "2026-03-01T10:00:00Z"), ("2" * 40, "b", "2026-03-01T11:00:00Z")]
+    )
+    payload["commits"][0].update(added=["services/web/new.js"], modified=[], removed=[])
+    payload["commits"][1].update(added=[], modified=["services/cart/x.py"], removed=["services/cart/old.py"])
+    body = p.dumps(payload)
+    assert hook(gitlab, body, p.gitlab_headers(SECRET, "Push Hook")).status_code == 202
+    assert {c.sha[0]: c.service for c in Change.objects.all()} == {"1": web, "2": cart}
+    assert not UnattributedKey.objects.exists()
+
+
+def test_the_longest_prefix_holding_a_file_counts_it(cast, make_integration, hook):
+    services_root = ServiceFactory(team=cast.team, name="platform")
+    cart = ServiceFactory(team=cast.team, name="cart")
+    github = make_integration(
+        "github", mappings={"acme/shop:services/": services_root, "acme/shop:services/cart/": cart}
+    )
+    push(hook, github, "acme/shop", [("1" * 40, "a", "2026-03-01T10:00:00Z")], files=[["services/cart/api.py"]])
+    assert Change.objects.get().service == cart
