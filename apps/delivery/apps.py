@@ -28,6 +28,7 @@ class DeliveryConfig(AppConfig):
 
         from apps.core import panels, permissions, schedules
         from apps.postmortems.models import Incident
+        from apps.teams.models import Service
 
         from . import models, signals, views
 
@@ -47,6 +48,14 @@ class DeliveryConfig(AppConfig):
             editors=permissions.EDITORS_ADMIN,
             shared=nobody,
         )
+        # Keys that matched no service: seen like the integration that sent them.
+        permissions.register(
+            models.UnattributedKey,
+            org="organization",
+            team="integration__team",
+            shared=nobody,
+            extra_viewers=lambda user: Q(integration__in=models.Integration.objects.filter(_feeds_led_team(user))),
+        )
         # Delivery evidence is shared with the whole org and written by the sources, not by hand.
         permissions.register(models.Change, org="organization", team="team", editors=permissions.EDITORS_ADMIN)
         permissions.register(models.Deployment, org="organization", team="team", editors=permissions.EDITORS_ADMIN)
@@ -64,6 +73,7 @@ class DeliveryConfig(AppConfig):
             "delivery: rebuild rollups", "apps.delivery.tasks.rebuild_rollups", crontab={"minute": "17", "hour": "3"}
         )
 
+        post_save.connect(signals.service_saved, sender=Service, dispatch_uid="delivery-service-saved")
         post_save.connect(signals.incident_saved, sender=Incident, dispatch_uid="delivery-incident-saved")
         post_delete.connect(signals.incident_deleted, sender=Incident, dispatch_uid="delivery-incident-deleted")
         m2m_changed.connect(

@@ -153,3 +153,18 @@ class IncidentLinkForm(BootstrapForm):
 
     def deployment(self):
         return self.candidates.get(self.cleaned_data["choice"])
+
+
+class UnattributedMapForm(BootstrapForm):
+    """Map an unattributed repository or provider service to one of the organization's services."""
+
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(),
+        empty_label="Choose a service",
+        help_text="Its commits, deployments and incidents so far, and everything sent under this key from now on.",
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.fields["service"].label_from_instance = lambda s: f"{s.name} ({s.team.name})"

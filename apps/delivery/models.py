@@ -96,6 +96,41 @@ class ServiceMapping(TimeStampedModel):
         return f"{self.key} → {self.service}"
 
 
+class UnattributedKey(TimeStampedModel):
+    """A repository or provider service an integration sent that names no service of the
+    organization. Its records are kept (commits and deployments without a service, incident
+    events held as unattributed) and counted here; mapping the key re-attributes them."""
+
+    organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="unattributed")
+    key = models.CharField(max_length=300)
+    reason = models.CharField(max_length=300, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    # Records still without a service under this key (recounted on every change).
+    commits = models.PositiveIntegerField(default=0)
+    deployments = models.PositiveIntegerField(default=0)
+    incidents = models.PositiveIntegerField(default=0)
+    mapped_service = models.ForeignKey(
+        "teams.Service", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    mapped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    mapped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "key"]
+        constraints = [models.UniqueConstraint(fields=["integration", "key"], name="uniq_unattributed_key")]
+
+    def __str__(self):
+        return f"{self.key} ({self.integration_id})"
+
+    @property
+    def total(self) -> int:
+        return self.commits + self.deployments + self.incidents
+
+
 class RawEvent(models.Model):
     """A verified delivery exactly as received, stored before anything else happens."""
 
@@ -104,6 +139,8 @@ class RawEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
+        # Its records name no service and no team can be told: kept until the key is mapped.
+        UNATTRIBUTED = "unattributed", "Kept unattributed"
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
     organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="+")
@@ -122,6 +159,9 @@ class RawEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     note = models.CharField(max_length=300, blank=True)
+    # The first key of this event that matched no service (see UnattributedKey); mapping it
+    # processes the event again.
+    unattributed_key = models.CharField(max_length=300, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -135,6 +175,11 @@ class RawEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="raw_event_status_idx"),
             models.Index(fields=["integration", "subject"], name="raw_event_subject_idx"),
+            models.Index(
+                fields=["integration", "unattributed_key"],
+                condition=~models.Q(unattributed_key=""),
+                name="raw_event_unattributed_idx",
+            ),
         ]
 
     def __str__(self):
@@ -159,6 +204,9 @@ class Change(TimeStampedModel):
     source = models.CharField(max_length=20)
     # The commit before it on the pushed branch (from the push's before/after and commits list).
     parent_sha = models.CharField(max_length=64, blank=True)
+    # The files the commit added, modified or removed (push payloads list them): a monorepo's
+    # path-prefix mappings ("acme/shop:services/cart/") attribute the commit by them.
+    paths = models.JSONField(default=list, blank=True)
     # Written by the rollup job: the successful production deployment that shipped it, its
     # lead time (deploy finish - commit time) and whether that came from the time rule.
     shipped_by = models.ForeignKey(
@@ -175,6 +223,12 @@ class Change(TimeStampedModel):
         indexes = [
             models.Index(fields=["service", "committed_at"], name="change_service_time_idx"),
             models.Index(fields=["team", "committed_at"], name="change_team_time_idx"),
+            # Unattributed commits, counted per key on every delivery that brings more.
+            models.Index(
+                fields=["integration", "repository"],
+                condition=models.Q(service__isnull=True),
+                name="change_unattributed_idx",
+            ),
         ]
 
     def __str__(self):
@@ -226,6 +280,11 @@ class Deployment(TimeStampedModel):
         indexes = [
             models.Index(fields=["service", "is_production", "finished_at"], name="deploy_service_time_idx"),
             models.Index(fields=["team", "is_production", "finished_at"], name="deploy_team_time_idx"),
+            models.Index(
+                fields=["integration", "repository"],
+                condition=models.Q(service__isnull=True),
+                name="deploy_unattributed_idx",
+            ),
         ]
 
     def __str__(self):

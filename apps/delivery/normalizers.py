@@ -212,6 +212,20 @@ def github(event_type: str, payload: dict, integration) -> Parsed:
     return Parsed(ignored=f"GitHub {event_type or 'unknown'} events are not used.")
 
 
+MAX_PATHS = 1000
+
+
+def commit_paths(commit: dict) -> list[str]:
+    """The files a pushed commit added, modified or removed (GitHub and GitLab list them per
+    commit), sorted, at most MAX_PATHS: a monorepo's path-prefix mappings read them."""
+    paths = set()
+    for name in ("added", "modified", "removed"):
+        for path in _list(commit.get(name)):
+            if isinstance(path, str) and path.strip():
+                paths.add(path.strip()[:500])
+    return sorted(paths)[:MAX_PATHS]
+
+
 def _chain_parents(changes: list[dict], payload: dict, total) -> None:
     """Give each pushed commit its parent: the commits list is oldest first and ends at
     `after`, and the first one's parent is `before` (unless the branch is new or the list
@@ -245,6 +259,7 @@ def _github_push(payload: dict) -> Parsed:
                 "author": _text(author.get("username") or author.get("name") or author.get("email"), 200),
                 "url": _text(commit.get("url"), 500),
                 "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
+                "paths": commit_paths(commit),
             }
         )
     if not changes:
@@ -437,6 +452,7 @@ def _gitlab_push(payload: dict) -> Parsed:
                 "author": _text(author.get("name") or author.get("email"), 200),
                 "url": _text(commit.get("url"), 500),
                 "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
+                "paths": commit_paths(commit),
             }
         )
     if not changes:

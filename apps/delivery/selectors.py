@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core import permissions
 
 from . import metrics
-from .models import Change, DailyRollup, Deployment, IncidentDeploymentLink, Integration, RawEvent
+from .models import Change, DailyRollup, Deployment, IncidentDeploymentLink, Integration, RawEvent, UnattributedKey
 
 WINDOWS = (30, 90, 180)
 ROLLUP_FIELDS = ("day", "deployments", "successful", "failed", "lead_times", "restore_times")
@@ -206,19 +206,49 @@ def integration_event_types(*, integration: Integration, days: int = 30) -> dict
     }
 
 
-def deployment_list(*, user, organization, team=None, service=None, status=None, production_only=False):
+def deployment_list(
+    *,
+    user,
+    organization,
+    team=None,
+    service=None,
+    status=None,
+    production_only=False,
+    since=None,
+    until=None,
+    failures=False,
+    rework=False,
+):
+    """Deployments, newest first. With `since`/`until` (UTC days, both included) only those that
+    finished then: what deployment frequency counts. `failures`: the change failures (failed,
+    or succeeded and linked to an incident); `rework`: the successful ones that were unplanned
+    fixes (marked so, or finished while an incident of their service was open)."""
+    from apps.postmortems.models import Incident
+
     qs = permissions.viewable(user, Deployment.objects.filter(organization=organization)).select_related(
         "service", "team"
     )
-    if team is not None:
-        qs = qs.filter(Q(service__team=team) | Q(service__isnull=True, team=team))
-    if service is not None:
-        qs = qs.filter(service=service)
+    qs = qs.filter(_owned_by("", team, service))
     if status:
         qs = qs.filter(status=status)
     if production_only:
         qs = qs.filter(is_production=True)
-    return qs.annotate(incident_count=Count("incident_links", distinct=True)).order_by("-finished_at", "-pk")
+    if since is not None or until is not None:
+        qs = qs.filter(_between("finished_at", since, until), finished_at__isnull=False)
+    if failures:
+        linked = IncidentDeploymentLink.objects.filter(deployment=OuterRef("pk"))
+        qs = qs.filter(Q(status=Deployment.Status.FAILURE) | Q(Exists(linked), status=Deployment.Status.SUCCESS))
+    if rework:
+        open_incident = Incident.objects.filter(
+            services=OuterRef("service_id"), started_at__lte=OuterRef("finished_at")
+        ).filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=OuterRef("finished_at")))
+        qs = qs.filter(status=Deployment.Status.SUCCESS).filter(
+            Q(rework_marked=True) | Q(rework_marked__isnull=True, service__isnull=False) & Q(Exists(open_incident))
+        )
+    return qs.annotate(
+        incident_count=Count("incident_links", distinct=True),
+        shipped_count=Count("shipped_changes", distinct=True),
+    ).order_by("-finished_at", "-pk")
 
 
 def change_list(*, user, organization, team=None):
@@ -262,3 +292,94 @@ def recent_incidents(*, team, limit: int = 8):
         .select_related("deployment_link__deployment__service")
         .order_by(Coalesce("started_at", "detected_at", "resolved_at").desc(), "-pk")[:limit]
     )
+
+
+# --- the records behind each figure (?team=&service=&since=&until=) -------------------
+
+
+def _between(field: str, since: date | None, until: date | None) -> Q:
+    """UTC days [since, until], both included (the rollups' days)."""
+    cond = Q()
+    if since is not None:
+        cond &= Q(**{f"{field}__gte": datetime.combine(since, datetime.min.time(), tzinfo=UTC)})
+    if until is not None:
+        cond &= Q(**{f"{field}__lt": datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)})
+    return cond
+
+
+def _owned_by(prefix: str, team=None, service=None) -> Q:
+    """A deployment (at `prefix`) counts for its service's team, or its own team when it has no service."""
+    cond = Q()
+    if team is not None:
+        cond &= Q(**{f"{prefix}service__team": team}) | Q(**{f"{prefix}service__isnull": True, f"{prefix}team": team})
+    if service is not None:
+        cond &= Q(**{f"{prefix}service": service})
+    return cond
+
+
+def shipped_commits(*, user, organization, team=None, service=None, since=None, until=None, deployment=None):
+    """The commits successful production deployments in the window shipped, with their lead
+    times: what the lead time figure is the median of (as written by the rollup job)."""
+    qs = permissions.viewable(user, Change.objects.filter(organization=organization, shipped_by__isnull=False))
+    qs = qs.filter(_owned_by("shipped_by__", team, service), _between("shipped_by__finished_at", since, until))
+    if deployment is not None:
+        qs = qs.filter(shipped_by=deployment)
+    return qs.select_related("shipped_by__service", "service").order_by("-shipped_by__finished_at", "-committed_at")
+
+
+def evidence_incidents(*, user, organization, team=None, service=None, since=None, until=None):
+    """Incidents that started in the window, each with the deployment link that makes it count
+    (or not) as a change failure, its restore time and how often the link was changed."""
+    from apps.postmortems.models import Incident
+
+    qs = permissions.viewable(user, Incident.objects.filter(organization=organization))
+    if team is not None:
+        qs = qs.filter(team=team)
+    if service is not None:
+        qs = qs.filter(services=service)
+    qs = qs.filter(_between("started_at", since, until))
+    return (
+        qs.select_related("team", "deployment_link__deployment__service", "deployment_link__set_by")
+        .annotate(link_change_count=Count("link_changes", distinct=True))
+        .order_by("-started_at", "-pk")
+    )
+
+
+def link_history(*, incident, limit: int = 50):
+    """Who moved the incident's deployment link, when, from where to where (newest first)."""
+    from .models import IncidentLinkChange
+
+    return list(
+        IncidentLinkChange.objects.filter(incident=incident)
+        .select_related("from_deployment__service", "to_deployment__service", "changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
+
+
+# --- unattributed evidence and freshness -------------------------------------------
+
+
+def unattributed_list(*, user, organization, integration=None):
+    """Keys that still hold records without a service (count, reason, last seen), for those who
+    may see the integration that sent them."""
+    qs = permissions.viewable(user, UnattributedKey.objects.filter(organization=organization))
+    if integration is not None:
+        qs = qs.filter(integration=integration)
+    qs = qs.filter(Q(commits__gt=0) | Q(deployments__gt=0) | Q(incidents__gt=0))
+    return qs.select_related("integration").order_by("-last_seen_at", "key")
+
+
+def freshness(*, user, organization, team_ids=None) -> dict:
+    """How fresh a delivery page's data is: the last delivery received per integration (those
+    the person may see) and when the rollups behind the page were last computed."""
+    from django.db.models import Max
+
+    integrations = list(
+        permissions.viewable(user, Integration.objects.filter(organization=organization))
+        .order_by("name")
+        .values("pk", "name", "kind", "is_active", "last_delivery_at")
+    )
+    rollups = DailyRollup.objects.filter(organization=organization)
+    if team_ids is not None:
+        rollups = rollups.filter(team_id__in=list(team_ids))
+    return {"integrations": integrations, "last_rollup_at": rollups.aggregate(at=Max("computed_at"))["at"]}

@@ -23,7 +23,16 @@ from apps.teams.models import Service, Team
 
 from . import intake, normalizers
 from . import secrets as secret_store
-from .models import Change, Deployment, DirtyDay, IncidentDeploymentLink, Integration, RawEvent, ServiceMapping
+from .models import (
+    Change,
+    Deployment,
+    DirtyDay,
+    IncidentDeploymentLink,
+    Integration,
+    RawEvent,
+    ServiceMapping,
+    UnattributedKey,
+)
 from .rollups import utc_day
 
 logger = logging.getLogger(__name__)
@@ -208,18 +217,180 @@ def integration_mappings_set(*, actor, integration: Integration, mappings: dict[
     for key, service in cleaned.items():
         ServiceMapping.objects.update_or_create(integration=integration, key=key, defaults={"service": service})
     for key, service in cleaned.items():
-        for model in (Change, Deployment):
-            rows = model.objects.filter(integration=integration, repository__iexact=key).exclude(service=service)
-            days = [d for d in rows.values_list(_time_field(model), flat=True) if d]
-            old_teams = set(rows.values_list("team_id", flat=True))
-            if rows.update(service=service, team=service.team):
-                for team_id in old_teams | {service.team_id}:
-                    if team_id and days:
-                        mark_dirty(team_id, utc_day(min(days)))
+        evidence_reattribute(integration=integration, key=key, service=service, move=True)
 
 
 def _time_field(model) -> str:
     return "committed_at" if model is Change else "finished_at"
+
+
+# --- unattributed evidence ----------------------------------------------------------
+
+
+class UnattributedError(ValidationError):
+    """An event's records name no service and no team can be told: kept, not failed."""
+
+    def __init__(self, key: str, reason: str):
+        self.key, self.reason = key, reason
+        super().__init__(
+            {"team": f"Cannot tell which team owns this incident: map {key} to a service (no service: {reason})."}
+        )
+
+
+def _key_rows(integration: Integration, key: str):
+    """(commits, deployments, raw events) received under `key`, whatever their service."""
+    repository, prefix = split_key(key) if integration.kind in PATH_KINDS else (key, "")
+    commits = Change.objects.filter(integration=integration, repository__iexact=repository)
+    deployments = Deployment.objects.filter(integration=integration, repository__iexact=repository)
+    events = RawEvent.objects.filter(integration=integration, unattributed_key__iexact=repository)
+    return commits, deployments, events, prefix
+
+
+def unattributed_recount(*, row: UnattributedKey) -> UnattributedKey:
+    """Count what is still without a service under the key (the integration page shows it)."""
+    # The key is spelled as the source sent it, like its rows: exact matches use the partial
+    # indexes on unattributed rows (this runs for every delivery that brings more).
+    repository = split_key(row.key)[0] if row.integration.kind in PATH_KINDS else row.key
+    unattributed = {"integration_id": row.integration_id, "repository": repository, "service__isnull": True}
+    row.commits = Change.objects.filter(**unattributed).count()
+    row.deployments = Deployment.objects.filter(**unattributed).count()
+    events = RawEvent.objects.filter(integration_id=row.integration_id, unattributed_key=row.key)
+    row.incidents = events.filter(subject__startswith="incident:").values("subject").distinct().count()
+    row.save(update_fields=["commits", "deployments", "incidents", "updated_at"])
+    return row
+
+
+def unattributed_seen(*, integration: Integration, key: str, reason: str) -> UnattributedKey:
+    """Record that `integration` sent `key` and no service matched it (why: `reason`)."""
+    now = timezone.now()
+    key = key.strip()[:300]
+    row = UnattributedKey.objects.filter(integration=integration, key__iexact=key).first()
+    if row is None:
+        try:
+            with transaction.atomic():
+                row = UnattributedKey.objects.create(
+                    organization_id=integration.organization_id,
+                    integration=integration,
+                    key=key,
+                    reason=reason[:300],
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+        except IntegrityError:  # a parallel worker recorded it first
+            row = UnattributedKey.objects.get(integration=integration, key__iexact=key)
+    row.reason = reason[:300]
+    row.last_seen_at = now
+    row.mapped_service = None
+    row.save(update_fields=["reason", "last_seen_at", "mapped_service", "updated_at"])
+    return unattributed_recount(row=row)
+
+
+def evidence_reattribute(*, integration: Integration, key: str, service: Service, move: bool = False) -> dict:
+    """Give the records received under `key` the service it now names: commits and deployments
+    (their teams' rollups marked for recompute, incidents after those deployments relinked), and
+    the raw events held for it processed again (their incidents gain the service, and so their
+    links). `move=True` also takes rows another service had (a mapping replaced)."""
+    commits, deployments, events, prefix = _key_rows(integration, key)
+    counts = {"commits": 0, "deployments": 0, "events": 0}
+    resolver = Resolver(integration.organization, integration)
+    resolver._load()
+    dirty: dict[int, date] = {}
+
+    def dirty_from(team_id, moment):
+        if team_id and moment:
+            day = utc_day(moment)
+            dirty[team_id] = min(dirty.get(team_id, day), day)
+
+    candidates = commits if move else commits.filter(service__isnull=True)
+    if prefix or resolver._prefixes:
+        # A monorepo: each commit goes where its files say (rows without paths only by the repository).
+        if not move:
+            candidates = commits.filter(Q(service__isnull=True) | ~Q(paths=[]))
+        for change in candidates.only("pk", "repository", "paths", "service_id", "team_id", "committed_at"):
+            target = resolver.service_for_commit(change.repository, change.paths)
+            if target is not None and target.pk != change.service_id:
+                Change.objects.filter(pk=change.pk).update(service=target, team_id=target.team_id)
+                dirty_from(change.team_id, change.committed_at)
+                dirty_from(target.team_id, change.committed_at)
+                counts["commits"] += 1
+    else:
+        rows = candidates.exclude(service=service)
+        days = [d for d in rows.values_list("committed_at", flat=True) if d]
+        old_teams = set(rows.values_list("team_id", flat=True))
+        counts["commits"] = rows.update(service=service, team_id=service.team_id)
+        if counts["commits"]:
+            for team_id in old_teams | {service.team_id}:
+                dirty_from(team_id, min(days))
+    if not prefix:
+        moved = list((deployments if move else deployments.filter(service__isnull=True)).exclude(service=service))
+        Deployment.objects.filter(pk__in=[d.pk for d in moved]).update(service=service, team_id=service.team_id)
+        counts["deployments"] = len(moved)
+        for deployment in moved:
+            dirty_from(deployment.team_id, deployment.finished_at)
+            dirty_from(service.team_id, deployment.finished_at)
+            deployment.service_id, deployment.team_id = service.pk, service.team_id
+            _relink_incidents_after(deployment)
+        held = list(events.exclude(status=RawEvent.Status.PENDING).values_list("pk", flat=True))
+        RawEvent.objects.filter(pk__in=held).update(status=RawEvent.Status.PENDING, error="")
+        for pk in held:
+            transaction.on_commit(lambda pk=pk: _enqueue(pk))
+        counts["events"] = len(held)
+    for team_id, day in dirty.items():
+        mark_dirty(team_id, day)
+    for row in UnattributedKey.objects.filter(integration=integration, key__iexact=split_key(key)[0]):
+        unattributed_recount(row=row)
+    return counts
+
+
+@transaction.atomic
+def unattributed_map(*, actor, unattributed: UnattributedKey, service: Service) -> dict:
+    """One step: map the key to `service` (a mapping of its integration) and re-attribute its
+    whole history. Returns what moved ({"commits", "deployments", "events"})."""
+    integration = unattributed.integration
+    if actor is not None and not permissions.can_change(actor, integration):
+        raise PermissionDenied("Only who may change the integration maps its keys.")
+    if service.organization_id != integration.organization_id:
+        raise ValidationError({"service": "The service belongs to another organization."})
+    if integration.team_id and service.team_id != integration.team_id:
+        raise ValidationError({"service": f"{service.name} is not a service of {integration.team}."})
+    existing = integration.mappings.filter(key__iexact=unattributed.key).first()
+    if existing is not None and existing.service_id != service.pk:
+        existing.service = service
+        existing.save(update_fields=["service", "updated_at"])
+    elif existing is None:
+        ServiceMapping.objects.create(integration=integration, key=unattributed.key, service=service)
+    counts = evidence_reattribute(integration=integration, key=unattributed.key, service=service)
+    unattributed.mapped_service = service
+    unattributed.mapped_by = actor
+    unattributed.mapped_at = timezone.now()
+    unattributed.save(update_fields=["mapped_service", "mapped_by", "mapped_at", "updated_at"])
+    return counts
+
+
+@transaction.atomic
+def service_evidence_reattribute(*, service: Service) -> int:
+    """A service was added or its repository URL changed: the unattributed keys the fallback
+    now matches to it (and to it alone) get their history. Returns how many keys moved."""
+    if not service.repository_url:
+        return 0
+    moved = 0
+    rows = UnattributedKey.objects.filter(organization_id=service.organization_id, mapped_service__isnull=True)
+    for row in rows.select_related("integration__organization"):
+        integration = row.integration
+        if integration.team_id and integration.team_id != service.team_id:
+            continue
+        if not _repo_matches(service.repository_url, split_key(row.key)[0].lower()):
+            continue
+        if Resolver(integration.organization, integration).service(row.key) != service:
+            continue
+        evidence_reattribute(integration=integration, key=row.key, service=service)
+        row.refresh_from_db()
+        if row.total == 0:
+            row.mapped_service = service
+            row.mapped_at = timezone.now()
+            row.save(update_fields=["mapped_service", "mapped_at", "updated_at"])
+        moved += 1
+    return moved
 
 
 # --- intake -----------------------------------------------------------------------
@@ -341,6 +512,7 @@ _INSERT_FIELDS = (
     "attempts",
     "error",
     "note",
+    "unattributed_key",
 )
 
 
@@ -415,6 +587,8 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
         if event is None or event.status != RawEvent.Status.PENDING:
             return event.status if event else None
         event.attempts += 1
+        held_for = event.unattributed_key
+        unattributed: dict[str, str] = {}
         try:
             with transaction.atomic():
                 parsed = normalizers.parse(event.integration.kind, event.event_type, event.payload, event.integration)
@@ -434,7 +608,14 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
                         event.status = RawEvent.Status.PROCESSED
                         unmatched = "; ".join(f"{k}: {why}" for k, why in result["unattributed"].items())
                         event.note = (_summary(parsed) + (f" · no service for {unmatched}" if unmatched else ""))[:300]
+                        unattributed = result["unattributed"]
                 event.error = ""
+        except UnattributedError as exc:
+            # Nothing could be placed (no service, no team): keep the event until the key is mapped.
+            event.status = RawEvent.Status.UNATTRIBUTED
+            event.note = f"no service for {exc.key}: {exc.reason}; kept until it is mapped"[:300]
+            event.error = ""
+            unattributed = {exc.key: exc.reason}
         except (normalizers.PayloadError, ValidationError) as exc:
             event.status = RawEvent.Status.FAILED
             event.error = _error_text(exc)
@@ -447,7 +628,25 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
             event.status = RawEvent.Status.FAILED
             event.error = f"{type(exc).__name__}: {exc}"[:4000]
         event.processed_at = timezone.now()
-        event.save(update_fields=["status", "subject", "occurred_at", "attempts", "error", "note", "processed_at"])
+        event.unattributed_key = next(iter(unattributed), "")[:300]
+        event.save(
+            update_fields=[
+                "status",
+                "subject",
+                "occurred_at",
+                "attempts",
+                "error",
+                "note",
+                "unattributed_key",
+                "processed_at",
+            ]
+        )
+        for key, reason in unattributed.items():
+            unattributed_seen(integration=event.integration, key=key, reason=reason)
+        if held_for and held_for.lower() not in {k.lower() for k in unattributed}:
+            # Processed again after a mapping: the key's counts drop.
+            for row in UnattributedKey.objects.filter(integration=event.integration, key__iexact=held_for):
+                unattributed_recount(row=row)
         return event.status
 
 
@@ -471,6 +670,18 @@ def _summary(parsed) -> str:
 # --- normalized rows ------------------------------------------------------------
 
 
+# Integrations whose keys are repositories, so a mapping may name a path prefix.
+PATH_KINDS = (Integration.Kind.GITHUB, Integration.Kind.GITLAB, Integration.Kind.GENERIC)
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """ "acme/shop:services/cart/" -> ("acme/shop", "services/cart/"); a plain key has no prefix.
+
+    (Repository paths never hold a colon.)"""
+    repository, _, prefix = (key or "").strip().partition(":")
+    return repository.strip(), prefix.strip().lstrip("/")
+
+
 class Resolver:
     """Finds the service (and so the team) a source's key names, inside one organization."""
 
@@ -485,9 +696,15 @@ class Resolver:
     def _load(self):
         if self._mappings is None:
             self._mappings = {}
+            self._prefixes: dict[str, list[tuple[str, Service]]] = {}
             if self.integration is not None and self.integration.pk:
+                git = self.integration.kind in PATH_KINDS
                 for m in ServiceMapping.objects.filter(integration=self.integration).select_related("service"):
-                    self._mappings[m.key.lower()] = m.service
+                    repository, prefix = split_key(m.key) if git else (m.key, "")
+                    if prefix:
+                        self._prefixes.setdefault(repository.lower(), []).append((prefix, m.service))
+                    else:
+                        self._mappings[m.key.lower()] = m.service
             self._services = list(Service.objects.filter(organization=self.organization).select_related("team"))
 
     def service(self, *keys) -> Service | None:
@@ -521,6 +738,26 @@ class Resolver:
         if keys:
             self.unmatched.setdefault(keys[0], reason)
         return None, reason
+
+    def service_for_commit(self, repository: str, paths) -> Service | None:
+        """A monorepo's path-prefix mappings attribute a commit by the files it touched: the
+        service whose prefix holds most of them (the longest prefix matching a file counts it;
+        a tie goes to the prefix sorted first). A commit touching none of the prefixes, or whose
+        repository has none, is matched by the repository like any other key."""
+        self._load()
+        prefixes = self._prefixes.get((repository or "").lower())
+        if prefixes and paths:
+            tally: dict[str, list] = {}
+            for path in paths:
+                hits = [(prefix, service) for prefix, service in prefixes if str(path).startswith(prefix)]
+                if hits:
+                    prefix, service = max(hits, key=lambda hit: len(hit[0]))
+                    entry = tally.setdefault(prefix, [0, service])
+                    entry[0] += 1
+            if tally:
+                prefix = min(tally, key=lambda p: (-tally[p][0], p))
+                return tally[prefix][1]
+        return self.service(repository)
 
     def team_for(self, service: Service | None, team_slug: str = "") -> Team | None:
         if service is not None:
@@ -569,7 +806,8 @@ def changes_upsert(*, organization, integration, source: str, records: list[dict
     """Insert commits not seen before (same repository and sha = same change). Returns how many were new."""
     rows = {}
     for record in records:
-        service = resolver.service(record["repository"])
+        paths = record.get("paths") or []
+        service = resolver.service_for_commit(record["repository"], paths)
         team = resolver.team_for(service)
         key = (record["repository"], record["sha"])
         rows[key] = Change(
@@ -585,6 +823,7 @@ def changes_upsert(*, organization, integration, source: str, records: list[dict
             committed_at=record["committed_at"],
             source=source,
             parent_sha=record.get("parent_sha", ""),
+            paths=paths,
         )
     existing = {
         (repository, sha): (pk, parent)
@@ -674,10 +913,16 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
 
     keys = record.get("service_keys") or []
     services = []
+    before = set(resolver.unmatched)
     for key in keys:
         service = resolver.service(key)
         if service is not None and service not in services:
             services.append(service)
+    if services:
+        # The keys are alternative names of the impacted service (a name and an id, labels):
+        # one that matched places the incident, the others are not unattributed evidence.
+        for key in set(resolver.unmatched) - before:
+            del resolver.unmatched[key]
     incident_source = source if source in Incident.Source.values else Incident.Source.OTHER
     if record.get("update_only"):
         # An action that only names the alert (Escalate, AddNote...): update the incident we know, else nothing.
@@ -697,9 +942,9 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
     else:
         team = resolver.team_for(services[0] if services else None, record.get("team_slug", ""))
     if team is None:
-        raise ValidationError(
-            {"team": f"Cannot tell which team owns this incident: map one of {keys or ['its service']} to a service."}
-        )
+        if keys:
+            raise UnattributedError(keys[0], resolver.unmatched.get(keys[0], "no mapping"))
+        raise ValidationError({"team": "Cannot tell which team owns this incident: it names no service."})
     fields = {
         name: record[name]
         for name in ("title", "severity", "status", "started_at", "detected_at", "mitigated_at", "resolved_at")

@@ -32,3 +32,17 @@ def incident_deleted(sender, instance, **kwargs):
 
     if instance.team_id and instance.started_at:
         mark_dirty(instance.team_id, utc_day(instance.started_at))
+
+
+def service_saved(sender, instance, **kwargs):
+    """A service added, or its repository URL set or changed: the unattributed evidence the
+    fallback now matches to it alone is re-attributed (services.service_evidence_reattribute)."""
+    if not instance.repository_url:
+        return
+
+    def run():
+        from . import services
+
+        services.service_evidence_reattribute(service=instance)
+
+    transaction.on_commit(run)

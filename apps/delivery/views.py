@@ -8,7 +8,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from . import sources as delivery_sources
 from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
 from .metrics import overall_tier
 from .models import Deployment, IncidentDeploymentLink, Integration
+from .views_evidence import _context, _render, parse_scope, unattributed_context
 
 TIER_COLORS = {"elite": "#16a34a", "high": "#2563eb", "medium": "#d97706", "low": "#dc2626"}
 
@@ -124,6 +124,9 @@ def index(request):
             "teams_with_data": len(with_data),
             "can_manage": permissions.is_org_admin(request.user, org)
             or bool(permissions.team_ids(request.user, roles=(permissions.TEAM_LEAD,))),
+            "freshness": selectors.freshness(user=request.user, organization=org),
+            "show_integration": True,
+            **unattributed_context(request.user, org),
         },
     )
 
@@ -152,40 +155,47 @@ def team_detail(request, pk):
             "incidents": incidents,
             "start_unknown": selectors.incidents_start_unknown(team_ids=[team.pk], window_days=window).get(team.pk, 0),
             "can_link": permissions.can_create(request.user, IncidentDeploymentLink, team=team),
+            "freshness": selectors.freshness(user=request.user, organization=team.organization, team_ids=[team.pk]),
         },
     )
 
 
 @login_required
 def deployment_list(request):
+    """Deployments, filterable by team, service and window (?team=&service=&since=&until=);
+    `failures=1` lists the change failures, `rework=1` the rework: the records behind those figures."""
     org = current_organization(request)
     if org is None:
         return render(request, "teams/no_organization.html")
-    teams = permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name")
-    team_id = request.GET.get("team", "")
-    team = teams.filter(pk=team_id).first() if team_id.isdigit() else None
+    scope = parse_scope(request.GET, user=request.user, organization=org)
     status = request.GET.get("status", "")
     status = status if status in Deployment.Status.values else ""
     production_only = request.GET.get("env", "production") == "production"
+    failures, rework = request.GET.get("failures") == "1", request.GET.get("rework") == "1"
     qs = selectors.deployment_list(
-        user=request.user, organization=org, team=team, status=status or None, production_only=production_only
+        user=request.user,
+        organization=org,
+        team=scope.team,
+        service=scope.service,
+        status=status or None,
+        production_only=production_only or failures or rework,
+        since=scope.since,
+        until=scope.until,
+        failures=failures,
+        rework=rework,
     )
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "delivery/deployment_list.html",
+    context = _context(request, org, scope, qs)
+    context.update(
         {
-            "page": page,
-            "teams": teams,
-            "team": team,
+            "team": scope.team,
             "status": status,
             "statuses": Deployment.Status.choices,
             "production_only": production_only,
-            "query": query.urlencode(),
-        },
+            "failures": failures,
+            "rework": rework,
+        }
     )
+    return _render(request, "delivery/deployment_list.html", context, scope)
 
 
 # --- integrations -----------------------------------------------------------------
@@ -282,6 +292,7 @@ def integration_detail(request, pk):
             "events": selectors.integration_events(integration=integration),
             "event_types": selectors.integration_event_types(integration=integration),
             "can_edit": permissions.can_change(request.user, integration),
+            **unattributed_context(request.user, integration.organization, integration),
         },
     )
 
@@ -387,7 +398,11 @@ def incident_link(request, incident_pk):
         )
         messages.success(request, "Saved the deployment link.")
         return redirect(incident.get_absolute_url())
-    return render(request, "delivery/incident_link.html", {"form": form, "incident": incident, "link": link})
+    return render(
+        request,
+        "delivery/incident_link.html",
+        {"form": form, "incident": incident, "link": link, "history": selectors.link_history(incident=incident)},
+    )
 
 
 # --- intake ---------------------------------------------------------------------------
@@ -447,4 +462,9 @@ def service_panel(request, service) -> dict:
 def incident_panel(request, incident) -> dict:
     link = selectors.incident_link(incident=incident)
     probe = link or IncidentDeploymentLink(incident=incident)
-    return {"incident": incident, "link": link, "can_change": permissions.can_change(request.user, probe)}
+    return {
+        "incident": incident,
+        "link": link,
+        "can_change": permissions.can_change(request.user, probe),
+        "history": selectors.link_history(incident=incident),
+    }

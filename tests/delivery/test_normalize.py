@@ -177,22 +177,21 @@ def test_unknown_event_types_are_kept_and_ignored(cast, make_integration, hook):
     assert Change.objects.count() == Deployment.objects.count() == 0
 
 
-def test_processing_error_is_recorded_and_can_be_retried(
+def test_an_incident_no_team_owns_is_held_and_mapping_its_service_processes_it(
     cast, make_integration, hook, django_capture_on_commit_callbacks
 ):
-    # An org-wide PagerDuty integration with an unknown service cannot tell the team.
+    # An org-wide PagerDuty integration with an unknown service cannot tell the team: held, not failed.
     integration = make_integration("pagerduty", team=None)
     body = p.dumps(
         p.pagerduty_event(occurred_at="2026-03-03T08:00:00Z", created_at="2026-03-03T08:00:00Z", service="mystery")
     )
     assert hook(integration, body, p.pagerduty_headers([SECRET], body)).status_code == 202
     event = RawEvent.objects.get()
-    assert event.status == "failed" and "map one of" in event.error
+    assert event.status == "unattributed" and "kept until it is mapped" in event.note and event.error == ""
     assert Incident.objects.count() == 0
-    # Map the service, retry (the admin action), and it goes through.
-    services.integration_mappings_set(actor=None, integration=integration, mappings={"mystery": cast.service})
+    # Map the service: the held event goes through again by itself.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.raw_events_retry(raw_event_ids=[event.pk]) == 1
+        services.integration_mappings_set(actor=None, integration=integration, mappings={"mystery": cast.service})
     event.refresh_from_db()
     assert event.status == "processed" and event.error == "" and event.attempts == 2
     assert Incident.objects.get().team == cast.team

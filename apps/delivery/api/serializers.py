@@ -107,7 +107,11 @@ class ChangeSerializer(serializers.ModelSerializer):
             "url",
             "committed_at",
             "source",
+            "shipped_by",
+            "lead_time_seconds",
+            "shipped_estimated",
         ]
+        read_only_fields = ["shipped_by", "lead_time_seconds", "shipped_estimated"]
 
 
 class DeploymentSerializer(serializers.ModelSerializer):

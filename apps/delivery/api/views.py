@@ -1,4 +1,8 @@
+from datetime import UTC, datetime, time, timedelta
+
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -111,19 +115,91 @@ class IntegrationViewSet(ScopedModelViewSet):
         )
 
 
+def _day_start(day):
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class WindowFilter(filters.FilterSet):
+    """?since=&until=: UTC days, both included, on the field the figure counts by."""
+
+    window_field = ""
+    since = filters.DateFilter(method="filter_since", help_text="First UTC day (YYYY-MM-DD), included.")
+    until = filters.DateFilter(method="filter_until", help_text="Last UTC day (YYYY-MM-DD), included.")
+
+    def filter_since(self, queryset, name, value):
+        return queryset.filter(**{f"{self.window_field}__gte": _day_start(value)})
+
+    def filter_until(self, queryset, name, value):
+        return queryset.filter(**{f"{self.window_field}__lt": _day_start(value + timedelta(days=1))})
+
+
+class DeploymentFilter(WindowFilter):
+    window_field = "finished_at"
+    team = filters.NumberFilter(method="filter_team", help_text="The service's team (or the deployment's own).")
+    failures = filters.BooleanFilter(
+        method="filter_failures",
+        help_text="true: the change failures (failed, or succeeded and linked to an incident).",
+    )
+
+    class Meta:
+        model = Deployment
+        fields = ["organization", "service", "environment", "is_production", "status", "source"]
+
+    def filter_team(self, queryset, name, value):
+        return queryset.filter(Q(service__team_id=value) | Q(service__isnull=True, team_id=value))
+
+    def filter_failures(self, queryset, name, value):
+        linked = IncidentDeploymentLink.objects.filter(deployment=OuterRef("pk"))
+        failed = Q(status=Deployment.Status.FAILURE) | Q(Exists(linked), status=Deployment.Status.SUCCESS)
+        return queryset.filter(failed, is_production=True) if value else queryset.exclude(failed)
+
+
+class ChangeFilter(WindowFilter):
+    window_field = "shipped_by__finished_at"
+    team = filters.NumberFilter(method="filter_team", help_text="The team of the service that shipped it.")
+    shipped = filters.BooleanFilter(field_name="shipped_by", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Change
+        fields = ["organization", "service", "repository", "shipped_by"]
+
+    def filter_team(self, queryset, name, value):
+        return queryset.filter(
+            Q(shipped_by__service__team_id=value)
+            | Q(shipped_by__isnull=False, shipped_by__service__isnull=True, shipped_by__team_id=value)
+            | Q(shipped_by__isnull=True, team_id=value)
+        )
+
+
+class IncidentLinkFilter(WindowFilter):
+    window_field = "incident__started_at"
+    team = filters.NumberFilter(field_name="incident__team")
+    service = filters.NumberFilter(field_name="incident__services", distinct=True)
+
+    class Meta:
+        model = IncidentDeploymentLink
+        fields = ["incident", "deployment", "method"]
+
+
 class DeploymentViewSet(ScopedReadOnlyViewSet):
+    """Deployments; `?team=&service=&since=&until=&is_production=true` are the ones deployment
+    frequency counts, `&failures=true` the change failures."""
+
     queryset = Deployment.objects.all()
     serializer_class = serializers.DeploymentSerializer
-    filterset_fields = ["organization", "team", "service", "environment", "is_production", "status", "source"]
+    filterset_class = DeploymentFilter
     search_fields = ["repository", "sha", "external_id"]
     ordering_fields = ["finished_at", "started_at"]
     ordering = ["-finished_at"]
 
 
 class ChangeViewSet(ScopedReadOnlyViewSet):
-    queryset = Change.objects.all()
+    """Commits; `?shipped=true&team=&service=&since=&until=` are the ones the lead time is the
+    median of (the window is the shipping deployment's finish), with `lead_time_seconds`."""
+
+    queryset = Change.objects.select_related("shipped_by")
     serializer_class = serializers.ChangeSerializer
-    filterset_fields = ["organization", "team", "service", "repository"]
+    filterset_class = ChangeFilter
     search_fields = ["sha", "message", "author"]
     ordering_fields = ["committed_at"]
     ordering = ["-committed_at"]
@@ -138,7 +214,7 @@ class IncidentDeploymentLinkViewSet(
     queryset = IncidentDeploymentLink.objects.select_related("incident", "deployment")
     serializer_class = serializers.IncidentDeploymentLinkSerializer
     permission_classes = [RolePermission]
-    filterset_fields = ["incident", "deployment", "method"]
+    filterset_class = IncidentLinkFilter
 
     def get_queryset(self):
         return permissions.viewable(self.request.user, super().get_queryset())

@@ -19,6 +19,7 @@ STATUS_CLASSES = {
     "processed": "text-bg-success",
     "ignored": "text-bg-light border",
     "failed": "text-bg-danger",
+    "unattributed": "text-bg-warning",
 }
 
 
@@ -68,3 +69,56 @@ def per_day(value):
 def timeuntil_hours(delta):
     """A timedelta as a readable duration (45 min, 5.2 h, 3.1 d)."""
     return hours(delta.total_seconds() / 3600) if delta is not None else "—"
+
+
+# Every DORA figure links to the records behind it. Both the four-keys names and the DORA
+# 2024 names are accepted, so a page can be renamed without touching its links.
+FIGURE_PAGES = {
+    "deployment_frequency": ("delivery:deployments", {}),
+    "lead_time": ("delivery:commits", {}),
+    "lead_time_hours": ("delivery:commits", {}),
+    "change_failure_rate": ("delivery:deployments", {"failures": "1"}),
+    "failed_deployment_recovery_time": ("delivery:deployments", {"failures": "1"}),
+    "failed_deployment_recovery_time_hours": ("delivery:deployments", {"failures": "1"}),
+    "recovery_time": ("delivery:deployments", {"failures": "1"}),
+    "recovery_time_hours": ("delivery:deployments", {"failures": "1"}),
+    "rework_rate": ("delivery:deployments", {"rework": "1"}),
+    "deployment_rework_rate": ("delivery:deployments", {"rework": "1"}),
+    "time_to_restore": ("delivery:incidents", {}),
+    "time_to_restore_hours": ("delivery:incidents", {}),
+    "incidents": ("delivery:incidents", {}),
+}
+
+
+@register.simple_tag
+def evidence_url(figure, team=None, service=None, window=90, until=None):
+    """The URL of the records behind `figure` for a team or service over the `window` days
+    ending `until` (default today): {% evidence_url "lead_time_hours" team=team window=window %}."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from apps.delivery.selectors import window_bounds
+
+    name, extra = FIGURE_PAGES[figure]
+    since, end = window_bounds(int(window or 90), until)
+    query = {}
+    # An include that does not pass one leaves it "" (an unknown template variable).
+    if team not in (None, ""):
+        query["team"] = getattr(team, "pk", team)
+    if service not in (None, ""):
+        query["service"] = getattr(service, "pk", service)
+    query.update({"since": since.isoformat(), "until": end.isoformat(), **extra})
+    return f"{reverse(name)}?{urlencode(query)}"
+
+
+@register.filter
+def seconds_as_hours(value):
+    """A duration in seconds, readable like the figures (45 min, 5.2 h, 3.1 d)."""
+    return hours(value / 3600) if value is not None else "—"
+
+
+@register.filter
+def minus(end, start):
+    """end - start (two datetimes), or None when either is missing."""
+    return end - start if end is not None and start is not None else None
