@@ -628,6 +628,9 @@ STATUS_FIELDS = (
 SEVERITY_RANK = {BurnRateAlert.Severity.TICKET: 1, BurnRateAlert.Severity.PAGE: 2}
 # The periodic tick's interval (apps.py): a status stored less than this ago is not due again.
 TICK_SECONDS = 300
+# A status whose data has not changed is recomputed this often for its moving windows (an
+# open alert: every tick, so it resolves when the data stops).
+MOVING_WINDOW_SECONDS = 3600
 
 
 def _status_store(slos, statuses, open_severities: dict[int, list[str]], now: datetime) -> None:
@@ -680,16 +683,26 @@ def slo_status_refresh(*, slo_ids=None, sli_ids=None, now: datetime | None = Non
 def slo_statuses_due(*, now: datetime) -> QuerySet:
     """The SLOs whose stored status the periodic tick recomputes.
 
-    - no status stored yet, or data written since it was computed (a lost refresh);
-    - otherwise only those whose figures move with time: the ones with data or an open
-      alert (windows slide, burn windows end later), not refreshed within the last tick.
-      A window without data stays without data until data arrives, which marks it stale.
+    - no status stored yet, or data written at or after the instant it was computed for
+      (the push or sync's own refresh was lost);
+    - an open alert, not refreshed within the last tick: it must resolve when data stops;
+    - a window with data, not refreshed within the hour: the window moves even when no
+      data arrives (pushes and syncs refresh their SLOs themselves, so a steadily fed SLO
+      is not recomputed here). A window without data stays without data until data
+      arrives, which marks it stale.
+    - a status computed for an instant after `now` (the clock stepped back).
     """
-    fresh_after = now - timedelta(seconds=TICK_SECONDS - 30)
-    moving = ~Q(status_record__state=selectors.STATUS_NO_DATA) | Q(status_record__open_alerts__gt=0)
-    not_recent = Q(status_record__as_of__lt=fresh_after) | Q(status_record__as_of__gt=now)
+    tick_ago = now - timedelta(seconds=TICK_SECONDS - 30)
+    hour_ago = now - timedelta(seconds=MOVING_WINDOW_SECONDS - 30)
+    record = "status_record__"
+    alert_open = Q(**{f"{record}open_alerts__gt": 0, f"{record}as_of__lt": tick_ago})
+    window_moved = ~Q(**{f"{record}state": selectors.STATUS_NO_DATA}) & Q(**{f"{record}as_of__lt": hour_ago})
     return SLO.objects.filter(
-        Q(status_record__isnull=True) | Q(sli__data_changed_at__gte=F("status_record__as_of")) | (moving & not_recent)
+        Q(status_record__isnull=True)
+        | Q(sli__data_changed_at__gte=F("status_record__as_of"))
+        | alert_open
+        | window_moved
+        | Q(status_record__as_of__gt=now)
     )
 
 

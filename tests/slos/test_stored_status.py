@@ -152,10 +152,11 @@ def test_the_tick_recomputes_only_the_due_slos(cast):
     services.slo_status_refresh(now=NOW)
     due = lambda at: set(services.slo_statuses_due(now=at))  # noqa: E731
 
-    # Within one tick of the refresh nothing is due; a window without data never is by itself.
-    assert due(NOW + timedelta(minutes=4)) == set()
-    # A tick later the windows with data have moved; the one without data has not.
-    assert due(NOW + timedelta(minutes=5)) == {a, c}
+    # Fed by pushes and syncs (which refresh their SLOs themselves), idle within the hour: nothing is due.
+    assert due(NOW + timedelta(minutes=5)) == set()
+    assert due(NOW + timedelta(minutes=59)) == set()
+    # An hour on, the windows with data have moved; the one without data has not.
+    assert due(NOW + timedelta(hours=1)) == {a, c}
     # New data is due at once, whenever the status was computed.
     fill(fresh_data, start_ts=NOW_TS, end_ts=NOW_TS + 300, good=1000, total=1000)
     _written_at(fresh_data, NOW + timedelta(minutes=1))
@@ -164,12 +165,13 @@ def test_the_tick_recomputes_only_the_due_slos(cast):
     _written_at(idle, NOW)
     assert due(NOW + timedelta(minutes=2)) == {b, c}
     _written_at(idle, NOW - timedelta(minutes=1))
-    # No data but an alert still open (it must get the chance to resolve).
+    # An open alert is due every tick (it must resolve when the data stops), even without data.
     SLOStatusRecord.objects.filter(slo=b).update(open_alerts=1)
-    assert due(NOW + timedelta(minutes=5)) == {a, b, c}
+    assert due(NOW + timedelta(minutes=4)) == {c}
+    assert due(NOW + timedelta(minutes=5)) == {b, c}
     SLOStatusRecord.objects.filter(slo=b).update(open_alerts=0)
     # A status computed for a later instant than the tick's (a clock step back) is recomputed.
-    assert due(NOW - timedelta(minutes=10)) == {a, c}
+    assert due(NOW - timedelta(minutes=10)) == {a, b, c}
     # No stored status at all.
     SLOStatusRecord.objects.filter(slo=a).delete()
     assert due(NOW + timedelta(minutes=2)) == {a, c}
