@@ -7,7 +7,10 @@
 # Each benchmark uses its own PostgreSQL database and Redis DB (see each script's header) and writes
 # its full output to artifacts/bench/<name>.log; the table shows its status, wall time and headline
 # figures (the lines each script prints with timings). The assessments figures in docs/assessments.md
-# were measured by hand (no script); they are not re-run here.
+# were measured by hand (no script); they are not re-run here. Each figure line says what it
+# reads (rollups or raw rows), its sizes, its run-to-run range and its ratio to a baseline
+# measured in the same run (a raw COPY, a bare SQL aggregate, GET /healthz under the same
+# load, the same page for a small organization).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -21,8 +24,9 @@ declare -A COMMANDS=(
   [scoring]="python scripts/bench_scoring.py"
   [postmortems]="env DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$PM_DB REDIS_URL=redis://127.0.0.1:6379/12 bash -c 'python scripts/load/ensure_db.py && python manage.py migrate -v0 --noinput && python manage.py benchmark_postmortems'"
   [load]="bash scripts/load/run.sh"
+  [scale]="python scripts/bench_scale.py"
 )
-ORDER=(slos delivery scoring postmortems load)
+ORDER=(slos delivery scoring postmortems load scale)
 ONLY="${BENCH_ONLY:-${ORDER[*]}}"
 
 declare -A STATUS TIME
@@ -42,8 +46,13 @@ failed=0
 for name in "${ORDER[@]}"; do
   [[ -n "${STATUS[$name]:-}" ]] || continue
   [[ "${STATUS[$name]}" == ok ]] || failed=1
-  # Headline: lines with a unit of time or rate (ms, s, /s, p50/p95/p99), at most six, squeezed.
-  mapfile -t lines < <(grep -E '([0-9] ?ms\b|[0-9] ?s\b|/s\b|p9[59]|p50|LOAD )' "$OUT/$name.log" | grep -vE 'Traceback|WARNING' | tail -n 6 | sed -E 's/[[:space:]]+/ /g')
+  # Headline: the lines under a "Summary" heading when the script prints one, else the lines
+  # with a unit of time or rate (ms, s, /s, p50/p95/p99); at most eight, squeezed.
+  if grep -q '^Summary' "$OUT/$name.log"; then
+    mapfile -t lines < <(sed -n '/^Summary/,$p' "$OUT/$name.log" | tail -n +2 | grep -v '^[[:space:]]*$' | head -n 8 | sed -E 's/[[:space:]]+/ /g')
+  else
+    mapfile -t lines < <(grep -E '([0-9] ?ms\b|[0-9] ?s\b|/s\b|p9[59]|p50|LOAD )' "$OUT/$name.log" | grep -vE 'Traceback|WARNING' | tail -n 8 | sed -E 's/[[:space:]]+/ /g')
+  fi
   first=1
   for line in "${lines[@]:-}"; do
     if (( first )); then printf '%-12s %-7s %8s  %s\n' "$name" "${STATUS[$name]}" "${TIME[$name]}" "$line"; first=0

@@ -26,6 +26,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +46,11 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13"
 PORT = int(os.environ.get("BENCH_PORT", "8199"))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
+# Where the load generator and the server run: on this 2-CPU machine the client (wrk, one
+# thread) takes CPU 1 and gunicorn is left on both (PostgreSQL and Redis are not pinned).
+CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "1" if (os.cpu_count() or 1) >= 2 else "")
+SERVER_CPUS = os.environ.get("BENCH_SERVER_CPUS", "")
+WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "1"))
 ENV = production_env(database_url=DB_URL, redis_url=REDIS_URL)
 
 
@@ -58,7 +64,7 @@ def setup_django():
 # --- 1. intake ---------------------------------------------------------------------
 
 
-def bench_intake(deliveries: int, clients: int, workers: int) -> dict:
+def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk", duration: int = 20) -> dict:
     from apps.delivery import services
     from apps.delivery.models import RawEvent
     from apps.teams import services as team_services
@@ -107,8 +113,16 @@ def bench_intake(deliveries: int, clients: int, workers: int) -> dict:
         }
         requests.append((body, headers))
 
+    conditions = (
+        f"wrk 1 thread on CPU {CLIENT_CPUS or 'any'}, {clients} keep-alive connections, each delivery sent once"
+        if client == "wrk"
+        else f"Python http.client, {clients} threads in {max(1, min(4, clients // 8))} processes, "
+        "a new connection per delivery"
+    )
+    pin = ["taskset", "-c", SERVER_CPUS] if SERVER_CPUS else []
     gunicorn = subprocess.Popen(  # noqa: S603
         [
+            *pin,
             sys.executable,
             "-m",
             "gunicorn",
@@ -132,42 +146,159 @@ def bench_intake(deliveries: int, clients: int, workers: int) -> dict:
         # Warm up every worker (imports, first connection) outside the measurement.
         for _ in range(workers * 4):
             _post(path, b"{}", {"Content-Type": "application/json"})
-        # Clients in several processes (one Python process cannot saturate the server alone).
-        processes = max(1, min(4, clients // 8))
-        slices = [requests[i::processes] for i in range(processes)]
-        started = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=processes) as pool:
-            results = list(pool.map(_client_process, [(path, part, clients // processes) for part in slices]))
-        elapsed = time.perf_counter() - started
-        latencies = [lat for part, _ in results for lat in part]
-        statuses: dict[int, int] = {}
-        for _, codes in results:
-            for code, count in codes.items():
-                statuses[code] = statuses.get(code, 0) + count
-        # A redelivery of each of the first 200 is answered 200 and not stored again.
-        redelivered = {_post(path, *requests[i]) for i in range(min(200, deliveries))}
+        baseline = None
+        if client == "wrk":
+            # The same server's answer to /healthz under the same load: what this machine
+            # serves at this moment, the baseline the intake figure is compared with.
+            baseline = _run_wrk_plain("/healthz", clients, min(duration, 10))
+            run = _run_wrk(path, requests, clients, duration)
+            elapsed, latencies, statuses, percentiles = run["seconds"], [], run["statuses"], run["percentiles_ms"]
+            sent = run["requests"]
+        else:
+            # Clients in several processes (one Python process cannot saturate the server alone).
+            processes = max(1, min(4, clients // 8))
+            slices = [requests[i::processes] for i in range(processes)]
+            started = time.perf_counter()
+            with ProcessPoolExecutor(max_workers=processes) as pool:
+                results = list(pool.map(_client_process, [(path, part, clients // processes) for part in slices]))
+            elapsed = time.perf_counter() - started
+            latencies = sorted(lat for part, _ in results for lat in part)
+            statuses: dict[int, int] = {}
+            for _, codes in results:
+                for code, count in codes.items():
+                    statuses[code] = statuses.get(code, 0) + count
+
+            def pct(q):
+                return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+            percentiles = {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99), "max": latencies[-1] * 1000}
+            sent = deliveries
+        # A redelivery of 200 stored deliveries is answered 200 and not stored again.
+        stored_ids = set(RawEvent.objects.filter(integration=integration).values_list("delivery_id", flat=True))
+        again = [r for r in requests if r[1]["X-GitHub-Delivery"] in stored_ids][:200]
+        before = len(stored_ids)
+        redelivered = {_post(path, *r) for r in again}
+        assert RawEvent.objects.filter(integration=integration).count() == before, "a redelivery was stored again"
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
     stored = RawEvent.objects.filter(integration=integration).count()
-    latencies.sort()
-
-    def pct(q):
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-
     return {
-        "deliveries": deliveries,
+        "client": client,
+        "client_conditions": conditions,
+        "deliveries": sent,
         "clients": clients,
         "gunicorn_workers": f"{workers} x {THREADS} threads (gthread)",
+        "server_cpus": SERVER_CPUS or "any",
         "seconds": round(elapsed, 2),
-        "per_second": round(deliveries / elapsed, 1),
-        "p50_ms": round(pct(0.50), 1),
-        "p95_ms": round(pct(0.95), 1),
-        "p99_ms": round(pct(0.99), 1),
-        "max_ms": round(latencies[-1] * 1000, 1),
+        "per_second": round(sent / elapsed, 1),
+        "p50_ms": round(percentiles["p50"], 1),
+        "p95_ms": round(percentiles["p95"], 1),
+        "p99_ms": round(percentiles["p99"], 1),
+        "max_ms": round(percentiles["max"], 1),
         "statuses": statuses,
         "redelivery_statuses": sorted(redelivered),
         "stored": stored,
+        "healthz_baseline": baseline,
+    }
+
+
+WRK_SCRIPT = r"""
+-- Each wrk thread sends its own share of the pre-signed deliveries, each once, then stops.
+local threads, counter = {}, 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  deliveries = dofile(args[1])
+  step, index, codes, sent = tonumber(args[2]), tid + 1, {}, 0
+end
+function request()
+  local d = deliveries[index]
+  if d == nil then
+    wrk.thread:stop()
+    d = deliveries[tid + 1]
+  end
+  index = index + step
+  sent = sent + 1
+  return wrk.format("POST", d[1], d[2], d[3])
+end
+function response(status, headers, body)
+  codes[status] = (codes[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local out = {}
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("codes")) do out[code] = (out[code] or 0) + n end
+  end
+  io.write("WRK-STATUSES")
+  for code, n in pairs(out) do io.write(string.format(" %d=%d", code, n)) end
+  io.write(string.format("\nWRK-SUMMARY requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d max=%d\n",
+    summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _run_wrk_plain(path: str, connections: int, duration: int) -> dict:
+    """GET `path` with wrk under the same conditions; requests/s and latency percentiles."""
+    import re
+
+    command = ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    command += ["--timeout", "10s", f"http://127.0.0.1:{PORT}{path}"]
+    if CLIENT_CPUS:
+        command = ["taskset", "-c", CLIENT_CPUS, *command]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+
+    def ms(label):
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], 1)
+
+    return {
+        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+    }
+
+
+def _lua_string(data: bytes) -> str:
+    return "'" + "".join(f"\\{b:03d}" if b < 32 or b > 126 or b in (39, 92) else chr(b) for b in data) + "'"
+
+
+def _run_wrk(path: str, requests: list, connections: int, duration: int) -> dict:
+    """wrk (C, epoll; one thread pinned to CLIENT_CPUS when set), each pre-signed delivery sent once."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "deliveries.lua"
+        with data.open("w") as f:
+            f.write("return {\n")
+            for body, headers in requests:
+                lua_headers = ", ".join(
+                    f"[{_lua_string(k.encode())}] = {_lua_string(v.encode())}" for k, v in headers.items()
+                )
+                f.write(f"{{{_lua_string(path.encode())}, {{{lua_headers}}}, {_lua_string(body)}}},\n")
+            f.write("}\n")
+        script = Path(tmp) / "intake.lua"
+        script.write_text(WRK_SCRIPT)
+        command = ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s"]
+        command += ["-s", str(script), f"http://127.0.0.1:{PORT}", "--", str(data), str(WRK_THREADS)]
+        if CLIENT_CPUS:
+            command = ["taskset", "-c", CLIENT_CPUS, *command]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    summary = dict(re.findall(r"(\w+)=(\d+)", out.split("WRK-SUMMARY", 1)[1]))
+    statuses = {int(c): int(n) for c, n in re.findall(r"(\d+)=(\d+)", out.split("WRK-STATUSES", 1)[1].split("\n")[0])}
+    return {
+        "requests": int(summary["requests"]),
+        "seconds": int(summary["duration_us"]) / 1e6,
+        "statuses": statuses,
+        "errors": int(summary["errors"]),
+        "percentiles_ms": {k: int(summary[k]) / 1000 for k in ("p50", "p95", "p99", "max")},
     }
 
 
@@ -367,6 +498,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deliveries", type=int, default=6000)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load at most")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
     parser.add_argument("--teams", type=int, default=300)
     parser.add_argument("--skip-intake", action="store_true")
@@ -382,15 +515,25 @@ def main():
         recreate_migrated(DB_URL, ENV)
     setup_django()
     if not args.skip_intake:
-        intake = bench_intake(args.deliveries, args.clients, args.workers)
-        ok = intake["statuses"] == {202: args.deliveries} and intake["stored"] == args.deliveries
+        intake = bench_intake(args.deliveries, args.clients, args.workers, args.client, args.duration)
+        n = intake["deliveries"]
+        # wrk stops at its deadline with requests in flight: the server stores those too (at most
+        # one per connection) without wrk counting them.
+        in_flight = args.clients if intake["client"] == "wrk" else 0
+        ok = intake["statuses"] == {202: n} and n <= intake["stored"] <= n + in_flight
         print("\n== Verified webhook intake (gunicorn) ==")
         print(json.dumps(intake, indent=2))
         print(
-            f"{intake['per_second']} deliveries/s, p50 {intake['p50_ms']} ms, p95 {intake['p95_ms']} ms, "
+            f"intake: {intake['per_second']} verified deliveries/s, p50 {intake['p50_ms']} ms, "
+            f"p95 {intake['p95_ms']} ms, "
             f"p99 {intake['p99_ms']} ms; {'all 202 and stored once' if ok else 'NOT ALL ACCEPTED'}; "
-            f"redeliveries answered {intake['redelivery_statuses']}"
+            f"redeliveries answered {intake['redelivery_statuses']}; {intake['client_conditions']}"
         )
+        if base := intake["healthz_baseline"]:
+            print(
+                f"baseline, same server and load: GET /healthz {base['per_second']:.0f}/s (p99 {base['p99_ms']} ms); "
+                f"intake = {intake['per_second'] / base['per_second']:.2f} x that rate"
+            )
     if not args.skip_dora:
         dora = bench_dora(args.teams, reuse=args.reuse_dora_data)
         print("\n== DORA for 300 teams x 90 days x 20 deploys/day ==")

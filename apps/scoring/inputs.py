@@ -4,11 +4,15 @@ The query count is that of the four selectors, whatever the number of teams.
 For a date in the past (historical snapshots) every input is what was known at the
 end of that day: the delivery and learning windows end on it, SLO budgets are
 computed as of its end, and the self-assessment is the latest submitted by then.
+For today (the current view) the SLO budgets are the stored statuses
+(`SLOStatusRecord`, kept current by the jobs that change SLO data), not recomputed.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils import timezone
 
 from . import pillars
 
@@ -34,7 +38,9 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     until = window_end(as_of)
     since = until - timedelta(days=LEARNING_WINDOW_DAYS)
     assessments = latest_submitted_scores(team_ids=team_ids, submitted_before=until)
-    reliability = team_reliability(team_ids=team_ids, now=until)
+    current = as_of >= timezone.localdate()
+    # Today: the stored statuses (as of their last refresh); a past day: computed for its end.
+    reliability = team_reliability(team_ids=team_ids, now=None if current else until)
     learning = team_learning(team_ids=team_ids, since=since, until=until)
     dora = team_dora(team_ids=team_ids, window_days=DORA_WINDOW_DAYS, until=as_of)
     windows = {
@@ -42,7 +48,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
         "dora_until": as_of,
         "learning_since": since,
         "learning_until": until,
-        "slo_as_of": until,
+        "slo_as_of": "stored" if current else until,
     }
     return {
         tid: pillars.jsonable(

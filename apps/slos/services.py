@@ -164,22 +164,51 @@ def samples_upsert(rows: Iterable[tuple[int, int, float, float]]) -> int:
     if not rows:
         return 0
     sli_ids = sorted({row[0] for row in rows})
+    if connection.vendor == "postgresql":
+        latest = _lock_and_stamp_postgresql(sli_ids)
+        _samples_upsert_postgresql(rows, latest)
+        return len(rows)
     locked = SLI.objects.filter(pk__in=sli_ids).order_by("pk").select_for_update(no_key=True)
     missing = set(sli_ids) - set(locked.values_list("pk", flat=True))
     if missing:
         raise IntegrityError(f"Samples for SLI(s) that do not exist: {', '.join(map(str, sorted(missing)))}.")
     # Marks the SLOs' stored statuses stale (see slo_statuses_due); the rows are locked already.
     SLI.objects.filter(pk__in=sli_ids).update(data_changed_at=timezone.now())
-    if connection.vendor == "postgresql":
-        _samples_upsert_postgresql(rows, sli_ids)
-    elif connection.vendor == "sqlite":
+    if connection.vendor == "sqlite":
         _samples_upsert_sqlite(rows)
     else:
         raise NotImplementedError(f"Samples are stored on PostgreSQL or SQLite, not {connection.vendor}.")
     return len(rows)
 
 
-def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], sli_ids: list[int]) -> None:
+def _lock_and_stamp_postgresql(sli_ids: list[int]) -> dict[int, int | None]:
+    """Lock the SLIs' rows in id order and stamp `data_changed_at` (which marks their SLOs'
+    stored statuses stale, see slo_statuses_due) in one statement, then read each one's
+    latest stored bucket. Returns {sli_id: latest bucket or None}; raises for a missing SLI.
+
+    The read is a statement of its own: it must see what a batch we waited for committed
+    (a subquery of the locking statement would read that statement's older snapshot).
+    """
+    table = SLISample._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH locked AS (SELECT id FROM slos_sli WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE) "
+            "UPDATE slos_sli SET data_changed_at = %s FROM locked WHERE slos_sli.id = locked.id RETURNING slos_sli.id",
+            [_array_text(sli_ids), timezone.now()],
+        )
+        found = {row[0] for row in cursor.fetchall()}
+        missing = set(sli_ids) - found
+        if missing:
+            raise IntegrityError(f"Samples for SLI(s) that do not exist: {', '.join(map(str, sorted(missing)))}.")
+        cursor.execute(
+            f"SELECT b.sli, (SELECT max(s.bucket) FROM {table} s WHERE s.sli_id = b.sli) "  # noqa: S608
+            "FROM unnest(%s::bigint[]) AS b(sli)",
+            [_array_text(sli_ids)],
+        )
+        return dict(cursor.fetchall())
+
+
+def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], latest_bucket: dict) -> None:
     """Appends go straight in with COPY; only rows at or before an SLI's latest bucket are merged.
 
     Pushes and syncs nearly always carry buckets newer than anything stored, and a COPY
@@ -188,13 +217,8 @@ def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], sli_id
     latest bucket and the COPY.
     """
     table, rollups = SLISample._meta.db_table, SLIRollup._meta.db_table
+    latest = {sli_id: bucket for sli_id, bucket in latest_bucket.items() if bucket is not None}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT b.sli, (SELECT max(s.bucket) FROM {table} s WHERE s.sli_id = b.sli) "  # noqa: S608
-            "FROM unnest(%s::bigint[]) AS b(sli)",
-            [_array_text(sli_ids)],
-        )
-        latest = {sli_id: bucket for sli_id, bucket in cursor.fetchall() if bucket is not None}
         appended, merged = [], []
         for row in rows:
             (merged if row[1] <= latest.get(row[0], -1) else appended).append(row)
@@ -235,16 +259,11 @@ def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], sli_id
             f"WHERE ({rollups}.good, {rollups}.total) IS DISTINCT FROM (EXCLUDED.good, EXCLUDED.total)"
         )
         if fresh:
-            cursor.execute(
-                f"INSERT INTO {rollups} (sli_id, hour, good, total) "  # noqa: S608 (table name from the model)
-                f"SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::float8[]) {upsert}",
-                [
-                    _array_text(k[0] for k in fresh),
-                    _array_text(k[1] for k in fresh),
-                    _array_text(v[0] for v in fresh.values()),
-                    _array_text(v[1] for v in fresh.values()),
-                ],
-            )
+            # Hours after the SLI's latest stored bucket's hour: no rollup row exists for them
+            # (a rollup exists only where samples do, both written here under the SLI's lock),
+            # so they are COPYed in like the samples.
+            with cursor.cursor.copy(f"COPY {rollups} (sli_id, hour, good, total) FROM STDIN") as copy:
+                copy.write("".join(f"{k[0]}\t{k[1]}\t{v[0]!r}\t{v[1]!r}\n" for k, v in fresh.items()))
         if stale:
             hours = sorted(stale)
             cursor.execute(
@@ -369,8 +388,10 @@ def _well_formed_rows(items: list, now_ts: int) -> tuple[list[tuple[int, int, fl
     accepts for pushable SLIs, that accepts too, with the same rows
     (tests/slos/test_push_validation.py).
     """
-    rows, keys, slis = [], set(), set()
-    parse = datetime.fromisoformat
+    rows, keys = [], set()
+    parse, numbers, largest = datetime.fromisoformat, _NUMBER_TYPES, _LARGEST_COUNT
+    # Pushes repeat timestamps (one instant for many SLIs): each distinct string is parsed once.
+    seconds_of: dict[str, int] = {}
     for item in items:
         if type(item) is not dict or len(item) != 4:
             return None
@@ -378,33 +399,33 @@ def _well_formed_rows(items: list, now_ts: int) -> tuple[list[tuple[int, int, fl
             sli, ts, good, total = item["sli"], item["timestamp"], item["good"], item["total"]
         except KeyError:
             return None
-        if type(sli) is not int:
+        if type(sli) is not int or type(good) not in numbers or type(total) not in numbers:
             return None
-        if type(good) not in _NUMBER_TYPES or type(total) not in _NUMBER_TYPES:
-            return None
-        if not 0 <= good <= total <= _LARGEST_COUNT:  # NaN fails this too
+        if not 0 <= good <= total <= largest:  # NaN fails this too
             return None
         if type(ts) is str:
-            try:
-                parsed = parse(ts)
-            except ValueError:
-                return None
-            if parsed.tzinfo is None:
-                return None
-            ts = int(parsed.timestamp())
-        elif type(ts) in _NUMBER_TYPES and -_LARGEST_COUNT < ts < _LARGEST_COUNT:
+            seconds = seconds_of.get(ts)
+            if seconds is None:
+                try:
+                    parsed = parse(ts)
+                except ValueError:
+                    return None
+                if parsed.tzinfo is None:
+                    return None
+                seconds = seconds_of[ts] = int(parsed.timestamp())
+            ts = seconds
+        elif type(ts) in numbers and -largest < ts < largest:
             ts = int(ts)
         else:
             return None
         if ts > now_ts:
             return None
-        key = (sli, ts - ts % BUCKET_SECONDS)
-        if key in keys:
-            return None
-        keys.add(key)
-        slis.add(sli)
-        rows.append((sli, key[1], float(good), float(total)))
-    return rows, slis
+        bucket = ts - ts % BUCKET_SECONDS
+        keys.add((sli, bucket))
+        rows.append((sli, bucket, float(good), float(total)))
+    if len(keys) != len(rows):  # a bucket twice
+        return None
+    return rows, {sli for sli, _ in keys}
 
 
 def _checked_rows(items: list, visible: dict[int, SLI], user, now_ts: int) -> list[tuple[int, int, float, float]]:
@@ -628,6 +649,9 @@ STATUS_FIELDS = (
 SEVERITY_RANK = {BurnRateAlert.Severity.TICKET: 1, BurnRateAlert.Severity.PAGE: 2}
 # The periodic tick's interval (apps.py): a status stored less than this ago is not due again.
 TICK_SECONDS = 300
+# A status whose data has not changed is recomputed this often for its moving windows (an
+# open alert: every tick, so it resolves when the data stops).
+MOVING_WINDOW_SECONDS = 3600
 
 
 def _status_store(slos, statuses, open_severities: dict[int, list[str]], now: datetime) -> None:
@@ -680,16 +704,26 @@ def slo_status_refresh(*, slo_ids=None, sli_ids=None, now: datetime | None = Non
 def slo_statuses_due(*, now: datetime) -> QuerySet:
     """The SLOs whose stored status the periodic tick recomputes.
 
-    - no status stored yet, or data written since it was computed (a lost refresh);
-    - otherwise only those whose figures move with time: the ones with data or an open
-      alert (windows slide, burn windows end later), not refreshed within the last tick.
-      A window without data stays without data until data arrives, which marks it stale.
+    - no status stored yet, or data written at or after the instant it was computed for
+      (the push or sync's own refresh was lost);
+    - an open alert, not refreshed within the last tick: it must resolve when data stops;
+    - a window with data, not refreshed within the hour: the window moves even when no
+      data arrives (pushes and syncs refresh their SLOs themselves, so a steadily fed SLO
+      is not recomputed here). A window without data stays without data until data
+      arrives, which marks it stale.
+    - a status computed for an instant after `now` (the clock stepped back).
     """
-    fresh_after = now - timedelta(seconds=TICK_SECONDS - 30)
-    moving = ~Q(status_record__state=selectors.STATUS_NO_DATA) | Q(status_record__open_alerts__gt=0)
-    not_recent = Q(status_record__as_of__lt=fresh_after) | Q(status_record__as_of__gt=now)
+    tick_ago = now - timedelta(seconds=TICK_SECONDS - 30)
+    hour_ago = now - timedelta(seconds=MOVING_WINDOW_SECONDS - 30)
+    record = "status_record__"
+    alert_open = Q(**{f"{record}open_alerts__gt": 0, f"{record}as_of__lt": tick_ago})
+    window_moved = ~Q(**{f"{record}state": selectors.STATUS_NO_DATA}) & Q(**{f"{record}as_of__lt": hour_ago})
     return SLO.objects.filter(
-        Q(status_record__isnull=True) | Q(sli__data_changed_at__gte=F("status_record__as_of")) | (moving & not_recent)
+        Q(status_record__isnull=True)
+        | Q(sli__data_changed_at__gte=F("status_record__as_of"))
+        | alert_open
+        | window_moved
+        | Q(status_record__as_of__gt=now)
     )
 
 

@@ -239,3 +239,26 @@ def test_a_past_day_is_scored_with_the_self_assessment_submitted_by_then(cast):
     assert scored["before any"].self_assessment is None
     assert scored["after the first"].inputs["assessment"]["overall"] == 25.0
     assert scored["now"].inputs["assessment"]["overall"] == 75.0
+
+
+def test_todays_scores_read_the_stored_slo_status_past_days_compute(cast):
+    from apps.slos.models import SLOStatusRecord
+    from tests.slos.factories import fill, live_now_ts, make_sli, make_slo
+
+    sli = make_sli(cast.service)
+    slo = make_slo(sli, target="0.999", window_days=30)
+    now = live_now_ts()
+    fill(sli, start_ts=now - 2 * 86400, end_ts=now, good=1000, total=1000, refresh=True)
+    # The stored status is what today's score reads: make it differ from the samples.
+    SLOStatusRecord.objects.filter(slo=slo).update(sli=0.9985, consumed=1.5, remaining=-0.5, state="exhausted")
+    today = timezone.localdate()
+    services.score_teams(teams=_teams(cast.org), as_of=today)
+    services.score_teams(teams=_teams(cast.org), as_of=today - timedelta(days=1))
+    current = Snapshot.objects.get(team=cast.team, date=today).inputs
+    assert current["reliability"]["attainment"] == 0.0
+    assert current["reliability"]["budget_remaining_avg"] == -0.5
+    assert current["windows"]["slo_as_of"] == "stored"
+    # Yesterday's snapshot is computed from the samples up to the end of that day: every bucket good.
+    past = Snapshot.objects.get(team=cast.team, date=today - timedelta(days=1)).inputs
+    assert past["reliability"]["attainment"] == 1.0
+    assert past["reliability"]["budget_remaining_avg"] == 1.0

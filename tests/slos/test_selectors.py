@@ -289,3 +289,26 @@ def test_rollup_path_agrees_when_burn_windows_reach_before_the_window(cast, minu
         make_slo(sli, name="day", target="0.9", window_days=1),
     ]
     assert_rollup_path_agrees_with_the_samples(slos, now)
+
+
+def test_timeslices_burn_windows_reaching_before_the_window_agree_on_both_paths(cast):
+    """The per-SLO (LATERAL) grouping and the plain one agree, with bad slices only before
+    the 1-day window: the window is clean, the 3-day burn window is not."""
+    sli = make_sli(cast.service)
+    slo = make_slo(
+        sli,
+        name="Slices",
+        target="0.9",
+        window_days=1,
+        budgeting="timeslices",
+        timeslice_seconds=900,
+        timeslice_target="0.95",
+    )
+    rows = [(sli.pk, b, 50.0 if b < NOW_TS - DAY else 100.0, 100.0) for b in range(NOW_TS - 2 * DAY, NOW_TS, 300)]
+    services.samples_upsert(rows)
+    fast = selectors.slo_statuses([slo], now=NOW)[slo.pk]
+    plain = selectors.slo_statuses([slo], now=NOW, raw=True)[slo.pk]
+    assert (fast.good, fast.total) == (plain.good, plain.total) == (96, 96)
+    assert fast.burn_rates == plain.burn_rates
+    assert fast.burn_rates[DAY] == 0.0
+    assert fast.burn_rates[3 * DAY] == pytest.approx((96 / 192) / 0.1)  # 96 bad slices of 192
