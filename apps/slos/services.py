@@ -620,7 +620,8 @@ def slo_alert_policies(slo_ids) -> dict[int, list[AlertPolicy]]:
     """The OpenSLO alert policies of these SLOs (one query), by SLO id."""
     out: dict[int, list[AlertPolicy]] = {}
     through = SLO.alert_policies.through
-    for row in through.objects.filter(slo_id__in=list(slo_ids)).select_related("alertpolicy").order_by("pk"):
+    rows = through.objects.filter(slo_id__in=list(slo_ids)).select_related("alertpolicy")
+    for row in rows.prefetch_related("alertpolicy__targets").order_by("alertpolicy__slug"):
         out.setdefault(row.slo_id, []).append(row.alertpolicy)
     return out
 

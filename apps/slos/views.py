@@ -81,9 +81,9 @@ def catalog(request):
     return render(request, template, context)
 
 
-def _burn_rows(status: selectors.SLOStatus) -> list[dict]:
+def _burn_rows(status: selectors.SLOStatus, slo: SLO, policies) -> list[dict]:
     rows = []
-    for rule in maths.alert_rules(status.period_hours):
+    for rule in services.slo_alert_rules(slo, policies, status.period_hours):
         long_burn = status.burn_rates.get(rule.long_window)
         short_burn = status.burn_rates.get(rule.short_window)
         rows.append(
@@ -105,6 +105,7 @@ def slo_detail(request, pk):
     status = selectors.stored_statuses([SLO.objects.select_related("status_record").get(pk=slo.pk)])[slo.pk]
     series = selectors.slo_series(slo, now=status.as_of)
     policy = selectors.policy_for(slo)
+    alert_policies = services.slo_alert_policies([slo.pk]).get(slo.pk, [])
     burndown = {
         "type": "line",
         "data": {
@@ -163,7 +164,8 @@ def slo_detail(request, pk):
         {
             "slo": slo,
             "status": status,
-            "burn_rows": _burn_rows(status),
+            "burn_rows": _burn_rows(status, slo, alert_policies),
+            "alert_policies": alert_policies,
             "alerts": selectors.alert_history(slo=slo),
             "policy": policy,
             # Other apps' panels (e.g. the release gate's decisions).

@@ -317,6 +317,17 @@ def test_alerts_are_routed_to_the_policies_targets(cast, monkeypatch):
     assert services.alert_routing(plain, "opened") == ({"email", "webhook"}, [])
 
 
+def test_slo_page_shows_the_policies_rules(cast, client_for):
+    from django.urls import reverse
+
+    _import(cast, RICH)
+    fast = SLO.objects.get(slug="checkout-fast-1")
+    body = client_for("member").get(reverse("slos:detail", args=[fast.pk])).content.decode()
+    assert "thresholds from the SLO's OpenSLO alert policies" in body
+    assert "Page on fast burn" in body and "On-call mail (email)" in body and "tickets-hook (webhook)" in body
+    assert "3d / 6h" in body and "1h / 5m" in body and "6h / 30m" not in body
+
+
 def test_alert_evaluation_follows_the_policy_and_resolves_dropped_rules(cast):
     _import(cast, RICH)
     fast = SLO.objects.get(slug="checkout-fast-1")
