@@ -870,12 +870,6 @@ def _apply(result: ImportResult, label: str, obj, fields: dict, *, update, creat
     return updated
 
 
-def _mark_updated(result: ImportResult, label: str) -> None:
-    if label in result.unchanged:
-        result.unchanged.remove(label)
-        result.updated.append(label)
-
-
 def _may_change_shared(user, organization, slos) -> bool:
     """Org-wide policies and targets: admins, or whoever may change every SLO using them."""
     if user is None or permissions.is_org_admin(user, organization):
@@ -1115,26 +1109,22 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
             raise PermissionDenied(f"You may not add SLOs to {sli.service.name}.")
         fields["sli"] = sli
         label = f"SLO {slug}"
+        wanted = set(_policy_pks(organization, plan["policies"], policy_objs))
         try:
-            slo = _apply(
-                result,
-                label,
-                existing,
-                fields,
-                update=lambda e=existing, f=fields: services.slo_update(slo=e, **f),
-                create=lambda f=fields, n=slug: services.slo_create(slug=n, **f),
-                user=user,
-            )
+            if existing is None:
+                services.slo_create(slug=slug, alert_policies=wanted, **fields)
+                result.created.append(label)
+            elif all(getattr(existing, k) == v for k, v in fields.items()) and wanted == set(
+                existing.alert_policies.values_list("pk", flat=True)
+            ):
+                result.unchanged.append(label)
+            else:
+                if user is not None and not permissions.can_change(user, existing):
+                    raise PermissionDenied(f"You may not change {label}.")
+                services.slo_update(slo=existing, alert_policies=wanted, **fields)
+                result.updated.append(label)
         except ValidationError as exc:
             raise OpenSLOError(path, "; ".join(exc.messages))
-        wanted = set(_policy_pks(organization, plan["policies"], policy_objs))
-        if set(slo.alert_policies.values_list("pk", flat=True)) != wanted:
-            if existing is not None and user is not None and not permissions.can_change(user, slo):
-                raise PermissionDenied(f"You may not change {label}.")
-            slo.alert_policies.set(wanted)
-            if existing is not None:
-                _mark_updated(result, label)
-                services.slo_status_refresh(slo_ids=[slo.pk])
     if dry_run:
         transaction.set_rollback(True)
     return result

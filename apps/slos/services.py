@@ -98,7 +98,8 @@ def sli_update(*, sli: SLI, **fields) -> SLI:
 
 
 @transaction.atomic
-def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, **fields) -> SLO:
+def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, alert_policies=None, **fields) -> SLO:
+    """`alert_policies`: OpenSLO alert policies (or their ids) whose conditions replace the table."""
     slo = SLO(
         organization_id=sli.organization_id,
         sli=sli,
@@ -108,17 +109,21 @@ def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, **fields
         **fields,
     )
     _save(slo)
+    if alert_policies is not None:
+        slo.alert_policies.set(alert_policies)
     slo_status_refresh(slo_ids=[slo.pk])
     return slo
 
 
 @transaction.atomic
-def slo_update(*, slo: SLO, **fields) -> SLO:
+def slo_update(*, slo: SLO, alert_policies=None, **fields) -> SLO:
     for key, value in fields.items():
         setattr(slo, key, value)
     if "sli" in fields:
         slo.organization_id = slo.sli.organization_id
     _save(slo)
+    if alert_policies is not None:
+        slo.alert_policies.set(alert_policies)
     # Target, window or SLI changed: the stored figures (and alerts) follow now.
     slo_status_refresh(slo_ids=[slo.pk])
     return slo

@@ -14,7 +14,7 @@ from apps.slos import maths, openslo, services
 from apps.slos.models import SLI, SLO, AlertPolicy, AlertSettings, BurnRateAlert, NotificationTarget
 from tests.factories import OrganizationFactory, ServiceFactory, TeamFactory
 
-from .factories import NOW, make_sli, make_slo
+from .factories import NOW, fill, live_now_ts, make_sli, make_slo
 
 pytestmark = pytest.mark.django_db
 
@@ -326,6 +326,24 @@ def test_slo_page_shows_the_policies_rules(cast, client_for):
     assert "thresholds from the SLO's OpenSLO alert policies" in body
     assert "Page on fast burn" in body and "On-call mail (email)" in body and "tickets-hook (webhook)" in body
     assert "3d / 6h" in body and "1h / 5m" in body and "6h / 30m" not in body
+
+
+def test_a_new_slo_alerts_by_its_policy_only(cast):
+    sli = make_sli(cast.service, name="Burning")
+    now = live_now_ts()
+    fill(sli, start_ts=now - 4 * 3600, end_ts=now, good=0, total=100)  # burn rate 100 at a 0.99 target
+    policy = RICH[
+        RICH.index("apiVersion: openslo/v1\nkind: AlertCondition") : RICH.index("apiVersion: openslo/v1\nkind: SLO")
+    ]
+    text = (
+        policy.replace("  notificationTargets: [{targetRef: oncall-mail}]\n", "")
+        + "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: burning}\nspec:\n  service: checkout-api\n"
+        "  indicatorRef: burning\n  timeWindow: [{duration: 28d}]\n  budgetingMethod: Occurrences\n"
+        "  objectives: [{target: 0.99}]\n  alertPolicies: [{alertPolicyRef: page-fast}]\n"
+    )
+    _import(cast, text)
+    alerts = BurnRateAlert.objects.filter(slo__slug="burning")
+    assert [(a.severity, a.long_window, a.short_window, a.factor) for a in alerts] == [("page", 3600, 300, 10.0)]
 
 
 def test_alert_evaluation_follows_the_policy_and_resolves_dropped_rules(cast):
