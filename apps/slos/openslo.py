@@ -836,7 +836,11 @@ def _objective(here: str, objective, budgeting: str, reader: _Reader) -> dict:
             _need(objective, "timeSliceWindow", here, (str, int)), f"{here}.timeSliceWindow", minutes_if_number=True
         )
         if seconds % 300 or seconds > maths.DAY:
-            raise OpenSLOError(f"{here}.timeSliceWindow", "must be a multiple of 5m, at most 1d.")
+            raise OpenSLOError(
+                f"{here}.timeSliceWindow",
+                "must be a multiple of 5m (samples are kept per 5 minutes), at most 1d "
+                f"(got {objective['timeSliceWindow']}).",
+            )
         fields["timeslice_seconds"] = seconds
     if budgeting == SLO.Budgeting.TIMESLICES:
         used.add("timeSliceTarget")
@@ -1026,7 +1030,7 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
             if indicator is None or indicator.metric == "ratio":
                 for key in ("op", "value"):
                     if obj[key] is not None:
-                        raise OpenSLOError(f"{here}.{key}", "is only for a thresholdMetric indicator.")
+                        result.ignored.append(f"{here}.{key} (only a thresholdMetric objective compares values)")
                 sli_slug = existing_ref or indicator.name
                 if indicator is not None:
                     _plan_ratio_sli(sli_plans, indicator, service)

@@ -397,15 +397,71 @@ def test_unused_fields_are_listed_as_ignored(cast):
     text = text.replace(
         "  alertWhenResolved: false\n", "  alertWhenResolved: false\n  alertWhenNoData: true\n  colour: red\n"
     )
+    text = text.replace("{target: 0.995, timeSliceWindow: 10}", "{op: gt, target: 0.995, timeSliceWindow: 10}")
+    text = text.replace(
+        "timeSliceTarget: 0.95, timeSliceWindow: 5m}]", "timeSliceTarget: 0.95, timeSliceWindow: 5m}]\n  alertPolicies:"
+    )  # empty: the platform's table
     result = _import(cast, text)
     assert result.ignored == [
         "documents[0].metadata.labels (labels are not kept)",
         "documents[5].spec.alertWhenNoData (a window without data never alerts)",
         "documents[5].spec.colour (not used by this platform)",
         "documents[7].spec.indicator.spec.ratioMetric.counter (events are counted per 5 minutes either way)",
+        "documents[7].spec.objectives[0].op (only a thresholdMetric objective compares values)",
     ]
-    assert "4 fields ignored" in result.summary()
+    assert "5 fields ignored" in result.summary()
     assert AlertPolicy.objects.get(slug="page-fast").alert_when_no_data is True  # kept for the export
+
+
+def test_more_accepted_forms(cast):
+    """A YAML list of documents, Push sources, weeks, 1M calendars, lt/gte thresholds, a
+    DataSource without URL, alertAfter 0m, a policy already in the organization."""
+    _import(cast, RICH)
+    docs = [
+        {"apiVersion": "openslo/v1", "kind": "Service", "metadata": {"name": "search-api", "displayName": "S"},
+         "spec": {"description": "Shown elsewhere"}},
+        {"apiVersion": "openslo/v1", "kind": "DataSource", "metadata": {"name": "local"},
+         "spec": {"type": "Prometheus"}},
+        {"apiVersion": "openslo/v1", "kind": "AlertPolicy", "metadata": {"name": "one-window"},
+         "spec": {"conditions": [{"kind": "AlertCondition", "metadata": {"name": "c"}, "spec": {
+             "severity": "page", "condition": {"kind": "burnrate", "threshold": 5, "lookbackWindow": "6h",
+                                               "alertAfter": "0m"}}}]}},
+        {"apiVersion": "openslo/v1", "kind": "SLO", "metadata": {"name": "search-pushed"}, "spec": {
+            "service": "search-api",
+            "indicator": {"metadata": {"name": "search-pushed"}, "spec": {"ratioMetric": {
+                "good": {"metricSource": {"type": "Push"}}, "total": {"metricSource": {"type": "Push"}}}}},
+            "timeWindow": [{"duration": "1M", "calendar": {"timeZone": "Etc/UTC"}}],
+            "budgetingMethod": "Occurrences", "objectives": [{"target": 0.9}],
+            "alertPolicies": [{"alertPolicyRef": "page-fast"}, {"alertPolicyRef": "one-window"}]}},
+        {"apiVersion": "openslo/v1", "kind": "SLO", "metadata": {"name": "search-slow"}, "spec": {
+            "service": "search-api",
+            "indicator": {"metadata": {"name": "search-time"}, "spec": {"thresholdMetric": {"metricSource": {
+                "metricSourceRef": "local", "spec": {"query": "search_seconds_bucket"}}}}},
+            "timeWindow": [{"duration": "2w", "isRolling": True}],
+            "budgetingMethod": "Occurrences",
+            "objectives": [{"op": "lt", "value": 2, "target": 0.9}, {"op": "gte", "value": 5, "target": 0.999}]}},
+    ]  # fmt: skip
+    result = _import(cast, yaml.safe_dump(docs))
+    pushed = SLO.objects.get(slug="search-pushed")
+    assert pushed.sli.source == SLI.Source.PUSH and (pushed.window_kind, pushed.calendar_unit) == ("calendar", "month")
+    assert set(pushed.alert_policies.values_list("slug", flat=True)) == {"page-fast", "one-window"}
+    one = AlertPolicy.objects.get(slug="one-window")
+    assert (one.lookback_window, one.alert_after, one.alert_when_resolved) == (6 * 3600, 0, True)
+    rules = services.slo_alert_rules(pushed, [one], 720.0)
+    assert [(r.long_window, r.short_window, r.factor) for r in rules] == [(6 * 3600, 6 * 3600, 5.0)]
+    fast, slow = SLO.objects.get(slug="search-slow-1"), SLO.objects.get(slug="search-slow-2")
+    assert fast.window_days == 14 and fast.sli.prometheus_url == "" and fast.name == "search-slow 1"
+    assert fast.sli.good_query == 'sum(increase(search_seconds_bucket{le="2"}[5m]))'
+    assert slow.sli.slug == "search-time-gte-5" and slow.sli.good_query == (
+        'sum(increase(search_seconds_count[5m])) - sum(increase(search_seconds_bucket{le="5"}[5m]))'
+    )
+    assert "DataSource local: no connectionDetails.url; its SLIs use the server's PROMETHEUS_URL." in result.notes
+    assert any("search-time-lt-2" in n and "at the threshold count as good" in n for n in result.notes)
+    assert any("search-time-gte-5" in n and "at the threshold count as bad" in n for n in result.notes)
+    assert result.ignored == [
+        "documents[0].metadata.displayName (services are matched by name, not changed)",
+        "documents[0].spec.description (not used by this platform)",
+    ]
 
 
 def test_dry_run_reports_and_writes_nothing(cast):
@@ -490,7 +546,7 @@ def test_export_content(varied):
         ("op: lte, value: 1, ", "value: 1, ", "documents[6].spec.objectives[1].op"),
         (
             "{target: 0.995, timeSliceWindow: 10}",
-            "{op: lt, target: 0.995, timeSliceWindow: 10}",
+            "{op: bigger, target: 0.995, timeSliceWindow: 10}",
             "documents[7].spec.objectives[0].op",
         ),
         ("duration: 4w", "duration: 4x", "documents[6].spec.timeWindow[0].duration"),
