@@ -52,6 +52,7 @@ BUDGETING = {
 }
 BUDGETING_NAMES = {v: k for k, v in BUDGETING.items()}
 OPS = ("lt", "lte", "gt", "gte")
+OUR_ANNOTATIONS = {f"{ANNOTATION}{k}" for k in ("kind", "service", "owner", "alerting", "prometheus-url")}
 OP_SYMBOLS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 # Why a field is accepted but not used (shown in the import summary).
 UNUSED = {
@@ -468,7 +469,10 @@ def _check_document(doc, path: str, reader: _Reader, *, expect_kind: str | None,
     metadata = _need(doc, "metadata", path, dict)
     _name(_need(metadata, "name", f"{path}.metadata", str), f"{path}.metadata.name")
     _need(metadata, "displayName", f"{path}.metadata", str, required=False)
-    _need(metadata, "annotations", f"{path}.metadata", dict, required=False)
+    annotations = _need(metadata, "annotations", f"{path}.metadata", dict, required=False, default={})
+    for key in annotations:
+        if str(key) not in OUR_ANNOTATIONS:
+            reader.result.ignored.append(f"{path}.metadata.annotations.{key} (not used by this platform)")
     reader.unused(metadata, f"{path}.metadata", ("name", "displayName", "annotations"))
     _need(doc, "spec", path, dict)
     reader.unused(doc, path, ("apiVersion", "kind", "metadata", "spec"))

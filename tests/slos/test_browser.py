@@ -63,4 +63,8 @@ def test_openslo_import_preview_then_import(page, live_server, cast, monkeypatch
     expect(page.locator("#openslo-result")).to_contain_text("Imported")
     assert SLO.objects.count() == 4
     screenshot(page, "slos-openslo-imported")
+    page.goto(f"{live_server.url}/slos/{SLO.objects.get(slug='checkout-fast-1').pk}/")
+    expect(page.get_by_text("thresholds from the SLO's OpenSLO alert policies")).to_be_visible()
+    expect(page.get_by_text("On-call mail (email)")).to_be_visible()
+    screenshot(page, "slos-detail-openslo-policies")
     assert errors == []

@@ -392,7 +392,8 @@ spec:
 
 def test_unused_fields_are_listed_as_ignored(cast):
     text = RICH.replace(
-        "kind: Service\nmetadata: {name: checkout-api}", "kind: Service\nmetadata: {name: checkout-api, labels: {a: b}}"
+        "kind: Service\nmetadata: {name: checkout-api}",
+        "kind: Service\nmetadata: {name: checkout-api, labels: {a: b}, annotations: {example.com/team: x}}",
     )
     text = text.replace(
         "  alertWhenResolved: false\n", "  alertWhenResolved: false\n  alertWhenNoData: true\n  colour: red\n"
@@ -403,13 +404,14 @@ def test_unused_fields_are_listed_as_ignored(cast):
     )  # empty: the platform's table
     result = _import(cast, text)
     assert result.ignored == [
+        "documents[0].metadata.annotations.example.com/team (not used by this platform)",
         "documents[0].metadata.labels (labels are not kept)",
         "documents[5].spec.alertWhenNoData (a window without data never alerts)",
         "documents[5].spec.colour (not used by this platform)",
         "documents[7].spec.indicator.spec.ratioMetric.counter (events are counted per 5 minutes either way)",
         "documents[7].spec.objectives[0].op (only a thresholdMetric objective compares values)",
     ]
-    assert "5 fields ignored" in result.summary()
+    assert "6 fields ignored" in result.summary()
     assert AlertPolicy.objects.get(slug="page-fast").alert_when_no_data is True  # kept for the export
 
 
