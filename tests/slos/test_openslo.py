@@ -172,7 +172,34 @@ def varied(cast):
         timeslice_target="0.99",
     )
     _import(cast, RICH)
+    _import(cast, EXTRA)
     return cast
+
+
+# A pushed threshold SLI and a policy that never opens alerts, without targets.
+EXTRA = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: search-render, annotations: {devops-maturity.io/owner: member@example.test}}
+spec:
+  description: Rendering time, sent by the front end.
+  service: search-api
+  indicator:
+    metadata: {name: search-render-time}
+    spec: {thresholdMetric: {metricSource: {type: Push}}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{op: lt, value: 250, target: 0.95}]
+  alertPolicies:
+    - kind: AlertPolicy
+      metadata: {name: quiet}
+      spec:
+        alertWhenBreaching: false
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: quiet-burn}
+            spec: {severity: ticket, condition: {kind: burnrate, threshold: 2, lookbackWindow: 1d}}
+"""
 
 
 def _export(org) -> str:
@@ -482,8 +509,8 @@ def test_round_trip_export_import_export_is_the_same(varied):
     text = _export(varied.org)
     docs = list(yaml.safe_load_all(text))
     kinds = [d["kind"] for d in docs]
-    assert kinds.count("Service") == 2 and kinds.count("DataSource") == 2 and kinds.count("SLO") == 6
-    assert kinds.count("SLI") == 5 and kinds.count("AlertPolicy") == 2 and kinds.count("AlertNotificationTarget") == 2
+    assert kinds.count("Service") == 2 and kinds.count("DataSource") == 2 and kinds.count("SLO") == 7
+    assert kinds.count("SLI") == 6 and kinds.count("AlertPolicy") == 3 and kinds.count("AlertNotificationTarget") == 2
     empty = OrganizationFactory(name="Fresh", slug="fresh")
     team = TeamFactory(organization=empty, name="T", slug="t")
     for slug in ("checkout-api", "search-api"):
@@ -519,6 +546,14 @@ def test_export_content(varied):
         "type": "Prometheus",
         "connectionDetails": {"url": "http://prom.example.test:9090"},
     }
+    render = by["SLO", "search-render"]
+    assert render["metadata"]["annotations"] == {"devops-maturity.io/owner": "member@example.test"}
+    assert by["SLI", "search-render-time"]["spec"]["thresholdMetric"] == {"metricSource": {"type": "Push", "spec": {}}}
+    assert by["AlertPolicy", "quiet"]["spec"]["alertWhenBreaching"] is False
+    assert (
+        services.slo_alert_rules(SLO.objects.get(slug="search-render"), [AlertPolicy.objects.get(slug="quiet")], 720.0)
+        == []
+    )
     errors = by["SLO", "checkout-errors"]["spec"]
     assert errors["budgetingMethod"] == "RatioTimeslices" and errors["objectives"][0]["timeSliceWindow"] == "10m"
     page = by["AlertPolicy", "page-fast"]["spec"]
