@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.core.admin import OrgScopedAdmin
 
-from .models import SLI, SLO, AlertSettings, BurnRateAlert, ErrorBudgetPolicy
+from .models import SLI, SLO, AlertPolicy, AlertSettings, BurnRateAlert, ErrorBudgetPolicy, NotificationTarget
 
 
 @admin.register(SLI)
@@ -45,3 +45,18 @@ class AlertSettingsAdmin(OrgScopedAdmin):
     list_display = ["team", "email", "webhook_url", "notify_tickets"]
     search_fields = ["team__name", "email"]
     autocomplete_fields = ["team"]
+
+
+@admin.register(AlertPolicy)
+class AlertPolicyAdmin(OrgScopedAdmin):
+    list_display = ["name", "slug", "severity", "op", "threshold", "lookback_window", "alert_after"]
+    list_filter = ["severity", "organization"]
+    search_fields = ["name", "slug"]
+    filter_horizontal = ["targets"]
+
+
+@admin.register(NotificationTarget)
+class NotificationTargetAdmin(OrgScopedAdmin):
+    list_display = ["name", "slug", "target"]
+    list_filter = ["organization"]
+    search_fields = ["name", "slug", "target"]

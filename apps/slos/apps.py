@@ -27,6 +27,10 @@ class SlosConfig(AppConfig):
         permissions.register(
             models.AlertSettings, org="team__organization", team="team", editors=lead, shared=Q(pk__isnull=True)
         )
+        # OpenSLO alert policies and notification targets are org-wide; the import writes them.
+        admin = permissions.EDITORS_ADMIN
+        permissions.register(models.AlertPolicy, org="organization", editors=admin)
+        permissions.register(models.NotificationTarget, org="organization", editors=admin)
         pre_delete.connect(signals.sli_deleting, sender=models.SLI, dispatch_uid="slos-sli-deleting")
         panels.register("team", template="slos/_team_panel.html", context=views.team_panel, order=20)
         panels.register("service", template="slos/_service_panel.html", context=views.service_panel, order=20)

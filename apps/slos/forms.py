@@ -165,7 +165,7 @@ class OpenSLOImportForm(BootstrapForm):
     document = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 14, "class": "font-monospace", "spellcheck": "false"}),
-        help_text="OpenSLO v1 YAML: Service, SLI, SLO and AlertPolicy documents separated by ---.",
+        help_text="OpenSLO v1 YAML documents separated by ---.",
     )
     file = forms.FileField(required=False, help_text="…or upload a .yaml file (at most 2 MB).")
 

@@ -36,6 +36,7 @@ class AlertRule:
     long_window: int  # seconds
     short_window: int  # seconds
     factor: float
+    op: str = "gt"  # "gte": a burn exactly at the factor fires too (OpenSLO AlertCondition op)
 
     @property
     def label(self) -> str:
@@ -144,6 +145,9 @@ def alert_fires(rule: AlertRule, long_burn: float | None, short_burn: float | No
     """Both windows burn faster than the factor (strictly); no data in either window never fires."""
     if long_burn is None or short_burn is None:
         return False
+    if rule.op == "gte":
+        threshold = rule.factor * (1 - _RELATIVE_EPSILON)
+        return long_burn >= threshold and short_burn >= threshold
     threshold = rule.factor * (1 + _RELATIVE_EPSILON)
     return long_burn > threshold and short_burn > threshold
 

@@ -54,6 +54,11 @@ class SLI(TimeStampedModel):
         blank=True, help_text="PromQL giving the number of good events per 5 minutes, e.g. sum(increase(x[5m]))."
     )
     total_query = models.TextField(blank=True, help_text="PromQL giving the number of all events per 5 minutes.")
+    # An OpenSLO thresholdMetric this SLI was built from (a latency threshold): the metric's query
+    # and the objective's comparison. Good events are the ones meeting `threshold_op threshold_value`.
+    threshold_query = models.TextField(blank=True, help_text="OpenSLO thresholdMetric query, if any.")
+    threshold_op = models.CharField(max_length=3, blank=True, help_text="lt, lte, gt or gte.")
+    threshold_value = models.FloatField(null=True, blank=True)
     # Prometheus sync: everything before `sync_cursor` (a bucket boundary) is stored.
     sync_cursor = models.DateTimeField(null=True, blank=True)
     sync_state = models.CharField(max_length=20, choices=SyncState.choices, default=SyncState.NEVER)
@@ -134,6 +139,16 @@ class SLO(TimeStampedModel):
         help_text="A slice is good when its ratio is at least this.",
     )
     alerting = models.BooleanField(default=True, help_text="Evaluate multiwindow burn-rate alerts.")
+    # Several objectives of one OpenSLO SLO document become one SLO each, sharing this name.
+    openslo_name = models.SlugField(
+        max_length=120, blank=True, help_text="The OpenSLO SLO this is one objective of (empty: its own)."
+    )
+    alert_policies = models.ManyToManyField(
+        "AlertPolicy",
+        blank=True,
+        related_name="slos",
+        help_text="OpenSLO alert policies; none means the platform's multiwindow table.",
+    )
 
     class Meta:
         verbose_name = "SLO"
@@ -373,3 +388,65 @@ class SLOStatusRecord(models.Model):
 
     def __str__(self):
         return f"{self.slo_id}: {self.state} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class NotificationTarget(TimeStampedModel):
+    """An OpenSLO AlertNotificationTarget: a name alerts are routed to.
+
+    Delivery goes through the team's alert settings: a target whose `target` is "email" gets
+    the team's e-mail; any other target the team's webhook, whose JSON names the targets.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notification_targets")
+    slug = models.SlugField(max_length=120)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    target = models.CharField(max_length=100, help_text="e.g. email, webhook, slack, pagerduty.")
+
+    class Meta:
+        ordering = ["organization", "slug"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_notification_target")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def channel(self) -> str:
+        return "email" if self.target.strip().lower() in ("email", "e-mail", "mail") else "webhook"
+
+
+class AlertPolicy(TimeStampedModel):
+    """An OpenSLO AlertPolicy with its one burn-rate AlertCondition (the spec allows one).
+
+    The alert opens when the burn rate over `lookback_window` and over `alert_after`
+    (the platform's short window) both pass the threshold.
+    """
+
+    class Op(models.TextChoices):
+        GT = "gt", "greater than"
+        GTE = "gte", "at least"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_policies")
+    slug = models.SlugField(max_length=120)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    alert_when_breaching = models.BooleanField(default=True)
+    alert_when_resolved = models.BooleanField(default=True)
+    alert_when_no_data = models.BooleanField(default=False)
+    condition_slug = models.SlugField(max_length=120)
+    condition_name = models.CharField(max_length=200, blank=True)
+    condition_description = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, choices=BurnRateAlert.Severity.choices)
+    op = models.CharField(max_length=3, choices=Op.choices, default=Op.GT)
+    threshold = models.FloatField(help_text="Burn rate.")
+    lookback_window = models.PositiveIntegerField(help_text="Long window, seconds.")
+    alert_after = models.PositiveIntegerField(help_text="Short window, seconds.")
+    targets = models.ManyToManyField(NotificationTarget, blank=True, related_name="policies")
+
+    class Meta:
+        verbose_name_plural = "alert policies"
+        ordering = ["organization", "slug"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_alert_policy")]
+
+    def __str__(self):
+        return self.name

@@ -26,6 +26,7 @@ from .models import (
     BUCKET_SECONDS,
     SLI,
     SLO,
+    AlertPolicy,
     AlertSettings,
     BurnRateAlert,
     ErrorBudgetPolicy,
@@ -97,7 +98,8 @@ def sli_update(*, sli: SLI, **fields) -> SLI:
 
 
 @transaction.atomic
-def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, **fields) -> SLO:
+def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, alert_policies=None, **fields) -> SLO:
+    """`alert_policies`: OpenSLO alert policies (or their ids) whose conditions replace the table."""
     slo = SLO(
         organization_id=sli.organization_id,
         sli=sli,
@@ -107,17 +109,21 @@ def slo_create(*, sli: SLI, name: str, target, slug: str | None = None, **fields
         **fields,
     )
     _save(slo)
+    if alert_policies is not None:
+        slo.alert_policies.set(alert_policies)
     slo_status_refresh(slo_ids=[slo.pk])
     return slo
 
 
 @transaction.atomic
-def slo_update(*, slo: SLO, **fields) -> SLO:
+def slo_update(*, slo: SLO, alert_policies=None, **fields) -> SLO:
     for key, value in fields.items():
         setattr(slo, key, value)
     if "sli" in fields:
         slo.organization_id = slo.sli.organization_id
     _save(slo)
+    if alert_policies is not None:
+        slo.alert_policies.set(alert_policies)
     # Target, window or SLI changed: the stored figures (and alerts) follow now.
     slo_status_refresh(slo_ids=[slo.pk])
     return slo
@@ -586,6 +592,7 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
     ids = [s.pk for s in slos]
     # Lock the SLOs (not their SLIs) so two evaluations of one SLO take turns.
     slos = list(SLO.objects.select_for_update(of=("self",)).select_related("sli").filter(pk__in=ids).order_by("pk"))
+    policies = slo_alert_policies(ids)
     statuses = selectors.slo_statuses(slos, now=now)
     open_alerts = {
         (a.slo_id, a.long_window, a.short_window): a
@@ -596,10 +603,11 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
     for slo in slos:
         st = statuses[slo.pk]
         severities = still_open.setdefault(slo.pk, [])
-        for rule in maths.alert_rules(st.period_hours):
+        rules = slo_alert_rules(slo, policies.get(slo.pk, []), st.period_hours)
+        for rule in rules:
             long_burn, short_burn = st.burn_rates.get(rule.long_window), st.burn_rates.get(rule.short_window)
             fires = slo.alerting and maths.alert_fires(rule, long_burn, short_burn)
-            alert = open_alerts.get((slo.pk, rule.long_window, rule.short_window))
+            alert = open_alerts.pop((slo.pk, rule.long_window, rule.short_window), None)
             if fires and alert is None:
                 alert = BurnRateAlert.objects.create(
                     slo=slo,
@@ -623,11 +631,48 @@ def alerts_evaluate(*, slos: list[SLO], now: datetime | None = None) -> list[tup
                 alert.resolved_at = now
                 alert.save(update_fields=["resolved_at", "updated_at"])
                 events.append((alert, "resolved"))
+    for alert in open_alerts.values():  # its rule is gone (the SLO's alert policies changed)
+        alert.resolved_at = now
+        alert.save(update_fields=["resolved_at", "updated_at"])
+        events.append((alert, "resolved"))
     _status_store(slos, statuses, still_open, now)
     if events:
         pending = [(a.pk, e) for a, e in events]
         transaction.on_commit(lambda: _queue_notifications(pending))
     return events
+
+
+def slo_alert_policies(slo_ids) -> dict[int, list[AlertPolicy]]:
+    """The OpenSLO alert policies of these SLOs (one query), by SLO id."""
+    out: dict[int, list[AlertPolicy]] = {}
+    through = SLO.alert_policies.through
+    rows = through.objects.filter(slo_id__in=list(slo_ids)).select_related("alertpolicy")
+    for row in rows.prefetch_related("alertpolicy__targets").order_by("alertpolicy__slug"):
+        out.setdefault(row.slo_id, []).append(row.alertpolicy)
+    return out
+
+
+def slo_alert_rules(slo: SLO, policies: list[AlertPolicy], period_hours: float) -> list[maths.AlertRule]:
+    """The SLO's own alert policies (those alerting when breaching), else the platform's scaled table."""
+    if not policies:
+        return maths.alert_rules(period_hours)
+    rules, seen = [], set()
+    for p in policies:
+        key = (p.lookback_window, p.alert_after or p.lookback_window)
+        if not p.alert_when_breaching or key in seen:
+            continue
+        seen.add(key)
+        rules.append(
+            maths.AlertRule(
+                severity=p.severity,
+                budget_percent=round(p.threshold * (key[0] / 3600) / period_hours * 100, 6) if period_hours else 0,
+                long_window=key[0],
+                short_window=key[1],
+                factor=p.threshold,
+                op=p.op,
+            )
+        )
+    return rules
 
 
 STATUS_FIELDS = (
@@ -768,6 +813,37 @@ def alert_payload(alert: BurnRateAlert, event: str) -> dict:
     }
 
 
+def alert_routing(alert: BurnRateAlert, event: str) -> tuple[set[str], list[str]]:
+    """Which of the team's channels hear of this alert event, and the notification targets named.
+
+    Without OpenSLO alert policies: both channels. With them, the policies whose condition
+    raised the alert decide: a resolve is told only if one of them has alertWhenResolved;
+    their targets pick the channels ("email" targets the e-mail, others the webhook); a
+    policy without targets uses both.
+    """
+    policies = [
+        p
+        for p in AlertPolicy.objects.filter(slos=alert.slo_id).prefetch_related("targets")
+        if p.severity == alert.severity
+        and p.lookback_window == alert.long_window
+        and (p.alert_after or p.lookback_window) == alert.short_window
+    ]
+    if not policies:
+        return {"email", "webhook"}, []
+    if event == "resolved":
+        policies = [p for p in policies if p.alert_when_resolved]
+    channels, targets = set(), []
+    for p in policies:
+        ts = list(p.targets.all())
+        if not ts:
+            channels |= {"email", "webhook"}
+        for t in ts:
+            channels.add(t.channel)
+            if t.slug not in targets:
+                targets.append(t.slug)
+    return channels, targets
+
+
 def alert_notify(*, alert_id: int, event: str) -> bool:
     """Tell the team (webhook, then email) once per alert event; True when something was sent."""
     alert = BurnRateAlert.objects.select_related("slo__sli__service__team").get(pk=alert_id)
@@ -778,13 +854,18 @@ def alert_notify(*, alert_id: int, event: str) -> bool:
     conf = AlertSettings.objects.filter(team=team).first()
     if conf is None or (alert.severity == BurnRateAlert.Severity.TICKET and not conf.notify_tickets):
         return False
-    if not conf.email and not conf.webhook_url:
+    channels, targets = alert_routing(alert, event)
+    email = conf.email if "email" in channels else ""
+    webhook_url = conf.webhook_url if "webhook" in channels else ""
+    if not email and not webhook_url:
         return False
     payload = alert_payload(alert, event)
-    if conf.webhook_url:
+    if targets:
+        payload["notification_targets"] = targets
+    if webhook_url:
         body = json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310 (URLField allows http/https only)
-            conf.webhook_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+            webhook_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -795,7 +876,7 @@ def alert_notify(*, alert_id: int, event: str) -> bool:
             logger.warning("Alert webhook for %s refused with %s", team, exc.code)
         except (urllib.error.URLError, OSError) as exc:
             raise ConnectionError(f"Webhook unreachable: {exc}")
-    if conf.email:
+    if email:
         verb = "firing" if event == "opened" else "resolved"
         send_mail(
             subject=f"[{alert.severity.upper()}] {alert.slo.name} burn rate {verb}",
@@ -805,7 +886,7 @@ def alert_notify(*, alert_id: int, event: str) -> bool:
                 f"{payload['short_window']} (threshold {alert.factor}x).\n{payload['url']}"
             ),
             from_email=None,
-            recipient_list=[conf.email],
+            recipient_list=[email],
         )
     BurnRateAlert.objects.filter(pk=alert.pk).update(**{field: timezone.now()})
     return True

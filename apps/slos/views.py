@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -80,9 +81,9 @@ def catalog(request):
     return render(request, template, context)
 
 
-def _burn_rows(status: selectors.SLOStatus) -> list[dict]:
+def _burn_rows(status: selectors.SLOStatus, slo: SLO, policies) -> list[dict]:
     rows = []
-    for rule in maths.alert_rules(status.period_hours):
+    for rule in services.slo_alert_rules(slo, policies, status.period_hours):
         long_burn = status.burn_rates.get(rule.long_window)
         short_burn = status.burn_rates.get(rule.short_window)
         rows.append(
@@ -104,6 +105,7 @@ def slo_detail(request, pk):
     status = selectors.stored_statuses([SLO.objects.select_related("status_record").get(pk=slo.pk)])[slo.pk]
     series = selectors.slo_series(slo, now=status.as_of)
     policy = selectors.policy_for(slo)
+    alert_policies = services.slo_alert_policies([slo.pk]).get(slo.pk, [])
     burndown = {
         "type": "line",
         "data": {
@@ -162,7 +164,8 @@ def slo_detail(request, pk):
         {
             "slo": slo,
             "status": status,
-            "burn_rows": _burn_rows(status),
+            "burn_rows": _burn_rows(status, slo, alert_policies),
+            "alert_policies": alert_policies,
             "alerts": selectors.alert_history(slo=slo),
             "policy": policy,
             # Other apps' panels (e.g. the release gate's decisions).
@@ -359,17 +362,33 @@ def alert_settings(request, team_id):
 
 @login_required
 def openslo_import(request):
+    """Paste or upload OpenSLO YAML; *Preview* runs the import as a dry run and shows what it
+    would create, update and ignore; *Import* (offered with the preview) writes it."""
     org = organization_or_404(request)
     form = OpenSLOImportForm(request.POST or None, request.FILES or None)
-    result = None
+    result, previewed = None, ""
     if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["document"]
+        previewed = _document_digest(text)
+        # Only what was previewed is written: an edited document is previewed again first.
+        write = request.POST.get("action") == "import" and request.POST.get("previewed") == previewed
         try:
-            result = openslo.import_documents(user=request.user, organization=org, text=form.cleaned_data["document"])
+            result = openslo.import_documents(user=request.user, organization=org, text=text, dry_run=not write)
         except openslo.OpenSLOError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, f"Refused, nothing imported. {exc}")
+        except PermissionDenied as exc:
+            form.add_error(None, f"Refused, nothing imported. {exc}")
         else:
-            messages.success(request, f"Imported: {result.summary()}.")
-    return render(request, "slos/openslo_import.html", {"form": form, "result": result})
+            if write:
+                messages.success(request, f"Imported: {result.summary()}.")
+            else:
+                form = OpenSLOImportForm(initial={"document": text})  # an uploaded file's text, to import
+    context = {"form": form, "result": result, "previewed": previewed if result and result.dry_run else ""}
+    return render(request, "slos/openslo_import.html", context)
+
+
+def _document_digest(text: str) -> str:
+    return hashlib.sha256(text.replace("\r\n", "\n").strip().encode()).hexdigest()
 
 
 @login_required

@@ -329,5 +329,11 @@ def test_openslo_api_matrix(api_for, cast, catalog):
     )
     assert response.status_code == 400
     assert list(response.json()) == ["documents[4].spec.timeWindow[0].isRolling"]
+    dry = api_for("lead").generic(
+        "POST", import_url + "&dry_run=true", changed.encode(), content_type="application/yaml"
+    )
+    assert dry.status_code == 200 and dry.json()["dry_run"] and dry.json()["updated"] == [f"SLO {slo.slug}"]
+    assert SLO.objects.get(pk=slo.pk).name == "Checkout 99.9"
     raw = api_for("lead").generic("POST", import_url, changed.encode(), content_type="application/yaml")
-    assert raw.status_code == 200 and raw.json()["updated"] == [f"SLO {slo.slug}"]
+    assert raw.status_code == 200 and raw.json()["updated"] == [f"SLO {slo.slug}"] and not raw.json()["dry_run"]
+    assert raw.json()["ignored"] == [] and any("no alertPolicies" in n for n in raw.json()["notes"])

@@ -39,3 +39,32 @@ def test_slo_page_draws_its_charts_and_catalog_filters(page, live_server, cast, 
     page.set_viewport_size({"width": 390, "height": 800})
     screenshot(page, "slos-catalog-narrow")
     assert not errors, errors
+
+
+def test_openslo_import_preview_then_import(page, live_server, cast, monkeypatch):
+    from apps.slos.models import SLO
+
+    from .test_openslo import RICH
+
+    monkeypatch.setattr(slo_services, "_queue_notifications", lambda pending: None)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, live_server, cast.org_admin)
+    page.goto(f"{live_server.url}/slos/openslo/import/")
+    page.fill("textarea[name=document]", RICH.replace("counter: true", "counter: true\n        colour: red"))
+    page.get_by_role("button", name="Preview").click()
+    result = page.locator("#openslo-result")
+    expect(result).to_contain_text("Preview: what the import would do")
+    expect(result).to_contain_text("will create")
+    expect(result).to_contain_text("ratioMetric.colour (not used by this platform)")
+    assert not SLO.objects.exists()
+    screenshot(page, "slos-openslo-preview")
+    page.get_by_role("button", name="Import these changes").click()
+    expect(page.locator("#openslo-result")).to_contain_text("Imported")
+    assert SLO.objects.count() == 4
+    screenshot(page, "slos-openslo-imported")
+    page.goto(f"{live_server.url}/slos/{SLO.objects.get(slug='checkout-fast-1').pk}/")
+    expect(page.get_by_text("thresholds from the SLO's OpenSLO alert policies")).to_be_visible()
+    expect(page.get_by_text("On-call mail (email)")).to_be_visible()
+    screenshot(page, "slos-detail-openslo-policies")
+    assert errors == []

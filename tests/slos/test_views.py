@@ -1,5 +1,7 @@
 """HTML pages: the role matrix on every route, filters, empty states, query counts."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -315,13 +317,38 @@ def test_openslo_import_page_reports_the_bad_path(client_for, catalog):
     client = client_for("lead")
     text = client.get(reverse("slos:openslo_export")).content.decode()
     bad = text.replace("target: 0.999", "target: 1.5")
-    response = client.post(reverse("slos:openslo_import"), {"document": bad})
+    response = client.post(reverse("slos:openslo_import"), {"document": bad, "action": "import"})
     assert response.status_code == 200
+    assert "Refused, nothing imported" in response.content.decode()
     assert "spec.objectives[0].target" in response.content.decode()
-    response = client.post(reverse("slos:openslo_import"), {"document": text.replace("Checkout 99.9", "Checkout SLO")})
-    body = response.content.decode()
-    assert "updated" in body
-    assert SLO.objects.get(pk=catalog["slo"].pk).name == "Checkout SLO"
+
+
+def test_openslo_import_page_previews_before_it_writes(client_for, cast, catalog):
+    url = reverse("slos:openslo_import")
+    slo = catalog["slo"]
+    text = client_for("lead").get(reverse("slos:openslo_export")).content.decode()
+    changed = text.replace("Checkout 99.9", "Checkout SLO").replace("spec: {}", "spec: {colour: red}", 1)
+    assert_matrix(client_for, url, {**EVERYONE_SIGNED_IN}, method="post", data={"document": changed})
+    assert SLO.objects.get(pk=slo.pk).name == "Checkout 99.9"  # previews write nothing
+
+    body = client_for("lead").post(url, {"document": changed}).content.decode()
+    assert "Preview: what the import would do" in body and "will update" in body and f"SLO {slo.slug}" in body
+    assert "documents[0].spec.colour (not used by this platform)" in body and "Import these changes" in body
+    digest = re.search(r'name="previewed" value="([0-9a-f]{64})"', body).group(1)
+    # An edited document is previewed again, not written.
+    edited = changed.replace("Checkout SLO", "Checkout edited")
+    body = client_for("lead").post(url, {"document": edited, "action": "import", "previewed": digest}).content.decode()
+    assert "Preview: what the import would do" in body and SLO.objects.get(pk=slo.pk).name == "Checkout 99.9"
+    # The member may read but not change the SLO: the preview says so, and so does the import.
+    body = client_for("member").post(url, {"document": changed}).content.decode()
+    assert "You may not change SLO" in body and "Import these changes" not in body
+    body = client_for("member").post(url, {"document": changed, "action": "import", "previewed": digest})
+    assert "You may not change SLO" in body.content.decode()
+    # What was previewed is imported (the browser sends the textarea with CRLF line ends).
+    crlf = changed.replace("\n", "\r\n")
+    body = client_for("lead").post(url, {"document": crlf, "action": "import", "previewed": digest}).content.decode()
+    assert "Imported" in body and "updated" in body
+    assert SLO.objects.get(pk=slo.pk).name == "Checkout SLO"
 
 
 def test_catalog_pages_keep_the_filters(client_for, cast, catalog, monkeypatch):

@@ -215,6 +215,13 @@ class OpenSLOImportSerializer(serializers.Serializer):
 
 
 class OpenSLOImportResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(help_text="True: nothing was written (?dry_run=true).")
     created = serializers.ListField(child=serializers.CharField())
     updated = serializers.ListField(child=serializers.CharField())
     unchanged = serializers.ListField(child=serializers.CharField())
+    ignored = serializers.ListField(
+        child=serializers.CharField(), help_text="Fields accepted but not used, with their paths and why."
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(), help_text="Conversions, e.g. a non-Prometheus source kept as pushed samples."
+    )

@@ -212,7 +212,10 @@ class OpenSLOViewSet(viewsets.ViewSet):
         return HttpResponse(openslo.export_documents(list(qs)), content_type="application/yaml; charset=utf-8")
 
     @extend_schema(
-        parameters=[OpenApiParameter("organization", OpenApiTypes.INT, description="Organization id.")],
+        parameters=[
+            OpenApiParameter("organization", OpenApiTypes.INT, description="Organization id."),
+            OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Say what would change; write nothing."),
+        ],
         request={
             "application/json": serializers.OpenSLOImportSerializer,
             "application/yaml": OpenApiTypes.STR,
@@ -238,9 +241,14 @@ class OpenSLOViewSet(viewsets.ViewSet):
             data.is_valid(raise_exception=True)
             text = data.validated_data["document"]
         try:
-            result = openslo.import_documents(user=request.user, organization=org, text=text)
+            result = openslo.import_documents(
+                user=request.user,
+                organization=org,
+                text=text,
+                dry_run=request.query_params.get("dry_run", "").lower() in ("1", "true", "yes"),
+            )
         except openslo.OpenSLOError as exc:
             raise exceptions.ValidationError({exc.path: [exc.message]})
         except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc))
-        return Response({"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
+        return Response(result.as_dict())

@@ -1,7 +1,7 @@
 """OpenSLO v1 import and export from the command line.
 
 python manage.py openslo export --organization northwind [--team checkout] [-o catalog.yaml]
-python manage.py openslo import --organization northwind catalog.yaml [--as lead@example.com]
+python manage.py openslo import --organization northwind catalog.yaml [--as lead@example.com] [--dry-run]
 """
 
 import sys
@@ -28,6 +28,7 @@ class Command(BaseCommand):
         imp.add_argument("--organization", required=True, help="Organization slug.")
         imp.add_argument("path", help="YAML file, or - for standard input.")
         imp.add_argument("--as", dest="as_user", help="Check permissions as this user (e-mail).")
+        imp.add_argument("--dry-run", action="store_true", help="Say what would change, write nothing.")
 
     def handle(self, *args, **options):
         try:
@@ -60,9 +61,22 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(str(exc))
         try:
-            result = openslo.import_documents(user=user, organization=org, text=text)
+            result = openslo.import_documents(
+                user=user, organization=org, text=text, dry_run=options.get("dry_run", False)
+            )
         except openslo.OpenSLOError as exc:
             raise CommandError(f"Refused, nothing imported. {exc}")
         except PermissionDenied as exc:
             raise CommandError(f"Refused, nothing imported. {exc}")
-        self.stdout.write(self.style.SUCCESS(f"Imported: {result.summary()}."))
+        for line in result.notes:
+            self.stdout.write(f"note: {line}")
+        for line in result.ignored:
+            self.stdout.write(f"ignored: {line}")
+        if result.dry_run:
+            self.stdout.write(f"Dry run, nothing written: {result.summary()}.")
+            for label in result.created:
+                self.stdout.write(f"would create {label}")
+            for label in result.updated:
+                self.stdout.write(f"would update {label}")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Imported: {result.summary()}."))
