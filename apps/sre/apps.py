@@ -26,5 +26,10 @@ class SreConfig(AppConfig):
             editors=permissions.EDITORS_LEAD,
         )
 
+        # Toil: any member of the team logs and edits it; the lead records the cycle's review.
+        permissions.register(models.ToilItem, org="team__organization", team="team", editors=permissions.EDITORS_MEMBER)
+        permissions.register(models.ToilReview, org="team__organization", team="team", editors=permissions.EDITORS_LEAD)
+
+        panels.register("team", template="sre/_toil_panel.html", context=views.team_panel, order=40)
         panels.register("service", template="sre/_gate_panel.html", context=views.service_panel, order=25)
         panels.register("slo", template="sre/_gate_panel.html", context=views.slo_panel, order=25)

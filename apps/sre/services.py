@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
-from .models import GateDecision, GateOverride
+from .models import GateDecision, GateOverride, ToilItem, ToilReview
 from .selectors import active_override
 
 # A reached policy step at or above this consumed share freezes feature deploys.
@@ -106,3 +106,108 @@ def gate_override_create(*, service, user, reason: str, hours: float, now=None) 
     return GateOverride.objects.create(
         service=service, reason=reason.strip(), created_by=user, expires_at=now + timedelta(hours=hours)
     )
+
+
+# --- toil ------------------------------------------------------------------------------
+
+TOIL_ITEM_FIELDS = (
+    "title",
+    "category",
+    "hours_per_week",
+    "automatable",
+    "owner",
+    "status",
+    "started_on",
+    "ended_on",
+    "notes",
+)
+MAX_TOIL_HOURS = 168
+
+
+def _toil_clean(*, team, data: dict, instance=None) -> dict:
+    from apps.teams.models import TeamMembership
+
+    errors = {}
+    today = timezone.now().date()
+    data = {**data, "title": (data.get("title") or "").strip()}
+    if not data["title"]:
+        errors["title"] = "Say what the work is."
+    hours = data.get("hours_per_week")
+    if hours is None or not (0 < float(hours) <= MAX_TOIL_HOURS):
+        errors["hours_per_week"] = f"Hours a week are more than 0 and at most {MAX_TOIL_HOURS}."
+    if data.get("category") not in ToilItem.Category.values:
+        errors["category"] = f"Category is one of {', '.join(ToilItem.Category.values)}."
+    status = data.get("status") or ToilItem.Status.ACTIVE
+    if status not in ToilItem.Status.values:
+        errors["status"] = f"Status is one of {', '.join(ToilItem.Status.values)}."
+    started = data.get("started_on") or today
+    ended = data.get("ended_on")
+    if started > today:
+        errors["started_on"] = "The work cannot start in the future."
+    if status in ToilItem.OPEN_STATUSES:
+        if ended:
+            errors["ended_on"] = "Only work automated away or no longer done has an end date."
+    else:
+        ended = ended or today
+        if ended < started:
+            errors["ended_on"] = "The end date is on or after the start date."
+        elif ended > today:
+            errors["ended_on"] = "The end date cannot be in the future."
+    owner = data.get("owner")
+    if owner is not None and not TeamMembership.objects.filter(team=team, user=owner).exists():
+        errors["owner"] = "The owner is a member of the team."
+    if data["title"] and status in ToilItem.OPEN_STATUSES:
+        dupes = ToilItem.objects.filter(team=team, title__iexact=data["title"], status__in=ToilItem.OPEN_STATUSES)
+        if instance is not None:
+            dupes = dupes.exclude(pk=instance.pk)
+        if dupes.exists():
+            errors["title"] = "This work is already on the team's toil list."
+    if errors:
+        raise ValidationError(errors)
+    return {**data, "status": status, "started_on": started, "ended_on": ended}
+
+
+@transaction.atomic
+def toil_item_create(*, team, **data) -> ToilItem:
+    data = _toil_clean(team=team, data={k: data.get(k) for k in TOIL_ITEM_FIELDS})
+    data["notes"] = data.get("notes") or ""
+    data["automatable"] = bool(data.get("automatable"))
+    return ToilItem.objects.create(team=team, **data)
+
+
+@transaction.atomic
+def toil_item_update(*, item: ToilItem, **data) -> ToilItem:
+    item = ToilItem.objects.select_for_update().get(pk=item.pk)
+    merged = {k: data.get(k, getattr(item, k)) for k in TOIL_ITEM_FIELDS}
+    merged = _toil_clean(team=item.team, data=merged, instance=item)
+    merged["notes"] = merged.get("notes") or ""
+    merged["automatable"] = bool(merged.get("automatable"))
+    for k, v in merged.items():
+        setattr(item, k, v)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def toil_review_record(*, team, user, capacity_hours, notes: str = "", reviewed_on=None) -> ToilReview:
+    """Record this cycle's review: the team's weekly hours and the toil figures as they stand.
+    One review a team a day; a second submit the same day updates it."""
+    from .selectors import team_toil
+
+    reviewed_on = reviewed_on or timezone.now().date()
+    try:
+        capacity = float(capacity_hours)
+    except (TypeError, ValueError):
+        capacity = None
+    if capacity is None or not (0 < capacity <= 100_000):
+        raise ValidationError({"capacity_hours": "The team's hours a week are more than 0."})
+    ToilItem.objects.filter(team=team, status__in=ToilItem.OPEN_STATUSES).update(last_reviewed_on=reviewed_on)
+    review, _ = ToilReview.objects.update_or_create(
+        team=team,
+        reviewed_on=reviewed_on,
+        defaults={"reviewed_by": user, "capacity_hours": round(capacity, 1), "notes": (notes or "").strip()},
+    )
+    figures = team_toil(team_ids=[team.pk])[team.pk]
+    review.toil_hours, review.saved_hours = figures["hours"], figures["saved_hours"]
+    review.save(update_fields=["toil_hours", "saved_hours"])
+    return review
