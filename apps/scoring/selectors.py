@@ -116,6 +116,7 @@ def evidence_links(team: Team) -> dict[str, str | None]:
         "delivery": _url("delivery:team", team.pk),
         "slos": _url("slos:catalog"),
         "postmortems": _url("postmortems:incidents"),
+        "sre": _url("sre:toil", team.pk),
     }
     if links["slos"]:
         links["slos"] += f"?team={team.pk}"

@@ -151,7 +151,7 @@ def _proxies(team_ids: list[int], since: datetime, until: datetime) -> dict[int,
 def team_toil(*, team_ids, until: datetime | None = None, window_days: int = PROXY_WINDOW_DAYS) -> dict[int, dict]:
     """{team_id: toil figures on the day before `until` (exclusive end) + evidence proxies over the window}.
 
-    Five queries whatever the number of teams."""
+    Six queries whatever the number of teams."""
     from apps.teams.models import TeamMembership
 
     team_ids = list(team_ids)

@@ -223,3 +223,40 @@ def test_forms_post(client_for, cast):
     r = client_for("lead").post(reverse("sre:toil_review", args=[cast.team.pk]), {"capacity_hours": "64"})
     assert r.status_code == 302
     assert ToilReview.objects.get(team=cast.team).saved_hours == Decimal("3.0")
+
+
+def test_toil_in_scorecard_metrics_and_perception_gap(cast, toil):
+    from apps.scoring import inputs, metrics, pillars
+    from tests.scoring.factories import assessment, dora
+
+    facts = inputs.gather(team_ids=[cast.team.pk, cast.other_team.pk], as_of=TODAY)
+    ours, theirs = facts[cast.team.pk], facts[cast.other_team.pk]
+    assert metrics.METRICS["toil.share"].fn(ours) == 0.2
+    assert metrics.METRICS["toil.saved_hours"].fn(ours) == 8.0
+    assert metrics.format_value("toil.share", 0.2) == "20%"
+    assert metrics.format_value("toil.pages_per_week", 0.75) == "0.8/week"
+    # A team that never logged toil: no data, not 0 %; a team with no pages: a measured 0 a week.
+    assert metrics.METRICS["toil.share"].fn(theirs) is None
+    assert metrics.METRICS["toil.pages_per_week"].fn(theirs) == 0
+    assert metrics.METRICS["toil.unautomated_deploy_share"].fn(theirs) is None
+    assert ("toil.share", "Toil share of the team's time") in metrics.choices()
+
+    # Automation self-rated 90; elite frequency and lead time (100) but toil at 80 % (20 points): evidence 60.
+    high = {
+        "assessment": assessment(90, automation=90),
+        "dora": dora("elite", "elite"),
+        "toil": {"measured": True, "share": 0.8},
+    }
+    [gap] = pillars.perception_gaps(high, threshold=25)
+    assert (gap["dimension"], gap["evidence"], gap["gap"]) == ("automation", 60.0, 30.0)
+    assert "toil takes 80% of the team's time (above the 50% guideline)" in gap["why"]
+    # Without toil measured the same team shows no gap.
+    assert pillars.perception_gaps({**high, "toil": {"measured": False, "share": None}}, threshold=25) == []
+
+
+def test_team_toil_query_count_is_fixed(cast, django_assert_num_queries):
+    item(cast, "One", 1)
+    with django_assert_num_queries(6):
+        selectors.team_toil(team_ids=[cast.team.pk])
+    with django_assert_num_queries(6):
+        selectors.team_toil(team_ids=[cast.team.pk, cast.other_team.pk])
