@@ -1,4 +1,4 @@
-"""The inputs gatherer: the evidence selectors (four pillars and toil), called once for all the teams.
+"""The inputs gatherer: the evidence selectors (four pillars, toil and runbooks), called once for all the teams.
 
 The query count is that of the four selectors, whatever the number of teams.
 For a date in the past (historical snapshots) every input is what was known at the
@@ -27,7 +27,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     from apps.delivery.selectors import team_dora
     from apps.postmortems.selectors import team_learning
     from apps.slos.selectors import team_reliability
-    from apps.sre.selectors import team_toil
+    from apps.sre.selectors import team_runbooks, team_toil
 
     team_ids = list(team_ids)
     if not team_ids:
@@ -39,6 +39,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     learning = team_learning(team_ids=team_ids, since=since, until=until)
     dora = team_dora(team_ids=team_ids, window_days=DORA_WINDOW_DAYS, until=as_of)
     toil = team_toil(team_ids=team_ids, until=until)
+    runbooks = team_runbooks(team_ids=team_ids, until=until)
     windows = {
         "dora_days": DORA_WINDOW_DAYS,
         "dora_until": as_of,
@@ -56,6 +57,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
                 "reliability": reliability.get(tid) or {},
                 "learning": learning.get(tid) or {},
                 "toil": toil.get(tid) or {},
+                "runbooks": runbooks.get(tid) or {},
                 "windows": windows,
             }
         )

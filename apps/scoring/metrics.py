@@ -238,6 +238,16 @@ _METRICS += [
     ),
 ]
 
+_METRICS.append(
+    Metric(
+        "runbook.tier1_coverage",
+        "Tier-1 services with a runbook reviewed in the last 180 days",
+        "ratio",
+        lambda f: _get(f, "runbooks", "tier1_coverage"),
+        "runbooks",
+    )
+)
+
 METRICS: dict[str, Metric] = {m.key: m for m in _METRICS}
 
 

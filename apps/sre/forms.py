@@ -2,7 +2,7 @@ from django import forms
 
 from apps.core.forms import BootstrapForm
 
-from .models import ToilItem
+from .models import Runbook, ToilItem
 from .services import MAX_OVERRIDE_HOURS
 
 
@@ -44,3 +44,50 @@ class ToilReviewForm(BootstrapForm):
         help_text="Person-hours all members work in a week; the toil share is toil hours over these.",
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="What changed.")
+
+
+class RunbookForm(BootstrapForm):
+    team = forms.ModelChoiceField(queryset=None, help_text="The team that keeps it up to date.")
+    title = forms.CharField()
+    url = forms.URLField(label="Link", required=False, help_text="Where the runbook lives (wiki, repository)…")
+    body = forms.CharField(
+        label="…or the runbook itself",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="Markdown.",
+    )
+    services = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.SelectMultiple(attrs={"size": 6}), help_text="Services it covers."
+    )
+    slos = forms.ModelMultipleChoiceField(
+        label="SLO alerts",
+        queryset=None,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="SLOs whose burn-rate alerts it answers; their notifications link to it.",
+    )
+    incident_types = forms.CharField(
+        required=False, help_text="Kinds of incident it covers, separated by commas (e.g. database failover)."
+    )
+
+    def __init__(self, *args, teams, organization, **kwargs):
+        from apps.slos.models import SLO
+        from apps.teams.models import Service
+
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["services"].queryset = Service.objects.filter(organization=organization).order_by("name")
+        self.fields["slos"].queryset = (
+            SLO.objects.filter(sli__service__organization=organization).select_related("sli__service").order_by("name")
+        )
+        self.fields["slos"].label_from_instance = lambda slo: f"{slo.name} ({slo.sli.service.name})"
+
+
+class IncidentRunbookForm(BootstrapForm):
+    runbook = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="No runbook was used", label="Runbook used"
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["runbook"].queryset = Runbook.objects.filter(team__organization=organization).order_by("title")

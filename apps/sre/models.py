@@ -117,3 +117,44 @@ class ToilReview(TimeStampedModel):
 
     def __str__(self):
         return f"Toil review of {self.team} on {self.reviewed_on}"
+
+
+class Runbook(TimeStampedModel):
+    """How to respond to an alert or a kind of incident: a link to where it lives, or its text here."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="runbooks")
+    title = models.CharField(max_length=200)
+    url = models.URLField("Link", max_length=500, blank=True, help_text="Where the runbook lives, if not here.")
+    body = models.TextField(blank=True, help_text="Markdown.")
+    services = models.ManyToManyField("teams.Service", related_name="runbooks", blank=True)
+    slos = models.ManyToManyField(
+        "slos.SLO", related_name="runbooks", blank=True, help_text="The SLOs whose burn-rate alerts it answers."
+    )
+    # Short labels of the incidents it covers ("database failover", "certificate expiry").
+    incident_types = models.JSONField(default=list, blank=True)
+    last_reviewed_on = models.DateField(null=True, blank=True)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("sre:runbook", args=[self.pk])
+
+
+class IncidentRunbook(TimeStampedModel):
+    """Which runbook the responders used on an incident (or that none was used)."""
+
+    incident = models.OneToOneField("postmortems.Incident", on_delete=models.CASCADE, related_name="runbook_used")
+    runbook = models.ForeignKey(Runbook, on_delete=models.SET_NULL, null=True, blank=True, related_name="uses")
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    def __str__(self):
+        return f"{self.incident}: {self.runbook or 'no runbook'}"

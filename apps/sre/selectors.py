@@ -3,13 +3,13 @@
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.delivery.models import Deployment
 
-from .models import GateDecision, GateOverride, ToilItem, ToilReview
+from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
 
 
 def decisions_for_service(*, service_id: int, limit: int = 20) -> list[GateDecision]:
@@ -207,3 +207,88 @@ def toil_items(*, team) -> list[ToilItem]:
 
 def toil_reviews(*, team, limit: int = 12) -> list[ToilReview]:
     return list(ToilReview.objects.filter(team=team).select_related("reviewed_by")[:limit])
+
+
+# --- runbooks --------------------------------------------------------------------------
+
+# A tier-1 service counts as covered by a runbook reviewed this recently.
+RUNBOOK_REVIEW_DAYS = 180
+
+
+def runbook_list(*, user, organization, team=None) -> QuerySet:
+    from apps.core import permissions
+
+    qs = Runbook.objects.filter(team__organization=organization)
+    if team is not None:
+        qs = qs.filter(team=team)
+    return permissions.viewable(user, qs).select_related("team").prefetch_related("services", "slos")
+
+
+def runbook_is_current(runbook: Runbook, today: date | None = None) -> bool:
+    today = today or timezone.now().date()
+    return runbook.last_reviewed_on is not None and runbook.last_reviewed_on >= today - timedelta(
+        days=RUNBOOK_REVIEW_DAYS
+    )
+
+
+def runbook_href(runbook: Runbook) -> str:
+    """Where a notification sends the responder: the runbook's own link, else its page here."""
+    from django.conf import settings
+
+    return runbook.url or settings.SITE_URL.rstrip("/") + runbook.get_absolute_url()
+
+
+def runbook_for_alert(slo) -> dict | None:
+    """The runbook a burn-rate alert of `slo` links to: one covering the SLO, else one covering its
+    service (the most recently reviewed first), else the service's runbook URL; None when there is none."""
+    service = slo.sli.service
+    runbook = (
+        Runbook.objects.filter(Q(slos=slo) | Q(services=service))
+        .annotate(for_slo=Exists(Runbook.slos.through.objects.filter(runbook_id=OuterRef("pk"), slo_id=slo.pk)))
+        .order_by("-for_slo", F("last_reviewed_on").desc(nulls_last=True), "pk")
+        .first()
+    )
+    if runbook is not None:
+        return {"title": runbook.title, "url": runbook_href(runbook)}
+    if service.runbook_url:
+        return {"title": f"{service.name} runbook", "url": service.runbook_url}
+    return None
+
+
+def team_runbooks(*, team_ids, until: datetime | None = None) -> dict[int, dict]:
+    """{team_id: tier-1 services, those with a runbook reviewed in the last 180 days, and the share}.
+    One query whatever the number of teams."""
+    from apps.teams.models import Service
+
+    team_ids = list(team_ids)
+    until = until or timezone.now()
+    day = (until - timedelta(microseconds=1)).astimezone(UTC).date()
+    cutoff = day - timedelta(days=RUNBOOK_REVIEW_DAYS)
+    out = {tid: {"tier1_services": 0, "tier1_with_runbook": 0, "review_days": RUNBOOK_REVIEW_DAYS} for tid in team_ids}
+    rows = (
+        Service.objects.filter(team_id__in=team_ids, tier=Service.Tier.TIER_1)
+        .annotate(
+            covered=Exists(
+                Runbook.objects.filter(services=OuterRef("pk"), last_reviewed_on__gte=cutoff, last_reviewed_on__lte=day)
+            )
+        )
+        .values_list("team_id", "covered")
+    )
+    for tid, covered in rows:
+        out[tid]["tier1_services"] += 1
+        out[tid]["tier1_with_runbook"] += covered
+    for entry in out.values():
+        n = entry["tier1_services"]
+        entry["tier1_coverage"] = round(entry["tier1_with_runbook"] / n, 4) if n else None
+    return out
+
+
+def incident_runbook(*, incident) -> IncidentRunbook | None:
+    return IncidentRunbook.objects.filter(incident=incident).select_related("runbook", "set_by").first()
+
+
+def recent_decisions(*, user, organization, limit: int = 10) -> list[GateDecision]:
+    from apps.core import permissions
+
+    qs = GateDecision.objects.filter(service__organization=organization).select_related("service")
+    return list(permissions.viewable(user, qs)[:limit])

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
-from .models import GateDecision, GateOverride, ToilItem, ToilReview
+from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
 from .selectors import active_override
 
 # A reached policy step at or above this consumed share freezes feature deploys.
@@ -211,3 +211,106 @@ def toil_review_record(*, team, user, capacity_hours, notes: str = "", reviewed_
     review.toil_hours, review.saved_hours = figures["hours"], figures["saved_hours"]
     review.save(update_fields=["toil_hours", "saved_hours"])
     return review
+
+
+# --- runbooks --------------------------------------------------------------------------
+
+INCIDENT_TYPE_MAX = 60
+
+
+def _incident_types(value) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    out = []
+    for raw in value or []:
+        label = " ".join(str(raw).split()).lower()
+        if not label:
+            continue
+        if len(label) > INCIDENT_TYPE_MAX:
+            raise ValidationError({"incident_types": f"An incident type is at most {INCIDENT_TYPE_MAX} characters."})
+        if label not in out:
+            out.append(label)
+    return out
+
+
+def _runbook_clean(*, team, title, url, body, services, slos, incident_types) -> dict:
+    errors = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = "Give the runbook a title."
+    if not (url or "").strip() and not (body or "").strip():
+        errors["body"] = "Link to the runbook or write it here."
+    services, slos = list(services or []), list(slos or [])
+    if any(s.organization_id != team.organization_id for s in services):
+        errors["services"] = "Pick services of the team's organization."
+    if any(s.sli.service.organization_id != team.organization_id for s in slos):
+        errors["slos"] = "Pick SLOs of the team's organization."
+    try:
+        types = _incident_types(incident_types)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        types = []
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title": title,
+        "url": (url or "").strip(),
+        "body": body or "",
+        "services": services,
+        "slos": slos,
+        "incident_types": types,
+    }
+
+
+@transaction.atomic
+def runbook_create(
+    *, team, user, title, url="", body="", services=(), slos=(), incident_types=(), reviewed=True
+) -> Runbook:
+    """A new runbook; written or checked now, so it counts as reviewed today unless `reviewed=False`."""
+    data = _runbook_clean(
+        team=team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types
+    )
+    services, slos = data.pop("services"), data.pop("slos")
+    runbook = Runbook.objects.create(
+        team=team,
+        **data,
+        last_reviewed_on=timezone.now().date() if reviewed else None,
+        last_reviewed_by=user if reviewed else None,
+    )
+    runbook.services.set(services)
+    runbook.slos.set(slos)
+    return runbook
+
+
+@transaction.atomic
+def runbook_update(*, runbook: Runbook, title, url="", body="", services=(), slos=(), incident_types=()) -> Runbook:
+    data = _runbook_clean(
+        team=runbook.team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types
+    )
+    services, slos = data.pop("services"), data.pop("slos")
+    for k, v in data.items():
+        setattr(runbook, k, v)
+    runbook.save()
+    runbook.services.set(services)
+    runbook.slos.set(slos)
+    return runbook
+
+
+@transaction.atomic
+def runbook_mark_reviewed(*, runbook: Runbook, user, on=None) -> Runbook:
+    """Someone checked the runbook still holds (idempotent for the day)."""
+    runbook.last_reviewed_on = on or timezone.now().date()
+    runbook.last_reviewed_by = user
+    runbook.save(update_fields=["last_reviewed_on", "last_reviewed_by", "updated_at"])
+    return runbook
+
+
+@transaction.atomic
+def incident_runbook_set(*, incident, runbook: Runbook | None, user) -> IncidentRunbook:
+    """Record which runbook the responders used (None: none was used)."""
+    if runbook is not None and runbook.team.organization_id != incident.organization_id:
+        raise ValidationError({"runbook": "Pick a runbook of the incident's organization."})
+    record, _ = IncidentRunbook.objects.update_or_create(
+        incident=incident, defaults={"runbook": runbook, "set_by": user}
+    )
+    return record

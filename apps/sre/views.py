@@ -9,11 +9,12 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
 from . import selectors, services
-from .forms import OverrideForm, ToilItemForm, ToilReviewForm
-from .models import ToilItem, ToilReview
+from .forms import IncidentRunbookForm, OverrideForm, RunbookForm, ToilItemForm, ToilReviewForm
+from .models import Runbook, ToilItem, ToilReview
 
 
 def _may_override(user, service) -> bool:
@@ -170,3 +171,173 @@ def toil_review(request, team_id):
 
 def team_panel(request, team) -> dict:
     return {"team": team, "toil": selectors.team_toil(team_ids=[team.pk])[team.pk]}
+
+
+# --- runbooks --------------------------------------------------------------------------
+
+
+def _runbook_teams(user, organization):
+    return permissions.editable_teams(user, Runbook, Team.objects.filter(organization=organization)).order_by("name")
+
+
+@login_required
+def runbook_list(request):
+    org = organization_or_404(request)
+    team_id = request.GET.get("team", "")
+    team = Team.objects.filter(organization=org, pk=team_id).first() if team_id.isdigit() else None
+    runbooks = list(selectors.runbook_list(user=request.user, organization=org, team=team))
+    today = timezone.now().date()
+    return render(
+        request,
+        "sre/runbook_list.html",
+        {
+            "rows": [(rb, selectors.runbook_is_current(rb, today)) for rb in runbooks],
+            "team": team,
+            "review_days": selectors.RUNBOOK_REVIEW_DAYS,
+            "can_add": _runbook_teams(request.user, org).exists(),
+        },
+    )
+
+
+@login_required
+def runbook_detail(request, pk):
+    runbook = permissions.get_for_user(request.user, Runbook.objects.select_related("team", "last_reviewed_by"), pk=pk)
+    return render(
+        request,
+        "sre/runbook_detail.html",
+        {
+            "runbook": runbook,
+            "current": selectors.runbook_is_current(runbook),
+            "review_days": selectors.RUNBOOK_REVIEW_DAYS,
+            "services": runbook.services.order_by("name"),
+            "slos": runbook.slos.select_related("sli__service").order_by("name"),
+            "can_edit": permissions.can_change(request.user, runbook),
+        },
+    )
+
+
+def _runbook_form_save(request, form, runbook=None):
+    data = dict(form.cleaned_data)
+    team = data.pop("team")
+    if not permissions.can_create(request.user, Runbook, team=team):
+        raise PermissionDenied("Only the team's members keep its runbooks.")
+    try:
+        if runbook is None:
+            return services.runbook_create(team=team, user=request.user, **data)
+        if team != runbook.team:
+            runbook.team = team
+        return services.runbook_update(runbook=runbook, **data)
+    except ValidationError as exc:
+        _form_errors_to(form, exc)
+        return None
+
+
+@login_required
+def runbook_create(request):
+    org = organization_or_404(request)
+    teams = _runbook_teams(request.user, org)
+    if not teams.exists():
+        raise PermissionDenied("Only team members add runbooks.")
+    initial = {"team": teams.first().pk} if teams.count() == 1 else {}
+    service_id = request.GET.get("service", "")
+    if service_id.isdigit():
+        initial["services"] = [int(service_id)]
+    form = RunbookForm(request.POST or None, teams=teams, organization=org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        runbook = _runbook_form_save(request, form)
+        if runbook is not None:
+            messages.success(request, "Runbook added.")
+            return redirect(runbook)
+    return render(request, "sre/runbook_form.html", {"form": form, "runbook": None})
+
+
+@login_required
+def runbook_edit(request, pk):
+    runbook = permissions.get_for_user(request.user, Runbook.objects.select_related("team"), change=True, pk=pk)
+    org = runbook.team.organization
+    initial = {
+        "team": runbook.team_id,
+        "title": runbook.title,
+        "url": runbook.url,
+        "body": runbook.body,
+        "services": list(runbook.services.values_list("pk", flat=True)),
+        "slos": list(runbook.slos.values_list("pk", flat=True)),
+        "incident_types": ", ".join(runbook.incident_types),
+    }
+    form = RunbookForm(request.POST or None, teams=_runbook_teams(request.user, org), organization=org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        saved = _runbook_form_save(request, form, runbook)
+        if saved is not None:
+            messages.success(request, "Saved.")
+            return redirect(saved)
+    return render(request, "sre/runbook_form.html", {"form": form, "runbook": runbook})
+
+
+@login_required
+@require_POST
+def runbook_review(request, pk):
+    runbook = permissions.get_for_user(request.user, Runbook.objects.all(), change=True, pk=pk)
+    services.runbook_mark_reviewed(runbook=runbook, user=request.user)
+    messages.success(request, "Marked as reviewed today.")
+    return redirect(runbook)
+
+
+@login_required
+@require_POST
+def incident_runbook(request, pk):
+    from apps.postmortems.models import Incident
+
+    incident = permissions.get_for_user(request.user, Incident.objects.all(), change=True, pk=pk)
+    form = IncidentRunbookForm(request.POST, organization=incident.organization)
+    if form.is_valid():
+        services.incident_runbook_set(incident=incident, runbook=form.cleaned_data["runbook"], user=request.user)
+        messages.success(request, "Runbook recorded.")
+    else:
+        messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    return redirect(incident)
+
+
+def service_runbooks_panel(request, service) -> dict:
+    runbooks = list(service.runbooks.select_related("team").order_by("title"))
+    today = timezone.now().date()
+    return {
+        "service": service,
+        "rows": [(rb, selectors.runbook_is_current(rb, today)) for rb in runbooks],
+        "review_days": selectors.RUNBOOK_REVIEW_DAYS,
+        "can_add": permissions.can_create(request.user, Runbook, team=service.team),
+    }
+
+
+def incident_runbook_panel(request, incident) -> dict:
+    record = selectors.incident_runbook(incident=incident)
+    return {
+        "incident": incident,
+        "record": record,
+        "may_set": permissions.can_change(request.user, incident),
+        "form": IncidentRunbookForm(
+            organization=incident.organization, initial={"runbook": record.runbook_id if record else None}
+        ),
+    }
+
+
+# --- index -----------------------------------------------------------------------------
+
+
+@login_required
+def index(request):
+    org = current_organization(request)
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    teams = list(permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name"))
+    ids = [t.pk for t in teams]
+    toil = selectors.team_toil(team_ids=ids) if ids else {}
+    runbooks = selectors.team_runbooks(team_ids=ids) if ids else {}
+    return render(
+        request,
+        "sre/index.html",
+        {
+            "rows": [(t, toil[t.pk], runbooks[t.pk]) for t in teams],
+            "decisions": selectors.recent_decisions(user=request.user, organization=org, limit=10),
+            "guideline": selectors.TOIL_GUIDELINE,
+        },
+    )
