@@ -20,42 +20,104 @@ MAX_OVERRIDE_HOURS = 72
 VERDICT_CACHE_SECONDS = 60
 
 
-def _slo_verdicts(service, now) -> list[dict]:
-    slos = list(slo_selectors.slos_for_services(service_ids=[service.pk]))
-    statuses = slo_selectors.slo_statuses(slos, now=now) if slos else {}
+# A stored SLO status (refreshed by the SLO tick every 5 minutes) answers the gate while it is this fresh
+# and no data arrived since it was computed; otherwise the budget is computed for the call.
+STORED_STATUS_MAX_AGE = timedelta(seconds=2 * 300)
+
+
+def _slo_verdicts(service_id: int, now, *, stored: bool) -> list[dict]:
+    """Per SLO of the service: consumed budget, policy, and whether it freezes feature deploys.
+    Two queries with `stored` and fresh stored statuses; the budget computation otherwise."""
+    from django.db.models import Q
+
+    from apps.slos.models import SLO, ErrorBudgetPolicy, SLOStatusRecord
+
+    slos = list(
+        SLO.objects.filter(sli__service_id=service_id)
+        .select_related("sli__service", "status_record")
+        .order_by("sli__service__name", "name")
+    )
+    if not slos:
+        return []
+    team_id = slos[0].sli.service.team_id
+    policies = list(ErrorBudgetPolicy.objects.filter(Q(slo__in=slos) | Q(team_id=team_id, slo__isnull=True)))
+    default = next((p for p in policies if p.slo_id is None), None)
+    own = {p.slo_id: p for p in policies if p.slo_id is not None}
+    consumed, stale = {}, []
+    for slo in slos:
+        try:
+            record = slo.status_record
+        except SLOStatusRecord.DoesNotExist:
+            record = None
+        changed = slo.sli.data_changed_at
+        fresh = (
+            stored
+            and record is not None
+            and record.as_of <= now
+            and now - record.as_of <= STORED_STATUS_MAX_AGE
+            and (changed is None or changed < record.as_of)
+        )
+        if fresh:
+            consumed[slo.pk] = record.consumed
+        else:
+            stale.append(slo)
+    if stale:
+        for pk, st in slo_selectors.slo_statuses(stale, now=now).items():
+            consumed[pk] = st.consumed if st else None
     out = []
     for slo in slos:
-        st = statuses.get(slo.pk)
-        consumed = st.consumed if st else None
-        policy = slo_selectors.policy_for(slo)
-        reached = policy_steps_reached(policy.steps, consumed) if policy else []
-        freeze = any(s["consumed_percent"] >= FREEZE_AT_PERCENT for s in reached)
+        policy = own.get(slo.pk, default)
+        reached = policy_steps_reached(policy.steps, consumed.get(slo.pk)) if policy else []
         out.append(
             {
                 "slo": slo.pk,
                 "name": slo.name,
-                "consumed": consumed,
+                "consumed": consumed.get(slo.pk),
                 "policy": policy.name if policy else None,
-                "freeze": freeze,
+                "freeze": any(s["consumed_percent"] >= FREEZE_AT_PERCENT for s in reached),
             }
         )
     return out
 
 
-@transaction.atomic
-def gate_decide(*, service, user, kind: str = GateDecision.Kind.FEATURE, ref: str = "", now=None) -> GateDecision:
-    """Allow or deny a production deploy of `service` and record the answer."""
+def gate_verdicts(service_id: int, now=None) -> list[dict]:
+    """The per-SLO verdicts a call uses: cached for VERDICT_CACHE_SECONDS on live calls; an explicit
+    time (tests, replays) always computes them for that instant."""
+    if now is not None:
+        return _slo_verdicts(service_id, now, stored=False)
+    key = f"sre:gate:verdicts:{service_id}"
+    verdicts = cache.get(key)
+    if verdicts is None:
+        verdicts = _slo_verdicts(service_id, timezone.now(), stored=True)
+        cache.set(key, verdicts, VERDICT_CACHE_SECONDS)
+    return verdicts
+
+
+def gate_caller(user, service_id: int, *, lead: bool = False):
+    """Who may ask the gate (the service's team, org admins) or override it (its lead, org admins):
+    404 when the caller cannot see the service, 403 when they see it but may not act."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from apps.core import permissions
+
+    access = permissions.service_access(user, service_id)
+    if access is None or not access.visible:
+        raise Http404("No such service.")
+    if not access.may_act(lead=lead):
+        raise PermissionDenied("Only a team lead may override." if lead else "Only the service's team may do this.")
+    return access
+
+
+def gate_decide(
+    *, service=None, service_id: int | None = None, user, kind: str = GateDecision.Kind.FEATURE, ref: str = "", now=None
+) -> GateDecision:
+    """Allow or deny a production deploy of the service and record the answer (one INSERT: no transaction)."""
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})
-    if now is None:
-        now = timezone.now()
-        key = f"sre:gate:verdicts:{service.pk}"
-        verdicts = cache.get(key)
-        if verdicts is None:
-            verdicts = _slo_verdicts(service, now)
-            cache.set(key, verdicts, VERDICT_CACHE_SECONDS)
-    else:  # an explicit time (tests, replays) always computes
-        verdicts = _slo_verdicts(service, now)
+    service_id = service_id or service.pk
+    verdicts = gate_verdicts(service_id, now)
+    now = now or timezone.now()
     frozen = [v for v in verdicts if v["freeze"]]
     override = None
     if not frozen:
@@ -68,22 +130,25 @@ def gate_decide(*, service, user, kind: str = GateDecision.Kind.FEATURE, ref: st
             reason = "Error budget left on every SLO."
     else:
         names = ", ".join(f"{v['name']} ({v['consumed'] * 100:.0f}% of budget spent)" for v in frozen)
-        override = active_override(service_id=service.pk, now=now)
         if kind == GateDecision.Kind.FIX:
             allowed, reason = True, f"Fix allowed during the freeze: {names}."
-        elif override is not None:
-            allowed = True
-            reason = f"Override until {override.expires_at:%Y-%m-%d %H:%M} UTC: {override.reason} (frozen: {names})."
         else:
-            allowed, reason = False, f"Feature deploys frozen by the error budget policy: {names}."
+            override = active_override(service_id=service_id, now=now)
+            if override is not None:
+                allowed = True
+                reason = (
+                    f"Override until {override.expires_at:%Y-%m-%d %H:%M} UTC: {override.reason} (frozen: {names})."
+                )
+            else:
+                allowed, reason = False, f"Feature deploys frozen by the error budget policy: {names}."
     return GateDecision.objects.create(
-        service=service,
+        service_id=service_id,
         decided_at=now,
         allowed=allowed,
         kind=kind,
         ref=ref[:200],
         reason=reason,
-        override=override if allowed and kind != GateDecision.Kind.FIX else None,
+        override=override,
         requested_by=user,
         slos=verdicts,
     )
