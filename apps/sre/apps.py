@@ -40,6 +40,16 @@ class SreConfig(AppConfig):
             editors=permissions.EDITORS_MEMBER,
         )
 
+        from django.db.models.signals import post_delete, post_save
+
+        from . import services
+
+        def _forget(sender, instance, **kwargs):
+            services.forget_override(service_id=instance.service_id)
+
+        post_save.connect(_forget, sender=models.GateOverride, weak=False, dispatch_uid="sre-forget-override-save")
+        post_delete.connect(_forget, sender=models.GateOverride, weak=False, dispatch_uid="sre-forget-override-delete")
+
         panels.register("team", template="sre/_toil_panel.html", context=views.team_panel, order=40)
         panels.register("service", template="sre/_gate_panel.html", context=views.service_panel, order=25)
         panels.register("service", template="sre/_runbooks_panel.html", context=views.service_runbooks_panel, order=26)

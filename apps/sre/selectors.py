@@ -20,6 +20,32 @@ def active_override(*, service_id: int, now) -> GateOverride | None:
     return GateOverride.objects.filter(service_id=service_id, expires_at__gt=now).order_by("-expires_at").first()
 
 
+# Live gate calls read the latest override from the cache; saving or deleting one drops the entry.
+OVERRIDE_CACHE_SECONDS = 60
+
+
+def override_cache_key(service_id: int) -> str:
+    return f"sre:gate:override:{service_id}"
+
+
+def override_for_call(*, service_id: int, now=None) -> GateOverride | None:
+    """The active override of a live call (`now` None) from the cache, else `active_override` at `now`."""
+    if now is not None:
+        return active_override(service_id=service_id, now=now)
+    from django.core.cache import cache
+
+    now = timezone.now()
+    key = override_cache_key(service_id)
+    entry = cache.get(key)
+    if entry is None:
+        found = active_override(service_id=service_id, now=now)
+        entry = {"id": found.pk, "expires_at": found.expires_at, "reason": found.reason} if found else {}
+        cache.set(key, entry, OVERRIDE_CACHE_SECONDS)
+    if not entry or entry["expires_at"] <= now:
+        return None
+    return GateOverride(pk=entry["id"], service_id=service_id, expires_at=entry["expires_at"], reason=entry["reason"])
+
+
 def deployments_while_denied(*, service_id: int) -> QuerySet:
     """Deployments that started after a deny and before the next allow: they count against the policy."""
     from django.db.models import OuterRef, Subquery

@@ -11,7 +11,7 @@ from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
 from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
-from .selectors import active_override
+from .selectors import override_cache_key, override_for_call
 
 # A reached policy step at or above this consumed share freezes feature deploys.
 FREEZE_AT_PERCENT = 100
@@ -116,6 +116,7 @@ def gate_decide(
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})
     service_id = service_id or service.pk
+    explicit_now = now
     verdicts = gate_verdicts(service_id, now)
     now = now or timezone.now()
     frozen = [v for v in verdicts if v["freeze"]]
@@ -133,7 +134,7 @@ def gate_decide(
         if kind == GateDecision.Kind.FIX:
             allowed, reason = True, f"Fix allowed during the freeze: {names}."
         else:
-            override = active_override(service_id=service_id, now=now)
+            override = override_for_call(service_id=service_id, now=explicit_now)
             if override is not None:
                 allowed = True
                 reason = (
@@ -152,6 +153,13 @@ def gate_decide(
         requested_by=user,
         slos=verdicts,
     )
+
+
+def forget_override(*, service_id: int) -> None:
+    """Drop the cached override of a service now and again once the change is committed."""
+    key = override_cache_key(service_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 @transaction.atomic

@@ -200,10 +200,21 @@ def test_token_calls_take_the_short_path_with_the_same_answers(client, cast, dja
     assert c.post(url, json.dumps(["x"]), content_type="application/json").status_code == 400
     long_ref = c.post(url, json.dumps({"ref": "x" * 201}), content_type="application/json")
     assert long_ref.status_code == 400 and "ref" in long_ref.json()
-    # A warm call: token, roles, override, insert.
-    with django_assert_max_num_queries(4):
+    # A warm call: the token, the caller's roles, the INSERT (verdicts and override from the cache).
+    with django_assert_max_num_queries(3):
         assert c.post(url, json.dumps({}), content_type="application/json").status_code == 200
     api_token_revoke(token=tokens["member"][0])
     assert c.post(url, json.dumps({}), content_type="application/json").status_code == 401
     missing = Client(HTTP_AUTHORIZATION="Bearer dm_nope").post(url, "{}", content_type="application/json")
     assert missing.status_code == 401 and missing.json()["detail"]
+
+
+def test_live_calls_see_a_new_or_deleted_override_at_once(cast):
+    end = live_now_ts()
+    _slo(cast, good=980, total=1000, end_ts=end)
+    assert not services.gate_decide(service=cast.service, user=cast.member).allowed  # caches "no override"
+    o = services.gate_override_create(service=cast.service, user=cast.lead, reason="Launch", hours=1)
+    d = services.gate_decide(service=cast.service, user=cast.member)
+    assert d.allowed and d.override_id == o.pk and "Launch" in d.reason
+    o.delete()
+    assert not services.gate_decide(service=cast.service, user=cast.member).allowed
