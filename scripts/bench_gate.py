@@ -6,8 +6,9 @@
 Uses its own database (BENCH_GATE_DATABASE_URL, default .../dm_bench_gate), recreated and migrated
 each run. One service with two SLOs holding D days of 5-minute samples (one with its budget spent,
 so half the answers are denials), then `clients` concurrent CI calls with a personal API token
-POST /api/v1/sre/gate/<service>/ against gunicorn (production settings, gthread). Each call computes
-the budgets in SQL and records its decision. Target: p99 < 50 ms at 50 concurrent calls.
+POST /api/v1/sre/gate/<service>/ against gunicorn (production settings, gthread). Each call is
+answered by the gate's short path (apps/sre/fastpath.py) and records its decision.
+Target: p99 < 50 ms at 50 concurrent calls.
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ def pytest_sessionstart(session):
 BUILTIN_DATA_MIGRATIONS = [
     ("apps.assessments.migrations.0002_load_calms_v1", "load"),
     ("apps.postmortems.migrations.0003_default_catalogue", "forwards"),
+    ("apps.sre.migrations.0004_runbook_contributing_factor", "forwards"),
 ]
 
 

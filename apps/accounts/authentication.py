@@ -5,6 +5,20 @@ from rest_framework import authentication, exceptions
 
 from .models import ApiToken, hash_token
 
+TOKEN_REFUSED = "Invalid, expired or revoked token."
+
+
+def token_for_key(raw: str) -> ApiToken | None:
+    """The active token (with its active user) for a raw key, or None; notes its use at most once a minute."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute: no write per request under load.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <key>` (or `Token <key>`) with a personal API token."""
@@ -20,13 +34,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = header[1].decode(errors="ignore")
         if not raw.startswith(ApiToken.PREFIX):
             return None  # someone else's bearer scheme (e.g. a webhook secret)
-        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
-        if token is None or not token.is_active or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        now = timezone.now()
-        # Record use at most once a minute: no write per request under load.
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token = token_for_key(raw)
+        if token is None:
+            raise exceptions.AuthenticationFailed(TOKEN_REFUSED)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -316,3 +316,56 @@ def get_for_user(user, queryset: QuerySet, *, change: bool = False, **lookup):
     if change and not can_change(user, obj):
         raise PermissionDenied("You may view this but not change it.")
     return obj
+
+
+# --- one service, one query (hot paths such as the release gate) --------------
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    service_id: int
+    team_id: int
+    organization_id: int
+    org_role: str | None  # the caller's role in the service's organization (team members are members)
+    team_role: str | None  # the caller's role in the service's team
+
+    @property
+    def visible(self) -> bool:
+        return self.org_role is not None
+
+    def may_act(self, *, lead: bool = False) -> bool:
+        """A member (lead=False) or lead (lead=True) of the service's team, or an org admin."""
+        if self.org_role == ORG_ADMIN:
+            return True
+        return self.team_role == TEAM_LEAD if lead else self.team_role in (TEAM_LEAD, TEAM_MEMBER)
+
+
+def service_access(user, service_id: int) -> ServiceAccess | None:
+    """The caller's roles for one service in a single query (the same answers as `viewable`,
+    `org_role` and `team_role` on Service); None when there is no such service."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from apps.teams.models import OrgMembership, Service, TeamMembership
+
+    if not _active(user):
+        return None
+    row = (
+        Service.objects.filter(pk=service_id)
+        .annotate(
+            org_role=Subquery(
+                OrgMembership.objects.filter(organization=OuterRef("organization_id"), user=user).values("role")[:1]
+            ),
+            team_role=Subquery(TeamMembership.objects.filter(team=OuterRef("team_id"), user=user).values("role")[:1]),
+            in_org=Exists(TeamMembership.objects.filter(user=user, team__organization=OuterRef("organization_id"))),
+        )
+        .values_list("pk", "team_id", "organization_id", "org_role", "team_role", "in_org")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, team_id, org_id, org, team, in_org = row
+    if user.is_superuser:
+        org = ORG_ADMIN
+    elif org is None and in_org:
+        org = ORG_MEMBER
+    return ServiceAccess(service_id=pk, team_id=team_id, organization_id=org_id, org_role=org, team_role=team)

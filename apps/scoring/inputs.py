@@ -1,4 +1,4 @@
-"""The inputs gatherer: the four evidence selectors, called once for all the teams.
+"""The inputs gatherer: the evidence selectors (four pillars, toil and runbooks), called once for all the teams.
 
 The query count is that of the four selectors, whatever the number of teams.
 For a date in the past (historical snapshots) every input is what was known at the
@@ -31,6 +31,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     from apps.delivery.selectors import team_dora
     from apps.postmortems.selectors import team_learning
     from apps.slos.selectors import team_reliability
+    from apps.sre.selectors import team_runbooks, team_toil
 
     team_ids = list(team_ids)
     if not team_ids:
@@ -43,12 +44,15 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     reliability = team_reliability(team_ids=team_ids, now=None if current else until)
     learning = team_learning(team_ids=team_ids, since=since, until=until)
     dora = team_dora(team_ids=team_ids, window_days=DORA_WINDOW_DAYS, until=as_of)
+    toil = team_toil(team_ids=team_ids, until=until)
+    runbooks = team_runbooks(team_ids=team_ids, until=until)
     windows = {
         "dora_days": DORA_WINDOW_DAYS,
         "dora_until": as_of,
         "learning_since": since,
         "learning_until": until,
         "slo_as_of": "stored" if current else until,
+        "toil_proxy_days": next(iter(toil.values()))["window_days"],
     }
     return {
         tid: pillars.jsonable(
@@ -58,6 +62,8 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
                 "dora": dora.get(tid) or {},
                 "reliability": reliability.get(tid) or {},
                 "learning": learning.get(tid) or {},
+                "toil": toil.get(tid) or {},
+                "runbooks": runbooks.get(tid) or {},
                 "windows": windows,
             }
         )

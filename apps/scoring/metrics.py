@@ -2,7 +2,7 @@
 
 `facts` is what `pillars.score_team` builds from the JSON inputs of a snapshot:
 {"overall", "pillars": {key: score}, "assessment": {...}|None, "dora": {...},
-"reliability": {...}, "learning": {...}, "as_of": "YYYY-MM-DD"}.
+"reliability": {...}, "learning": {...}, "toil": {...}, "as_of": "YYYY-MM-DD"}.
 A metric returns a float, or None when the team has no data for it.
 """
 
@@ -20,7 +20,7 @@ RANK_TIER = {rank: tier for tier, rank in TIER_RANK.items()}
 class Metric:
     key: str
     label: str
-    unit: str  # score | ratio | hours | days | per_day | rank | count
+    unit: str  # score | ratio | hours | days | per_day | per_week | rank | count
     fn: Callable[[dict], float | None]
     evidence: str = ""  # the app whose pages show the evidence
 
@@ -201,6 +201,53 @@ _METRICS = [
     ),
 ]
 
+
+# Toil (apps/sre): the share and hours need a toil list or a review ("measured"); the proxies come
+# from the team's tools over the last four weeks.
+def _toil(key: str) -> Callable[[dict], float | None]:
+    def fn(facts):
+        toil = facts.get("toil") or {}
+        return toil.get(key) if toil.get("measured") else None
+
+    return fn
+
+
+def _toil_proxy(key: str) -> Callable[[dict], float | None]:
+    return lambda facts: _get(facts, "toil", "proxies", key)
+
+
+_METRICS += [
+    Metric("toil.share", "Toil share of the team's time", "ratio", _toil("share"), "sre"),
+    Metric("toil.hours", "Toil hours a week", "hours", _toil("hours"), "sre"),
+    Metric("toil.saved_hours", "Hours a week saved by automating toil", "hours", _toil("saved_hours"), "sre"),
+    Metric("toil.pages_per_week", "Pages a week (4 weeks)", "per_week", _toil_proxy("pages_per_week"), "sre"),
+    Metric("toil.off_hours_share", "Pages off hours (4 weeks)", "ratio", _toil_proxy("off_hours_share"), "sre"),
+    Metric(
+        "toil.unautomated_deploy_share",
+        "Production deployments without an automation signal (4 weeks)",
+        "ratio",
+        _toil_proxy("unautomated_deploy_share"),
+        "sre",
+    ),
+    Metric(
+        "toil.alerts_without_postmortem_share",
+        "Burn-rate alerts without a postmortem (4 weeks)",
+        "ratio",
+        _toil_proxy("alerts_without_followup_share"),
+        "sre",
+    ),
+]
+
+_METRICS.append(
+    Metric(
+        "runbook.tier1_coverage",
+        "Tier-1 services with a runbook reviewed in the last 180 days",
+        "ratio",
+        lambda f: _get(f, "runbooks", "tier1_coverage"),
+        "runbooks",
+    )
+)
+
 METRICS: dict[str, Metric] = {m.key: m for m in _METRICS}
 
 
@@ -222,6 +269,8 @@ def format_value(metric_key: str, value) -> str:
         return f"{value:.0f} d" if value >= 10 else f"{value:.1f} d"
     if unit == "per_day":
         return f"{value:.2f}/day"
+    if unit == "per_week":
+        return f"{value:.1f}/week"
     if unit == "rank":
         return RANK_TIER.get(round(value), f"{value:g}")
     if unit == "count":

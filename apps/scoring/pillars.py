@@ -6,7 +6,8 @@ Inputs of one team (what a snapshot stores in `inputs`):
      "assessment": latest_submitted_scores()[team] or None,
      "dora": team_dora()[team],
      "reliability": team_reliability()[team],
-     "learning": team_learning()[team]}
+     "learning": team_learning()[team],
+     "toil": apps.sre.selectors.team_toil()[team]}
 
 Every formula is in DESIGN.md's terms; docs/scoring.md repeats them with a worked example.
 Recomputing a stored snapshot's inputs gives the stored numbers.
@@ -25,6 +26,7 @@ PILLAR_KEYS = ("self_assessment", "delivery", "reliability", "learning")
 DIMENSIONS = ("culture", "automation", "lean", "measurement", "sharing")
 DIMENSION_LABELS = {d: d.capitalize() for d in DIMENSIONS}
 TIER_POINTS = {"elite": 100.0, "high": 75.0, "medium": 50.0, "low": 25.0}
+TOIL_GUIDELINE = 0.5  # the SRE book's: toil at most half of the team's time (apps.sre.selectors)
 DORA_KEYS = ("deployment_frequency", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
 
 # Reliability: a tier-1 service counts three times a tier-3 one in coverage.
@@ -160,10 +162,20 @@ def dimension_evidence(inputs: dict) -> dict[str, tuple[float | None, str]]:
     freq = tier_points("deployment_frequency") or 0.0
     lead = tier_points("lead_time_hours")
     freq_tier = (dora.get("deployment_frequency") or {}).get("tier") or "no deployments"
-    out["automation"] = (
-        freq if lead is None else (freq + lead) / 2,
-        f"deployment frequency is {freq_tier}" + (f", lead time {dora['lead_time_hours']['tier']}" if lead else ""),
-    )
+    delivery_points = freq if lead is None else (freq + lead) / 2
+    why = f"deployment frequency is {freq_tier}" + (f", lead time {dora['lead_time_hours']['tier']}" if lead else "")
+    # Toil, when measured: the share of the team's time left for other work counts half.
+    toil = inputs.get("toil") or {}
+    toil_share = toil.get("share") if toil.get("measured") else None
+    if toil_share is not None:
+        toil_points = 100 * max(0.0, 1 - toil_share)
+        out["automation"] = (
+            (delivery_points + toil_points) / 2,
+            f"{why}; toil takes {toil_share * 100:.0f}% of the team's time"
+            + (" (above the 50% guideline)" if toil_share > TOIL_GUIDELINE else ""),
+        )
+    else:
+        out["automation"] = (delivery_points, why)
     # Lean: small batches that flow: lead time and change failure rate.
     lean = [p for p in (lead, tier_points("change_failure_rate")) if p is not None]
     out["lean"] = (

@@ -116,7 +116,11 @@ def evidence_links(team: Team) -> dict[str, str | None]:
         "delivery": _url("delivery:team", team.pk),
         "slos": _url("slos:catalog"),
         "postmortems": _url("postmortems:incidents"),
+        "sre": _url("sre:toil", team.pk),
+        "runbooks": _url("sre:runbooks"),
     }
+    if links["runbooks"]:
+        links["runbooks"] += f"?team={team.pk}"
     if links["slos"]:
         links["slos"] += f"?team={team.pk}"
     if links["postmortems"]:

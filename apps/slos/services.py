@@ -795,6 +795,8 @@ def _queue_notifications(pending):
 
 
 def alert_payload(alert: BurnRateAlert, event: str) -> dict:
+    from apps.sre.selectors import runbook_for_alert
+
     slo = alert.slo
     return {
         "event": event,
@@ -810,6 +812,8 @@ def alert_payload(alert: BurnRateAlert, event: str) -> dict:
         "short_burn_rate": round(alert.short_burn_rate, 4),
         "opened_at": alert.opened_at.isoformat(),
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        # {"title", "url"} of the runbook that answers this alert (apps.sre), or None.
+        "runbook": runbook_for_alert(slo),
     }
 
 
@@ -884,6 +888,11 @@ def alert_notify(*, alert_id: int, event: str) -> bool:
                 f"SLO {alert.slo.name} ({payload['service']}): the error budget burns at "
                 f"{payload['long_burn_rate']}x over {payload['long_window']} and {payload['short_burn_rate']}x over "
                 f"{payload['short_window']} (threshold {alert.factor}x).\n{payload['url']}"
+                + (
+                    f"\nRunbook: {payload['runbook']['title']} {payload['runbook']['url']}"
+                    if payload["runbook"]
+                    else "\nNo runbook covers this SLO or its service."
+                )
             ),
             from_email=None,
             recipient_list=[email],

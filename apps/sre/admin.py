@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.core.admin import OrgScopedAdmin
 
-from .models import GateDecision, GateOverride
+from .models import GateDecision, GateOverride, ToilItem, ToilReview
 
 
 @admin.register(GateDecision)
@@ -15,3 +15,14 @@ class GateDecisionAdmin(OrgScopedAdmin):
 @admin.register(GateOverride)
 class GateOverrideAdmin(OrgScopedAdmin):
     list_display = ("service", "expires_at", "created_by")
+
+
+@admin.register(ToilItem)
+class ToilItemAdmin(OrgScopedAdmin):
+    list_display = ("title", "team", "category", "hours_per_week", "status")
+    list_filter = ("status", "category")
+
+
+@admin.register(ToilReview)
+class ToilReviewAdmin(OrgScopedAdmin):
+    list_display = ("team", "reviewed_on", "capacity_hours", "toil_hours", "saved_hours")

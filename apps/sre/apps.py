@@ -26,5 +26,34 @@ class SreConfig(AppConfig):
             editors=permissions.EDITORS_LEAD,
         )
 
+        # Toil: any member of the team logs and edits it; the lead records the cycle's review.
+        permissions.register(models.ToilItem, org="team__organization", team="team", editors=permissions.EDITORS_MEMBER)
+        permissions.register(models.ToilReview, org="team__organization", team="team", editors=permissions.EDITORS_LEAD)
+
+        # Runbooks: the owning team's members keep them; the whole org reads them.
+        permissions.register(models.Runbook, org="team__organization", team="team", editors=permissions.EDITORS_MEMBER)
+        # Which runbook an incident used: set by whoever may change the incident.
+        permissions.register(
+            models.IncidentRunbook,
+            org="incident__organization",
+            team="incident__team",
+            editors=permissions.EDITORS_MEMBER,
+        )
+
+        from django.db.models.signals import post_delete, post_save
+
+        from . import services
+
+        def _forget(sender, instance, **kwargs):
+            services.forget_override(service_id=instance.service_id)
+
+        post_save.connect(_forget, sender=models.GateOverride, weak=False, dispatch_uid="sre-forget-override-save")
+        post_delete.connect(_forget, sender=models.GateOverride, weak=False, dispatch_uid="sre-forget-override-delete")
+
+        panels.register("team", template="sre/_toil_panel.html", context=views.team_panel, order=40)
         panels.register("service", template="sre/_gate_panel.html", context=views.service_panel, order=25)
+        panels.register("service", template="sre/_runbooks_panel.html", context=views.service_runbooks_panel, order=26)
+        panels.register(
+            "incident", template="sre/_incident_runbook_panel.html", context=views.incident_runbook_panel, order=35
+        )
         panels.register("slo", template="sre/_gate_panel.html", context=views.slo_panel, order=25)

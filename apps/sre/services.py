@@ -10,8 +10,8 @@ from django.utils import timezone
 from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
-from .models import GateDecision, GateOverride
-from .selectors import active_override
+from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
+from .selectors import override_cache_key, override_for_call
 
 # A reached policy step at or above this consumed share freezes feature deploys.
 FREEZE_AT_PERCENT = 100
@@ -20,42 +20,105 @@ MAX_OVERRIDE_HOURS = 72
 VERDICT_CACHE_SECONDS = 60
 
 
-def _slo_verdicts(service, now) -> list[dict]:
-    slos = list(slo_selectors.slos_for_services(service_ids=[service.pk]))
-    statuses = slo_selectors.slo_statuses(slos, now=now) if slos else {}
+# A stored SLO status (refreshed by the SLO tick every 5 minutes) answers the gate while it is this fresh
+# and no data arrived since it was computed; otherwise the budget is computed for the call.
+STORED_STATUS_MAX_AGE = timedelta(seconds=2 * 300)
+
+
+def _slo_verdicts(service_id: int, now, *, stored: bool) -> list[dict]:
+    """Per SLO of the service: consumed budget, policy, and whether it freezes feature deploys.
+    Two queries with `stored` and fresh stored statuses; the budget computation otherwise."""
+    from django.db.models import Q
+
+    from apps.slos.models import SLO, ErrorBudgetPolicy, SLOStatusRecord
+
+    slos = list(
+        SLO.objects.filter(sli__service_id=service_id)
+        .select_related("sli__service", "status_record")
+        .order_by("sli__service__name", "name")
+    )
+    if not slos:
+        return []
+    team_id = slos[0].sli.service.team_id
+    policies = list(ErrorBudgetPolicy.objects.filter(Q(slo__in=slos) | Q(team_id=team_id, slo__isnull=True)))
+    default = next((p for p in policies if p.slo_id is None), None)
+    own = {p.slo_id: p for p in policies if p.slo_id is not None}
+    consumed, stale = {}, []
+    for slo in slos:
+        try:
+            record = slo.status_record
+        except SLOStatusRecord.DoesNotExist:
+            record = None
+        changed = slo.sli.data_changed_at
+        fresh = (
+            stored
+            and record is not None
+            and record.as_of <= now
+            and now - record.as_of <= STORED_STATUS_MAX_AGE
+            and (changed is None or changed < record.as_of)
+        )
+        if fresh:
+            consumed[slo.pk] = record.consumed
+        else:
+            stale.append(slo)
+    if stale:
+        for pk, st in slo_selectors.slo_statuses(stale, now=now).items():
+            consumed[pk] = st.consumed if st else None
     out = []
     for slo in slos:
-        st = statuses.get(slo.pk)
-        consumed = st.consumed if st else None
-        policy = slo_selectors.policy_for(slo)
-        reached = policy_steps_reached(policy.steps, consumed) if policy else []
-        freeze = any(s["consumed_percent"] >= FREEZE_AT_PERCENT for s in reached)
+        policy = own.get(slo.pk, default)
+        reached = policy_steps_reached(policy.steps, consumed.get(slo.pk)) if policy else []
         out.append(
             {
                 "slo": slo.pk,
                 "name": slo.name,
-                "consumed": consumed,
+                "consumed": consumed.get(slo.pk),
                 "policy": policy.name if policy else None,
-                "freeze": freeze,
+                "freeze": any(s["consumed_percent"] >= FREEZE_AT_PERCENT for s in reached),
             }
         )
     return out
 
 
-@transaction.atomic
-def gate_decide(*, service, user, kind: str = GateDecision.Kind.FEATURE, ref: str = "", now=None) -> GateDecision:
-    """Allow or deny a production deploy of `service` and record the answer."""
+def gate_verdicts(service_id: int, now=None) -> list[dict]:
+    """The per-SLO verdicts a call uses: cached for VERDICT_CACHE_SECONDS on live calls; an explicit
+    time (tests, replays) always computes them for that instant."""
+    if now is not None:
+        return _slo_verdicts(service_id, now, stored=False)
+    key = f"sre:gate:verdicts:{service_id}"
+    verdicts = cache.get(key)
+    if verdicts is None:
+        verdicts = _slo_verdicts(service_id, timezone.now(), stored=True)
+        cache.set(key, verdicts, VERDICT_CACHE_SECONDS)
+    return verdicts
+
+
+def gate_caller(user, service_id: int, *, lead: bool = False):
+    """Who may ask the gate (the service's team, org admins) or override it (its lead, org admins):
+    404 when the caller cannot see the service, 403 when they see it but may not act."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from apps.core import permissions
+
+    access = permissions.service_access(user, service_id)
+    if access is None or not access.visible:
+        raise Http404("No such service.")
+    if not access.may_act(lead=lead):
+        raise PermissionDenied("Only a team lead may override." if lead else "Only the service's team may do this.")
+    return access
+
+
+def gate_decide(
+    *, service=None, service_id: int | None = None, user, kind: str = GateDecision.Kind.FEATURE, ref: str = "", now=None
+) -> GateDecision:
+    """Allow or deny a production deploy of the service and record the answer (one INSERT: no transaction)."""
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})
-    if now is None:
-        now = timezone.now()
-        key = f"sre:gate:verdicts:{service.pk}"
-        verdicts = cache.get(key)
-        if verdicts is None:
-            verdicts = _slo_verdicts(service, now)
-            cache.set(key, verdicts, VERDICT_CACHE_SECONDS)
-    else:  # an explicit time (tests, replays) always computes
-        verdicts = _slo_verdicts(service, now)
+    service_id = service_id or service.pk
+    explicit_now = now
+    verdicts = gate_verdicts(service_id, now)
+    now = now or timezone.now()
     frozen = [v for v in verdicts if v["freeze"]]
     override = None
     if not frozen:
@@ -68,25 +131,35 @@ def gate_decide(*, service, user, kind: str = GateDecision.Kind.FEATURE, ref: st
             reason = "Error budget left on every SLO."
     else:
         names = ", ".join(f"{v['name']} ({v['consumed'] * 100:.0f}% of budget spent)" for v in frozen)
-        override = active_override(service_id=service.pk, now=now)
         if kind == GateDecision.Kind.FIX:
             allowed, reason = True, f"Fix allowed during the freeze: {names}."
-        elif override is not None:
-            allowed = True
-            reason = f"Override until {override.expires_at:%Y-%m-%d %H:%M} UTC: {override.reason} (frozen: {names})."
         else:
-            allowed, reason = False, f"Feature deploys frozen by the error budget policy: {names}."
+            override = override_for_call(service_id=service_id, now=explicit_now)
+            if override is not None:
+                allowed = True
+                reason = (
+                    f"Override until {override.expires_at:%Y-%m-%d %H:%M} UTC: {override.reason} (frozen: {names})."
+                )
+            else:
+                allowed, reason = False, f"Feature deploys frozen by the error budget policy: {names}."
     return GateDecision.objects.create(
-        service=service,
+        service_id=service_id,
         decided_at=now,
         allowed=allowed,
         kind=kind,
         ref=ref[:200],
         reason=reason,
-        override=override if allowed and kind != GateDecision.Kind.FIX else None,
+        override=override,
         requested_by=user,
         slos=verdicts,
     )
+
+
+def forget_override(*, service_id: int) -> None:
+    """Drop the cached override of a service now and again once the change is committed."""
+    key = override_cache_key(service_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 @transaction.atomic
@@ -106,3 +179,211 @@ def gate_override_create(*, service, user, reason: str, hours: float, now=None) 
     return GateOverride.objects.create(
         service=service, reason=reason.strip(), created_by=user, expires_at=now + timedelta(hours=hours)
     )
+
+
+# --- toil ------------------------------------------------------------------------------
+
+TOIL_ITEM_FIELDS = (
+    "title",
+    "category",
+    "hours_per_week",
+    "automatable",
+    "owner",
+    "status",
+    "started_on",
+    "ended_on",
+    "notes",
+)
+MAX_TOIL_HOURS = 168
+
+
+def _toil_clean(*, team, data: dict, instance=None) -> dict:
+    from apps.teams.models import TeamMembership
+
+    errors = {}
+    today = timezone.now().date()
+    data = {**data, "title": (data.get("title") or "").strip()}
+    if not data["title"]:
+        errors["title"] = "Say what the work is."
+    hours = data.get("hours_per_week")
+    if hours is None or not (0 < float(hours) <= MAX_TOIL_HOURS):
+        errors["hours_per_week"] = f"Hours a week are more than 0 and at most {MAX_TOIL_HOURS}."
+    if data.get("category") not in ToilItem.Category.values:
+        errors["category"] = f"Category is one of {', '.join(ToilItem.Category.values)}."
+    status = data.get("status") or ToilItem.Status.ACTIVE
+    if status not in ToilItem.Status.values:
+        errors["status"] = f"Status is one of {', '.join(ToilItem.Status.values)}."
+    started = data.get("started_on") or today
+    ended = data.get("ended_on")
+    if started > today:
+        errors["started_on"] = "The work cannot start in the future."
+    if status in ToilItem.OPEN_STATUSES:
+        if ended:
+            errors["ended_on"] = "Only work automated away or no longer done has an end date."
+    else:
+        ended = ended or today
+        if ended < started:
+            errors["ended_on"] = "The end date is on or after the start date."
+        elif ended > today:
+            errors["ended_on"] = "The end date cannot be in the future."
+    owner = data.get("owner")
+    if owner is not None and not TeamMembership.objects.filter(team=team, user=owner).exists():
+        errors["owner"] = "The owner is a member of the team."
+    if data["title"] and status in ToilItem.OPEN_STATUSES:
+        dupes = ToilItem.objects.filter(team=team, title__iexact=data["title"], status__in=ToilItem.OPEN_STATUSES)
+        if instance is not None:
+            dupes = dupes.exclude(pk=instance.pk)
+        if dupes.exists():
+            errors["title"] = "This work is already on the team's toil list."
+    if errors:
+        raise ValidationError(errors)
+    return {**data, "status": status, "started_on": started, "ended_on": ended}
+
+
+@transaction.atomic
+def toil_item_create(*, team, **data) -> ToilItem:
+    data = _toil_clean(team=team, data={k: data.get(k) for k in TOIL_ITEM_FIELDS})
+    data["notes"] = data.get("notes") or ""
+    data["automatable"] = bool(data.get("automatable"))
+    return ToilItem.objects.create(team=team, **data)
+
+
+@transaction.atomic
+def toil_item_update(*, item: ToilItem, **data) -> ToilItem:
+    item = ToilItem.objects.select_for_update().get(pk=item.pk)
+    merged = {k: data.get(k, getattr(item, k)) for k in TOIL_ITEM_FIELDS}
+    merged = _toil_clean(team=item.team, data=merged, instance=item)
+    merged["notes"] = merged.get("notes") or ""
+    merged["automatable"] = bool(merged.get("automatable"))
+    for k, v in merged.items():
+        setattr(item, k, v)
+    item.save()
+    return item
+
+
+@transaction.atomic
+def toil_review_record(*, team, user, capacity_hours, notes: str = "", reviewed_on=None) -> ToilReview:
+    """Record this cycle's review: the team's weekly hours and the toil figures as they stand.
+    One review a team a day; a second submit the same day updates it."""
+    from .selectors import team_toil
+
+    reviewed_on = reviewed_on or timezone.now().date()
+    try:
+        capacity = float(capacity_hours)
+    except (TypeError, ValueError):
+        capacity = None
+    if capacity is None or not (0 < capacity <= 100_000):
+        raise ValidationError({"capacity_hours": "The team's hours a week are more than 0."})
+    ToilItem.objects.filter(team=team, status__in=ToilItem.OPEN_STATUSES).update(last_reviewed_on=reviewed_on)
+    review, _ = ToilReview.objects.update_or_create(
+        team=team,
+        reviewed_on=reviewed_on,
+        defaults={"reviewed_by": user, "capacity_hours": round(capacity, 1), "notes": (notes or "").strip()},
+    )
+    figures = team_toil(team_ids=[team.pk])[team.pk]
+    review.toil_hours, review.saved_hours = figures["hours"], figures["saved_hours"]
+    review.save(update_fields=["toil_hours", "saved_hours"])
+    return review
+
+
+# --- runbooks --------------------------------------------------------------------------
+
+INCIDENT_TYPE_MAX = 60
+
+
+def _incident_types(value) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    out = []
+    for raw in value or []:
+        label = " ".join(str(raw).split()).lower()
+        if not label:
+            continue
+        if len(label) > INCIDENT_TYPE_MAX:
+            raise ValidationError({"incident_types": f"An incident type is at most {INCIDENT_TYPE_MAX} characters."})
+        if label not in out:
+            out.append(label)
+    return out
+
+
+def _runbook_clean(*, team, title, url, body, services, slos, incident_types) -> dict:
+    errors = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = "Give the runbook a title."
+    if not (url or "").strip() and not (body or "").strip():
+        errors["body"] = "Link to the runbook or write it here."
+    services, slos = list(services or []), list(slos or [])
+    if any(s.organization_id != team.organization_id for s in services):
+        errors["services"] = "Pick services of the team's organization."
+    if any(s.sli.service.organization_id != team.organization_id for s in slos):
+        errors["slos"] = "Pick SLOs of the team's organization."
+    try:
+        types = _incident_types(incident_types)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        types = []
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title": title,
+        "url": (url or "").strip(),
+        "body": body or "",
+        "services": services,
+        "slos": slos,
+        "incident_types": types,
+    }
+
+
+@transaction.atomic
+def runbook_create(
+    *, team, user, title, url="", body="", services=(), slos=(), incident_types=(), reviewed=True
+) -> Runbook:
+    """A new runbook; written or checked now, so it counts as reviewed today unless `reviewed=False`."""
+    data = _runbook_clean(
+        team=team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types
+    )
+    services, slos = data.pop("services"), data.pop("slos")
+    runbook = Runbook.objects.create(
+        team=team,
+        **data,
+        last_reviewed_on=timezone.now().date() if reviewed else None,
+        last_reviewed_by=user if reviewed else None,
+    )
+    runbook.services.set(services)
+    runbook.slos.set(slos)
+    return runbook
+
+
+@transaction.atomic
+def runbook_update(*, runbook: Runbook, title, url="", body="", services=(), slos=(), incident_types=()) -> Runbook:
+    data = _runbook_clean(
+        team=runbook.team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types
+    )
+    services, slos = data.pop("services"), data.pop("slos")
+    for k, v in data.items():
+        setattr(runbook, k, v)
+    runbook.save()
+    runbook.services.set(services)
+    runbook.slos.set(slos)
+    return runbook
+
+
+@transaction.atomic
+def runbook_mark_reviewed(*, runbook: Runbook, user, on=None) -> Runbook:
+    """Someone checked the runbook still holds (idempotent for the day)."""
+    runbook.last_reviewed_on = on or timezone.now().date()
+    runbook.last_reviewed_by = user
+    runbook.save(update_fields=["last_reviewed_on", "last_reviewed_by", "updated_at"])
+    return runbook
+
+
+@transaction.atomic
+def incident_runbook_set(*, incident, runbook: Runbook | None, user) -> IncidentRunbook:
+    """Record which runbook the responders used (None: none was used)."""
+    if runbook is not None and runbook.team.organization_id != incident.organization_id:
+        raise ValidationError({"runbook": "Pick a runbook of the incident's organization."})
+    record, _ = IncidentRunbook.objects.update_or_create(
+        incident=incident, defaults={"runbook": runbook, "set_by": user}
+    )
+    return record

@@ -1,15 +1,20 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
-from apps.teams.models import Service
+from apps.teams.middleware import current_organization, organization_or_404
+from apps.teams.models import Service, Team
 
 from . import selectors, services
-from .forms import OverrideForm
+from .forms import IncidentRunbookForm, OverrideForm, RunbookForm, ToilItemForm, ToilReviewForm
+from .models import Runbook, ToilItem, ToilReview
 
 
 def _may_override(user, service) -> bool:
@@ -64,3 +69,275 @@ def override_create(request, pk):
     else:
         messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     return redirect(back)
+
+
+# --- toil ------------------------------------------------------------------------------
+
+
+def _form_errors_to(form, exc: ValidationError) -> None:
+    for field, errs in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errs)
+
+
+def _toil_chart(trend: list[dict]) -> str:
+    config = {
+        "type": "line",
+        "data": {
+            "labels": [p["day"].isoformat() for p in trend],
+            "datasets": [
+                {"label": "Toil hours a week", "data": [p["hours"] for p in trend]},
+                {"label": "Hours a week saved", "data": [p["saved_hours"] for p in trend]},
+            ],
+        },
+        "options": {"scales": {"y": {"beginAtZero": True}}},
+    }
+    return escape(json.dumps(config, separators=(",", ":")))
+
+
+@login_required
+def toil_list(request, team_id):
+    team = permissions.get_for_user(request.user, Team.objects.select_related("organization"), pk=team_id)
+    figures = selectors.team_toil(team_ids=[team.pk])[team.pk]
+    trend = selectors.toil_trend(team=team)
+    items = selectors.toil_items(team=team)
+    return render(
+        request,
+        "sre/toil_list.html",
+        {
+            "team": team,
+            "toil": figures,
+            "open_items": [i for i in items if i.status in ToilItem.OPEN_STATUSES],
+            "closed_items": [i for i in items if i.status not in ToilItem.OPEN_STATUSES],
+            "reviews": selectors.toil_reviews(team=team),
+            "trend": trend,
+            "chart": _toil_chart(trend) if len(trend) > 1 else None,
+            "can_add": permissions.can_create(request.user, ToilItem, team=team),
+            "can_review": permissions.can_create(request.user, ToilReview, team=team),
+        },
+    )
+
+
+@login_required
+def toil_create(request, team_id):
+    team = permissions.get_for_user(request.user, Team.objects.all(), pk=team_id)
+    if not permissions.can_create(request.user, ToilItem, team=team):
+        raise PermissionDenied("Only the team's members log its toil.")
+    form = ToilItemForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.toil_item_create(team=team, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        else:
+            messages.success(request, "Toil logged.")
+            return redirect("sre:toil", team.pk)
+    return render(request, "sre/toil_form.html", {"form": form, "team": team, "item": None})
+
+
+@login_required
+def toil_edit(request, pk):
+    item = permissions.get_for_user(request.user, ToilItem.objects.select_related("team"), change=True, pk=pk)
+    initial = {f: getattr(item, f) for f in services.TOIL_ITEM_FIELDS}
+    form = ToilItemForm(request.POST or None, team=item.team, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.toil_item_update(item=item, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("sre:toil", item.team_id)
+    return render(request, "sre/toil_form.html", {"form": form, "team": item.team, "item": item})
+
+
+@login_required
+def toil_review(request, team_id):
+    team = permissions.get_for_user(request.user, Team.objects.all(), pk=team_id)
+    if not permissions.can_create(request.user, ToilReview, team=team):
+        raise PermissionDenied("The team lead reviews the team's toil.")
+    figures = selectors.team_toil(team_ids=[team.pk])[team.pk]
+    form = ToilReviewForm(request.POST or None, initial={"capacity_hours": figures["capacity"]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.toil_review_record(team=team, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to(form, exc)
+        else:
+            messages.success(request, "Review recorded.")
+            return redirect("sre:toil", team.pk)
+    items = [i for i in selectors.toil_items(team=team) if i.status in ToilItem.OPEN_STATUSES]
+    return render(request, "sre/toil_review.html", {"form": form, "team": team, "toil": figures, "items": items})
+
+
+def team_panel(request, team) -> dict:
+    return {"team": team, "toil": selectors.team_toil(team_ids=[team.pk])[team.pk]}
+
+
+# --- runbooks --------------------------------------------------------------------------
+
+
+def _runbook_teams(user, organization):
+    return permissions.editable_teams(user, Runbook, Team.objects.filter(organization=organization)).order_by("name")
+
+
+@login_required
+def runbook_list(request):
+    org = organization_or_404(request)
+    team_id = request.GET.get("team", "")
+    team = Team.objects.filter(organization=org, pk=team_id).first() if team_id.isdigit() else None
+    runbooks = list(selectors.runbook_list(user=request.user, organization=org, team=team))
+    today = timezone.now().date()
+    return render(
+        request,
+        "sre/runbook_list.html",
+        {
+            "rows": [(rb, selectors.runbook_is_current(rb, today)) for rb in runbooks],
+            "team": team,
+            "review_days": selectors.RUNBOOK_REVIEW_DAYS,
+            "can_add": _runbook_teams(request.user, org).exists(),
+        },
+    )
+
+
+@login_required
+def runbook_detail(request, pk):
+    runbook = permissions.get_for_user(request.user, Runbook.objects.select_related("team", "last_reviewed_by"), pk=pk)
+    return render(
+        request,
+        "sre/runbook_detail.html",
+        {
+            "runbook": runbook,
+            "current": selectors.runbook_is_current(runbook),
+            "review_days": selectors.RUNBOOK_REVIEW_DAYS,
+            "services": runbook.services.order_by("name"),
+            "slos": runbook.slos.select_related("sli__service").order_by("name"),
+            "can_edit": permissions.can_change(request.user, runbook),
+        },
+    )
+
+
+def _runbook_form_save(request, form, runbook=None):
+    data = dict(form.cleaned_data)
+    team = data.pop("team")
+    if not permissions.can_create(request.user, Runbook, team=team):
+        raise PermissionDenied("Only the team's members keep its runbooks.")
+    try:
+        if runbook is None:
+            return services.runbook_create(team=team, user=request.user, **data)
+        if team != runbook.team:
+            runbook.team = team
+        return services.runbook_update(runbook=runbook, **data)
+    except ValidationError as exc:
+        _form_errors_to(form, exc)
+        return None
+
+
+@login_required
+def runbook_create(request):
+    org = organization_or_404(request)
+    teams = _runbook_teams(request.user, org)
+    if not teams.exists():
+        raise PermissionDenied("Only team members add runbooks.")
+    initial = {"team": teams.first().pk} if teams.count() == 1 else {}
+    service_id = request.GET.get("service", "")
+    if service_id.isdigit():
+        initial["services"] = [int(service_id)]
+    form = RunbookForm(request.POST or None, teams=teams, organization=org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        runbook = _runbook_form_save(request, form)
+        if runbook is not None:
+            messages.success(request, "Runbook added.")
+            return redirect(runbook)
+    return render(request, "sre/runbook_form.html", {"form": form, "runbook": None})
+
+
+@login_required
+def runbook_edit(request, pk):
+    runbook = permissions.get_for_user(request.user, Runbook.objects.select_related("team"), change=True, pk=pk)
+    org = runbook.team.organization
+    initial = {
+        "team": runbook.team_id,
+        "title": runbook.title,
+        "url": runbook.url,
+        "body": runbook.body,
+        "services": list(runbook.services.values_list("pk", flat=True)),
+        "slos": list(runbook.slos.values_list("pk", flat=True)),
+        "incident_types": ", ".join(runbook.incident_types),
+    }
+    form = RunbookForm(request.POST or None, teams=_runbook_teams(request.user, org), organization=org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        saved = _runbook_form_save(request, form, runbook)
+        if saved is not None:
+            messages.success(request, "Saved.")
+            return redirect(saved)
+    return render(request, "sre/runbook_form.html", {"form": form, "runbook": runbook})
+
+
+@login_required
+@require_POST
+def runbook_review(request, pk):
+    runbook = permissions.get_for_user(request.user, Runbook.objects.all(), change=True, pk=pk)
+    services.runbook_mark_reviewed(runbook=runbook, user=request.user)
+    messages.success(request, "Marked as reviewed today.")
+    return redirect(runbook)
+
+
+@login_required
+@require_POST
+def incident_runbook(request, pk):
+    from apps.postmortems.models import Incident
+
+    incident = permissions.get_for_user(request.user, Incident.objects.all(), change=True, pk=pk)
+    form = IncidentRunbookForm(request.POST, organization=incident.organization)
+    if form.is_valid():
+        services.incident_runbook_set(incident=incident, runbook=form.cleaned_data["runbook"], user=request.user)
+        messages.success(request, "Runbook recorded.")
+    else:
+        messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    return redirect(incident)
+
+
+def service_runbooks_panel(request, service) -> dict:
+    runbooks = list(service.runbooks.select_related("team").order_by("title"))
+    today = timezone.now().date()
+    return {
+        "service": service,
+        "rows": [(rb, selectors.runbook_is_current(rb, today)) for rb in runbooks],
+        "review_days": selectors.RUNBOOK_REVIEW_DAYS,
+        "can_add": permissions.can_create(request.user, Runbook, team=service.team),
+    }
+
+
+def incident_runbook_panel(request, incident) -> dict:
+    record = selectors.incident_runbook(incident=incident)
+    return {
+        "incident": incident,
+        "record": record,
+        "may_set": permissions.can_change(request.user, incident),
+        "form": IncidentRunbookForm(
+            organization=incident.organization, initial={"runbook": record.runbook_id if record else None}
+        ),
+    }
+
+
+# --- index -----------------------------------------------------------------------------
+
+
+@login_required
+def index(request):
+    org = current_organization(request)
+    if org is None:
+        return render(request, "teams/no_organization.html")
+    teams = list(permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name"))
+    ids = [t.pk for t in teams]
+    toil = selectors.team_toil(team_ids=ids) if ids else {}
+    runbooks = selectors.team_runbooks(team_ids=ids) if ids else {}
+    return render(
+        request,
+        "sre/index.html",
+        {
+            "rows": [(t, toil[t.pk], runbooks[t.pk]) for t in teams],
+            "decisions": selectors.recent_decisions(user=request.user, organization=org, limit=10),
+            "guideline": selectors.TOIL_GUIDELINE,
+        },
+    )

@@ -1,4 +1,5 @@
-"""Journey in Chromium: a CI call is denied once the budget is spent, the lead overrides, the SLO page shows both."""
+"""Journey in Chromium: the lead logs toil, a CI call is denied once the budget is spent, the lead
+overrides, the SLO page shows both decisions."""
 
 import json
 import urllib.request
@@ -32,8 +33,22 @@ def test_denied_then_overridden_on_the_slo_page(page, live_server, cast):
     fill(sli, start_ts=end - 12 * BUCKET_SECONDS, end_ts=end, good=980, total=1000)
     _, token = api_token_create(user=cast.member, name="ci")
 
-    assert _ci_call(live_server, cast.service, token, "sha-denied")["decision"] == "deny"
     login(page, live_server, cast.lead)
+    # The lead logs the team's toil from the team page.
+    page.goto(f"{live_server.url}{cast.team.get_absolute_url()}")
+    page.get_by_role("link", name="Toil list").click()
+    page.get_by_role("link", name="Log toil").click()
+    page.fill("input[name=title]", "Hand-run database failovers")
+    page.select_option("select[name=category]", "interrupts")
+    page.fill("input[name=hours_per_week]", "16")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=Toil logged.")
+    body = page.locator("main").inner_text() if page.locator("main").count() else page.inner_text("body")
+    # Two members (lead, member) x 40 h: 16 of 80 hours.
+    assert "Hand-run database failovers" in body and "20%" in body
+    screenshot(page, "sre-toil")
+
+    assert _ci_call(live_server, cast.service, token, "sha-denied")["decision"] == "deny"
     page.goto(f"{live_server.url}/slos/{slo.pk}/")
     page.locator("#release-gate summary").click()
     page.fill("#release-gate textarea[name=reason]", "Launch day, on-call watching")

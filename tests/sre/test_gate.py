@@ -1,5 +1,6 @@
 """Release gate: each policy case on hand-checked data, overrides, the record, and the role matrix."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -155,3 +156,65 @@ def test_live_calls_reuse_the_last_minutes_verdicts(cast, django_assert_max_num_
     with django_assert_max_num_queries(4):
         second = services.gate_decide(service=cast.service, user=cast.member)
     assert second.slos == first.slos and not second.allowed
+
+
+def test_token_calls_take_the_short_path_with_the_same_answers(client, cast, django_assert_max_num_queries):
+    """CI calls with a personal API token: the role matrix, the answer, bad input, revoked tokens."""
+    from django.test import Client
+
+    from apps.accounts.services import api_token_create, api_token_revoke
+
+    end = live_now_ts()
+    _slo(cast, good=980, total=1000, end_ts=end)
+    url = reverse("api:sre-gate", args=[cast.service.pk])
+    tokens = {}
+
+    def make(role):
+        user = cast.user(role)
+        if user is None:
+            return Client()
+        tokens[role] = api_token_create(user=user, name="ci")
+        return Client(HTTP_AUTHORIZATION=f"Bearer {tokens[role][1]}")
+
+    class JsonClient:
+        def __init__(self, c):
+            self.c = c
+
+        def post(self, url, data=None):
+            return self.c.post(url, json.dumps(data), content_type="application/json")
+
+    assert_matrix(lambda role: JsonClient(make(role)), url, GATE, method="post", data={"kind": "feature"})
+    c = make("member")
+    r = c.post(url, json.dumps({"kind": "feature", "ref": "sha-1"}), content_type="application/json")
+    assert r.status_code == 200 and r.json()["decision"] == "deny" and "200% of budget spent" in r.json()["reason"]
+    assert "Content-Security-Policy" in r.headers
+    assert "sessionid" not in r.cookies  # no session for a CI call
+    assert GateDecision.objects.get(ref="sha-1").requested_by == cast.member
+    r = c.post(url, json.dumps({"kind": "fix"}), content_type="application/json")
+    assert r.json()["decision"] == "allow"
+    # Empty body: a feature deploy.
+    assert c.post(url).json()["kind"] == "feature"
+    bad = c.post(url, json.dumps({"kind": "yolo"}), content_type="application/json")
+    assert bad.status_code == 400 and "kind" in bad.json()
+    assert c.post(url, "{", content_type="application/json").status_code == 400
+    assert c.post(url, json.dumps(["x"]), content_type="application/json").status_code == 400
+    long_ref = c.post(url, json.dumps({"ref": "x" * 201}), content_type="application/json")
+    assert long_ref.status_code == 400 and "ref" in long_ref.json()
+    # A warm call: the token, the caller's roles, the INSERT (verdicts and override from the cache).
+    with django_assert_max_num_queries(3):
+        assert c.post(url, json.dumps({}), content_type="application/json").status_code == 200
+    api_token_revoke(token=tokens["member"][0])
+    assert c.post(url, json.dumps({}), content_type="application/json").status_code == 401
+    missing = Client(HTTP_AUTHORIZATION="Bearer dm_nope").post(url, "{}", content_type="application/json")
+    assert missing.status_code == 401 and missing.json()["detail"]
+
+
+def test_live_calls_see_a_new_or_deleted_override_at_once(cast):
+    end = live_now_ts()
+    _slo(cast, good=980, total=1000, end_ts=end)
+    assert not services.gate_decide(service=cast.service, user=cast.member).allowed  # caches "no override"
+    o = services.gate_override_create(service=cast.service, user=cast.lead, reason="Launch", hours=1)
+    d = services.gate_decide(service=cast.service, user=cast.member)
+    assert d.allowed and d.override_id == o.pk and "Launch" in d.reason
+    o.delete()
+    assert not services.gate_decide(service=cast.service, user=cast.member).allowed

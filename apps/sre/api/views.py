@@ -6,34 +6,49 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core import permissions
 from apps.teams.models import Service
 
 from .. import services
 
 
-def _service_for(user, pk, *, lead_only=False):
-    service = permissions.get_for_user(user, Service.objects.select_related("team"), pk=pk)
-    role = permissions.team_role(user, service.team_id)
-    allowed = role == permissions.TEAM_LEAD if lead_only else role is not None
-    if not (allowed or permissions.is_org_admin(user, service.team.organization_id)):
-        raise PermissionDenied(
-            "Only the service's team may do this." if not lead_only else "Only a team lead may override."
-        )
-    return service
+class GateRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["feature", "fix"], default="feature")
+    ref = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class OverrideRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    hours = serializers.FloatField()
+
+
+def _caller(request, pk, *, lead=False):
+    from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+    from django.http import Http404
+    from rest_framework.exceptions import NotFound
+
+    try:
+        return services.gate_caller(request.user, pk, lead=lead)
+    except Http404 as exc:
+        raise NotFound(str(exc)) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+def gate_answer(d) -> dict:
+    return {
+        "decision": "allow" if d.allowed else "deny",
+        "allowed": d.allowed,
+        "reason": d.reason,
+        "kind": d.kind,
+        "id": d.pk,
+        "slos": d.slos,
+    }
 
 
 def _bad(exc: ValidationError):
     return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
 
 
-GATE_REQUEST = inline_serializer(
-    "GateRequest",
-    {
-        "kind": serializers.ChoiceField(choices=["feature", "fix"], default="feature"),
-        "ref": serializers.CharField(required=False, allow_blank=True),
-    },
-)
 GATE_DECISION = inline_serializer(
     "GateDecision",
     {
@@ -44,9 +59,6 @@ GATE_DECISION = inline_serializer(
         "id": serializers.IntegerField(),
         "slos": serializers.ListField(child=serializers.DictField()),
     },
-)
-OVERRIDE_REQUEST = inline_serializer(
-    "GateOverrideRequest", {"reason": serializers.CharField(), "hours": serializers.IntegerField()}
 )
 OVERRIDE_CREATED = inline_serializer(
     "GateOverride",
@@ -59,28 +71,13 @@ class GateView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=GATE_REQUEST, responses={200: GATE_DECISION})
+    @extend_schema(request=GateRequestSerializer, responses={200: GATE_DECISION})
     def post(self, request, pk):
-        service = _service_for(request.user, pk)
-        try:
-            d = services.gate_decide(
-                service=service,
-                user=request.user,
-                kind=str(request.data.get("kind") or "feature"),
-                ref=str(request.data.get("ref") or ""),
-            )
-        except ValidationError as exc:
-            return _bad(exc)
-        return Response(
-            {
-                "decision": "allow" if d.allowed else "deny",
-                "allowed": d.allowed,
-                "reason": d.reason,
-                "kind": d.kind,
-                "id": d.pk,
-                "slos": d.slos,
-            }
-        )
+        access = _caller(request, pk)
+        body = GateRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = services.gate_decide(service_id=access.service_id, user=request.user, **body.validated_data)
+        return Response(gate_answer(d))
 
 
 class OverrideView(APIView):
@@ -88,16 +85,14 @@ class OverrideView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=OVERRIDE_REQUEST, responses={201: OVERRIDE_CREATED})
+    @extend_schema(request=OverrideRequestSerializer, responses={201: OVERRIDE_CREATED})
     def post(self, request, pk):
-        service = _service_for(request.user, pk, lead_only=True)
+        access = _caller(request, pk, lead=True)
+        body = OverrideRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        service = Service.objects.get(pk=access.service_id)
         try:
-            o = services.gate_override_create(
-                service=service,
-                user=request.user,
-                reason=str(request.data.get("reason") or ""),
-                hours=request.data.get("hours"),
-            )
+            o = services.gate_override_create(service=service, user=request.user, **body.validated_data)
         except ValidationError as exc:
             return _bad(exc)
         return Response({"id": o.pk, "expires_at": o.expires_at, "reason": o.reason}, status=status.HTTP_201_CREATED)
