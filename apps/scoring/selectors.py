@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from apps.core import permissions
+from apps.core import figures, permissions
 from apps.teams.models import Department, Service, Team
 
 from . import metrics, pillars
@@ -234,16 +234,16 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
         parts = [("Services", "none owned")]
     else:
         parts = [
-            ("SLO coverage (tier-weighted)", f"{rparts['coverage'] * 100:.0f}%"),
-            ("Services with an SLO", f"{rel.get('services_with_slo', 0)} of {rel.get('services', 0)}"),
-            ("SLOs meeting target", f"{rel.get('slos_meeting_target', 0)} of {rel.get('slos', 0)}"),
+            (COVERAGE_LABEL, figures.share(rparts["coverage"])),
+            ("Services with an SLO", figures.of(rel.get("services_with_slo"), rel.get("services"))),
+            ("SLOs meeting target", metrics.format_value("slo.attainment", rel.get("attainment"))),
             ("Budget left (avg)", metrics.format_value("slo.budget_remaining", rel.get("budget_remaining_avg"))),
         ]
     cards.append(("reliability", parts, links.get("slos")))
     parts = [
         (
-            "SEV1-2 with published postmortem",
-            f"{learning.get('sev12_with_published_pm', 0)} of {learning.get('sev12_incidents', 0)}",
+            f"SEV1-2 with a published postmortem ({window_label(inputs)})",
+            figures.of(learning.get("sev12_with_published_pm"), learning.get("sev12_incidents"), none="no SEV1-2"),
         ),
         (
             "Median days to publish",
@@ -251,7 +251,7 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
         ),
         (
             "Action items closed on time",
-            f"{learning.get('action_items_closed_on_time', 0)} of {learning.get('action_items_due', 0)}",
+            figures.of(learning.get("action_items_closed_on_time"), learning.get("action_items_due"), none="none due"),
         ),
     ]
     cards.append(("learning", parts, links.get("postmortems")))
@@ -269,8 +269,18 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
     ]
 
 
+COVERAGE_LABEL = "SLO coverage (tier-weighted)"
+
+
+def window_label(inputs: dict) -> str:
+    """The learning window a snapshot's postmortem figures cover, in words ("last 90 days")."""
+    from apps.postmortems.selectors import LEARNING_WINDOW_DAYS
+
+    return f"last {LEARNING_WINDOW_DAYS} days"
+
+
 def _fmt_score(value) -> str:
-    return "no answer" if value is None else f"{value:.0f}"
+    return "no answer" if value is None else figures.score(value)
 
 
 @dataclass
@@ -387,7 +397,7 @@ def latest_snapshots(teams: QuerySet, *, on_or_before: date | None = None, light
 
 
 def _display(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
+    return figures.score(value)
 
 
 @dataclass
@@ -411,7 +421,7 @@ class Row:
     previous_rank: int | None = None
     url: str = ""
     cells: list[tuple[str, str, str]] = field(default_factory=list)
-    overall_display: str = "—"
+    overall_display: str = figures.NO_DATA
 
     def __post_init__(self):
         s = self.snapshot
@@ -428,9 +438,10 @@ class Row:
 
     @property
     def score_change(self) -> float | None:
+        """Points moved, as the difference of the two scores people read (89 - 86 = +3)."""
         if self.previous is None or self.previous.overall is None or self.snapshot.overall is None:
             return None
-        return round(self.snapshot.overall - self.previous.overall, 1)
+        return figures.score_number(self.snapshot.overall) - figures.score_number(self.previous.overall)
 
     @property
     def level_change(self) -> int | None:
@@ -710,7 +721,8 @@ class CompareColumn:
     def slo(self) -> list[tuple[str, str]]:
         rel = self._in("reliability") or {}
         return [
-            ("Services with an SLO", f"{rel.get('services_with_slo', 0)} of {rel.get('services', 0)}"),
+            (COVERAGE_LABEL, figures.share((pillars.reliability_parts(rel) or {}).get("coverage"))),
+            ("Services with an SLO", figures.of(rel.get("services_with_slo"), rel.get("services"))),
             (
                 "Tier-1 coverage",
                 metrics.format_value("slo.coverage_tier1", (rel.get("coverage_by_tier") or {}).get("1")),
@@ -828,7 +840,8 @@ CSV_HEADER = [
     "lead_time_tier",
     "change_failure_rate_tier",
     "time_to_restore_tier",
-    "slo_coverage",
+    "slo_coverage_tier_weighted",
+    "services_with_slo_share",
     "slo_attainment",
     "postmortems_published_share",
     "perception_gaps",
@@ -845,7 +858,7 @@ def csv_rows(board: Dashboard) -> list[list]:
         dora = inputs.get("dora") or {}
         rel = inputs.get("reliability") or {}
         learning = inputs.get("learning") or {}
-        coverage = rel.get("services_with_slo", 0) / rel["services"] if rel.get("services") else None
+        rparts = pillars.reliability_parts(rel) or {}
         rows.append(
             [
                 r.rank,
@@ -857,9 +870,10 @@ def csv_rows(board: Dashboard) -> list[list]:
                 _csv_num(s.overall),
                 *(_csv_num(getattr(s, k)) for k in pillars.PILLAR_KEYS),
                 *((dora.get(k) or {}).get("tier") or "" for k in pillars.DORA_KEYS),
-                _csv_num(coverage, 3),
-                _csv_num(rel.get("attainment"), 3),
-                _csv_num(learning.get("published_share"), 3),
+                _csv_num(rparts.get("coverage"), figures.SHARE_DIGITS),
+                _csv_num(metrics.METRICS["slo.coverage"].fn({"reliability": rel}), figures.SHARE_DIGITS),
+                _csv_num(rel.get("attainment"), figures.SHARE_DIGITS),
+                _csv_num(learning.get("published_share"), figures.SHARE_DIGITS),
                 "; ".join(g["label"] for g in s.gaps),
                 sum(1 for c in s.checks if c["status"] == "failed"),
                 s.date.isoformat(),
@@ -868,8 +882,9 @@ def csv_rows(board: Dashboard) -> list[list]:
     return rows
 
 
-def _csv_num(value, digits: int = 1):
-    return "" if value is None else round(value, digits)
+def _csv_num(value, digits: int = figures.SCORE_DIGITS):
+    """The stored precision (apps/core/figures.py): pages show this value rounded, never another."""
+    return "" if value is None else figures.stored(value, digits)
 
 
 def departments_for(*, organization) -> QuerySet:
