@@ -124,6 +124,14 @@ def evidence_links(team: Team) -> dict[str, str | None]:
     return links
 
 
+def _from_first_evidence(history: list[Snapshot]) -> list[Snapshot]:
+    """The trend starts where evidence starts: snapshots before the first measured one are left out."""
+    for i, snap in enumerate(history):
+        if snap.is_measured:
+            return history[i:]
+    return []
+
+
 def _trend_chart(history: list[Snapshot]) -> str | None:
     if len(history) < 2:
         return None
@@ -323,7 +331,7 @@ def team_scorecard(*, user, team: Team) -> TeamScorecard:
         history=history,
         checks_by_level=checks_by_level,
         pillar_cards=pillar_cards(latest, links) if latest else [],
-        trend_chart=_trend_chart(history),
+        trend_chart=_trend_chart(_from_first_evidence(history)),
         exemptions=exemptions,
         requestable_checks=requestable,
         links=links,
@@ -516,21 +524,56 @@ class Dashboard:
     levels_chart: str | None
     teams_without_scores: int
     top_gaps: list[tuple[Row, dict]]
+    # Teams with no evidence at all (no snapshot, or a snapshot with no pillar measured): listed apart.
+    unmeasured: list[tuple[Team, Snapshot | None]] = field(default_factory=list)
+    # The cohort the ranking is within, in words ("Product Engineering", "teams owning a tier-1 service").
+    cohort: str = ""
+
+    @property
+    def movers(self) -> list[Row]:
+        """Each measured team against its own baseline (its score one period ago), largest move first."""
+        moved = [r for r in self.rows if r.score_change is not None]
+        return sorted(moved, key=lambda r: (-abs(r.score_change), -r.score_change, r.team.name))
+
+    @property
+    def checked_unmeasured(self) -> bool:
+        """Whether the scoring job has looked at any of the unmeasured teams (and found no evidence)."""
+        return any(snap is not None for _team, snap in self.unmeasured)
+
+    @property
+    def new_teams(self) -> list[Row]:
+        """Measured teams with no baseline yet (no measured score a period ago)."""
+        return [r for r in self.rows if r.score_change is None]
+
+
+def cohort_label(*, organization, filters: Filters) -> str:
+    parts = []
+    if filters.department is not None:
+        parts.append(f"{filters.department.name} (with its sub-departments)")
+    if filters.tier:
+        parts.append(f"teams owning a tier-{filters.tier} service")
+    return ", ".join(parts) if parts else f"all of {organization.name}"
 
 
 def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboard:
     """Everything on the leadership page, in a fixed number of queries. `full` also loads
-    each snapshot's inputs and check results (the CSV export)."""
+    each snapshot's inputs and check results (the CSV export).
+
+    Only measured teams (a score resting on at least one pillar) are ranked and rolled up;
+    teams without evidence are listed apart as "not yet measured"."""
     teams = leadership_teams(organization=organization, filters=filters)
     team_list = list(teams)
+    cohort = cohort_label(organization=organization, filters=filters)
     latest = latest_snapshots(teams, light=not full)
-    if not latest:
-        return Dashboard([], None, [], None, None, None, None, len(team_list), [])
+    by_id = {t.pk: t for t in team_list}
+    measured = {tid: s for tid, s in latest.items() if s.is_measured and tid in by_id}
+    unmeasured = [(t, latest.get(t.pk)) for t in sorted(team_list, key=lambda t: t.name) if t.pk not in measured]
+    if not measured:
+        return Dashboard([], None, [], None, None, None, None, len(team_list), [], unmeasured, cohort)
     as_of = max(s.date for s in latest.values())
     compared_to = as_of - timedelta(days=filters.period)
-    previous = previous_scores(teams, on_or_before=compared_to)
-    ranks, prev_ranks = _rank(latest), _rank(previous)
-    by_id = {t.pk: t for t in team_list}
+    previous = {tid: p for tid, p in previous_scores(teams, on_or_before=compared_to).items() if p.overall is not None}
+    ranks, prev_ranks = _rank(measured), _rank(previous)
     url = reverse("scoring:team", args=[0]).replace("/0/", "/{}/")
     rows = [
         Row(
@@ -541,8 +584,7 @@ def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboar
             previous_rank=prev_ranks.get(tid),
             url=url.format(tid),
         )
-        for tid, snap in latest.items()
-        if tid in by_id
+        for tid, snap in measured.items()
     ]
     rows.sort(key=lambda r: (r.rank, r.team.name))
     by_dept: dict[str, list[Row]] = defaultdict(list)
@@ -562,6 +604,8 @@ def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboar
         levels_chart=_levels_chart(departments),
         teams_without_scores=len(team_list) - len(rows),
         top_gaps=gaps,
+        unmeasured=unmeasured,
+        cohort=cohort,
     )
 
 
@@ -898,7 +942,7 @@ def teams_for_picker(*, user, organization) -> QuerySet:
 def org_summary(*, organization) -> Rollup | None:
     """The org's average scores and teams per level (no ranking), for people who see their own teams."""
     teams = Team.objects.filter(organization=organization)
-    latest = latest_snapshots(teams, light=True)
+    latest = {tid: s for tid, s in latest_snapshots(teams, light=True).items() if s.is_measured}
     if not latest:
         return None
     summary = rollup(organization.name, [Row(team=None, snapshot=s) for s in latest.values()])
