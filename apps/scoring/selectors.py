@@ -28,6 +28,33 @@ DORA_LABELS = {
     "change_failure_rate": "Change failure rate",
     "time_to_restore_hours": "Time to restore",
 }
+# Throughput and instability are always shown together, each key with its own tier (never one
+# DORA "overall" tier). The single place to switch when apps/delivery ships the 2024 set
+# (failed deployment recovery time, rework rate): rename the keys here and in DORA_METRIC.
+DORA_GROUPS = (
+    ("Throughput", ("deployment_frequency", "lead_time_hours", "time_to_restore_hours")),
+    ("Instability", ("change_failure_rate",)),
+)
+DORA_METRIC = {
+    "deployment_frequency": "dora.deploys_per_day",
+    "lead_time_hours": "dora.lead_time_hours",
+    "change_failure_rate": "dora.change_failure_rate",
+    "time_to_restore_hours": "dora.time_to_restore_hours",
+}
+
+
+def dora_figures(dora: dict | None) -> list[tuple[str, str, str, str | None]]:
+    """(group, label, shown value, tier) of each key, throughput first then instability."""
+    dora = dora or {}
+    out = []
+    for group, keys in DORA_GROUPS:
+        for key in keys:
+            entry = dora.get(key) or {}
+            value = entry.get("per_day", entry.get("median", entry.get("value")))
+            if key == "deployment_frequency" and value is None:
+                value = 0.0  # no production deployment in the window: "no deployments"
+            out.append((group, DORA_LABELS[key], metrics.format_value(DORA_METRIC[key], value), entry.get("tier")))
+    return out
 
 
 def _url(name: str, *args) -> str | None:
@@ -224,18 +251,10 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
         else [("Self-assessment", "none submitted")]
     )
     cards.append(("self_assessment", parts, links.get("assessments")))
-    parts = []
-    for key, label in DORA_LABELS.items():
-        entry = dora.get(key) or {}
-        value = entry.get("per_day", entry.get("median", entry.get("value")))
-        metric = {
-            "deployment_frequency": "dora.deploys_per_day",
-            "lead_time_hours": "dora.lead_time_hours",
-            "change_failure_rate": "dora.change_failure_rate",
-            "time_to_restore_hours": "dora.time_to_restore_hours",
-        }[key]
-        shown = metrics.format_value(metric, value)
-        parts.append((label, f"{shown} · {entry['tier']}" if entry.get("tier") else shown))
+    parts = [
+        (f"{label} ({group.lower()})", f"{shown} · {tier}" if tier else shown)
+        for group, label, shown, tier in dora_figures(dora)
+    ]
     cards.append(("delivery", parts, links.get("delivery")))
     rparts = pillars.reliability_parts(rel)
     if rparts is None:
@@ -747,19 +766,8 @@ class CompareColumn:
         return [(label, getattr(self.snapshot, key), score_band(getattr(self.snapshot, key))) for key, label in PILLARS]
 
     @property
-    def dora(self) -> list[tuple[str, str, str | None]]:
-        out = []
-        for key, label in DORA_LABELS.items():
-            entry = self._in("dora", key) or {}
-            metric = {
-                "deployment_frequency": "dora.deploys_per_day",
-                "lead_time_hours": "dora.lead_time_hours",
-                "change_failure_rate": "dora.change_failure_rate",
-                "time_to_restore_hours": "dora.time_to_restore_hours",
-            }[key]
-            value = entry.get("per_day", entry.get("median", entry.get("value")))
-            out.append((label, metrics.format_value(metric, value), entry.get("tier")))
-        return out
+    def dora(self) -> list[tuple[str, str, str, str | None]]:
+        return dora_figures(self._in("dora"))
 
     @property
     def slo(self) -> list[tuple[str, str]]:
@@ -890,6 +898,7 @@ CSV_HEADER = [
     "postmortems_published_share",
     "perception_gaps",
     "failed_checks",
+    "pillars_measured",
     "snapshot_date",
 ]
 
@@ -920,8 +929,16 @@ def csv_rows(board: Dashboard) -> list[list]:
                 _csv_num(learning.get("published_share"), figures.SHARE_DIGITS),
                 "; ".join(g["label"] for g in s.gaps),
                 sum(1 for c in s.checks if c["status"] == "failed"),
+                s.measured,
                 s.date.isoformat(),
             ]
+        )
+    # Teams without evidence are listed too, unranked and without figures.
+    blank = [""] * (len(CSV_HEADER) - 8)
+    for team, snap in board.unmeasured:
+        department = team.department.name if team.department else ""
+        rows.append(
+            ["", "", team.name, department, "", "not yet measured", *blank, 0, snap.date.isoformat() if snap else ""]
         )
     return rows
 

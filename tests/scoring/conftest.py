@@ -5,7 +5,7 @@ from apps.scoring import services
 from apps.teams.models import Team
 
 
-def give_slo_evidence(*service_list, good=999, total=1000):
+def give_slo_evidence(*service_list, good=999, total=1000, hours=1):
     """An SLO with an hour of samples on each service, so its team's reliability is measured."""
     from tests.slos.factories import fill, live_now_ts, make_sli, make_slo
 
@@ -13,7 +13,7 @@ def give_slo_evidence(*service_list, good=999, total=1000):
     for service in service_list:
         sli = make_sli(service)
         make_slo(sli)
-        fill(sli, start_ts=end - 3600, end_ts=end, good=good, total=total)
+        fill(sli, start_ts=end - hours * 3600, end_ts=end, good=good, total=total)
 
 
 @pytest.fixture
