@@ -94,8 +94,8 @@ class StaleTeam:
 
 def stale_evidence(*, organization, snapshots: dict) -> Section:
     """Teams whose evidence is old or missing, read from their latest snapshot's inputs (one query):
-    a self-assessment older than 180 days (or none), SLOs that report no data, no production
-    deployment in the DORA window."""
+    a self-assessment older than 180 days (or none), no SLO or SLOs that report no data, no
+    production deployment in the DORA window."""
     from apps.scoring.models import Snapshot
 
     today = timezone.localdate()
@@ -118,7 +118,9 @@ def stale_evidence(*, organization, snapshots: dict) -> Section:
             reasons.append("no self-assessment")
         elif (today - timezone.datetime.fromisoformat(submitted).date()).days > STALE_ASSESSMENT_DAYS:
             reasons.append(f"self-assessment older than {STALE_ASSESSMENT_DAYS} days")
-        if slos and attainment is None:
+        if not slos:
+            reasons.append("no SLO")
+        elif attainment is None:
             reasons.append("SLOs with no data")
         if not per_day:
             reasons.append("no production deployment in 90 days")

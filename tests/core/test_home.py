@@ -44,7 +44,7 @@ def test_leader_sees_the_organization_at_a_glance(client_for, cast):
         assert heading in page, heading
     # Checkout is measured (its SLO has data), Search is not: 1 measured, 1 not yet measured.
     assert 'data-figure="measured">1<' in page and "1 not yet measured" in page
-    # Both teams have no self-assessment and no deployment: their evidence is stale or missing.
+    # Both teams have no self-assessment and no deployment (and Search no SLO): stale or missing evidence.
     assert 'data-figure="stale">2 teams<' in page
     assert "Needs setting up" not in page  # that is the org admin's
 
