@@ -105,6 +105,7 @@ def stale_evidence(*, organization, snapshots: dict) -> Section:
             "team_id",
             "team__name",
             "inputs__assessment__submitted_at",
+            "inputs__reliability__services",
             "inputs__reliability__slos",
             "inputs__reliability__attainment",
             "inputs__dora__deployment_frequency__per_day",
@@ -112,13 +113,15 @@ def stale_evidence(*, organization, snapshots: dict) -> Section:
         .order_by("team__name")
     )
     stale = []
-    for team_id, name, submitted, slos, attainment, per_day in rows:
+    for team_id, name, submitted, owned, slos, attainment, per_day in rows:
         reasons = []
         if not submitted:
             reasons.append("no self-assessment")
         elif (today - timezone.datetime.fromisoformat(submitted).date()).days > STALE_ASSESSMENT_DAYS:
             reasons.append(f"self-assessment older than {STALE_ASSESSMENT_DAYS} days")
-        if not slos:
+        if not owned:
+            reasons.append("no service")
+        elif not slos:
             reasons.append("no SLO")
         elif attainment is None:
             reasons.append("SLOs with no data")

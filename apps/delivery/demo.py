@@ -7,7 +7,7 @@ Incidents go through the postmortems service with source "pagerduty" and ids "de
 import random
 from datetime import UTC, datetime, timedelta
 
-from apps.teams.models import Service, Team
+from apps.teams.models import Organization, Service, Team
 
 from . import rollups, services
 from .models import Change, Deployment, Integration
@@ -33,6 +33,8 @@ TEAM_PROFILES = {
     "mobile": ("low", "medium"),
 }
 FALLBACK = [("high", "high"), ("medium", "low"), ("low", "low"), ("elite", "medium")]
+# The second organization: two teams deploy through GitHub, the others have not connected anything.
+GLOBEX_PROFILES = {"routing": "high", "fleet-tracking": "medium"}
 
 
 def seed(context):
@@ -59,10 +61,51 @@ def seed(context):
     written = rollups.refresh(
         team_ids=[t.pk for t in teams], since=(anchor - timedelta(days=DAYS + 1)).date(), until=anchor.date()
     )
+    new_deployments += _globex(anchor)
     context["log"](
         f"Delivery: {new_deployments} new deployments, {new_changes} new commits, "
         f"{incidents} new PagerDuty incidents, {written} rollup rows"
     )
+
+
+def _globex(anchor) -> int:
+    """Globex: deployments for the teams that connected GitHub, and one deployment of a repository
+    no service is mapped to yet (kept as unattributed, for the org admin to map)."""
+    org = Organization.objects.filter(slug="globex").first()
+    if org is None:
+        return 0
+    rng = random.Random(7_2026)
+    github, _ = _integration(org, "GitHub (Globex)", Integration.Kind.GITHUB)
+    teams = list(Team.objects.filter(organization=org, slug__in=GLOBEX_PROFILES).order_by("slug"))
+    written = 0
+    for team in teams:
+        team_services = list(Service.objects.filter(team=team).order_by("slug"))
+        if team_services:
+            written += _deployments(
+                rng, org, team, team_services, github, anchor, PROFILES[GLOBEX_PROFILES[team.slug]]
+            )[1]
+    finished = anchor - timedelta(days=2, hours=-10)
+    Deployment.objects.get_or_create(
+        integration=github,
+        external_id="demo-unmapped-customs-portal-1",
+        defaults={
+            "organization": org,
+            "source": "github",
+            "repository": "globex/customs-portal",
+            "environment": "production",
+            "is_production": True,
+            "status": Deployment.Status.SUCCESS,
+            "status_at": finished,
+            "sha": f"{rng.getrandbits(160):040x}",
+            "ref": "main",
+            "started_at": finished - timedelta(minutes=6),
+            "finished_at": finished,
+        },
+    )
+    rollups.refresh(
+        team_ids=[t.pk for t in teams], since=(anchor - timedelta(days=DAYS + 1)).date(), until=anchor.date()
+    )
+    return written
 
 
 def _integration(org, name, kind):
@@ -86,7 +129,7 @@ def _deployments(rng, org, team, team_services, integration, anchor, profile):
             finished = day + timedelta(hours=rng.uniform(8, 19))
             failed = rng.random() < failure
             sha = f"{rng.getrandbits(160):040x}"
-            repository = f"northwind/{service.slug}"
+            repository = f"{org.slug}/{service.slug}"
             deployments.append(
                 Deployment(
                     organization=org,
