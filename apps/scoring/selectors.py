@@ -816,7 +816,9 @@ def comparison(*, user, organization, team_ids: list[int]) -> Comparison:
                     "datasets": [
                         {
                             "label": c.team.name,
-                            "data": [getattr(c.snapshot, key) or 0 for key, _ in PILLARS],
+                            # No data is a gap in the radar, never a 0.
+                            "data": [getattr(c.snapshot, key) for key, _ in PILLARS],
+                            "spanGaps": False,
                             "borderColor": c.colour,
                             "backgroundColor": c.colour + "22",
                             "pointBackgroundColor": c.colour,
@@ -865,6 +867,7 @@ def comparison_payload(comp: Comparison) -> list[dict]:
                 "level": s.level if s else None,
                 "overall": s.overall if s else None,
                 "pillars": s.pillars if s else dict.fromkeys(pillars.PILLAR_KEYS),
+                "pillars_measured": s.measured if s else 0,
                 "dora": (s.inputs or {}).get("dora") if s else None,
                 "reliability": (s.inputs or {}).get("reliability") if s else None,
                 "calms": ((s.inputs or {}).get("assessment") or {}).get("dimensions") if s else None,

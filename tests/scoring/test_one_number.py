@@ -150,8 +150,10 @@ def test_every_shared_figure_agrees_across_pages_csv_and_api(demo):
         assert first["date"] == latest[t.pk].date.isoformat()
         for key in ("overall", *PILLAR_KEYS):
             assert shown(first[key]) == expected[t.pk][key], (t.name, key)
+        assert first["pillars_measured"] == latest[t.pk].measured
     ids = ",".join(str(t.pk) for t in teams[:6])
     columns = api.get("/api/v1/comparisons/", {"teams": ids, "organization": org.pk}).json()
     assert len(columns) == 6
     for col in columns:
         assert shown(col["overall"]) == expected[col["team"]["id"]]["overall"]
+        assert col["pillars_measured"] == latest[col["team"]["id"]].measured
