@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from apps.teams import selectors as team_selectors
@@ -15,12 +16,23 @@ from .tasks import HEARTBEAT_KEY
 
 @login_required
 def home(request):
+    """Each role's home: the organization at a glance for leaders, what needs setting up for org
+    admins (and the glance), their team's level and next steps for leads and members."""
+    from apps.core import permissions
+
+    from . import selectors
+
     org = current_organization(request)
     context = {"my_teams": team_selectors.teams_of_user(request.user)}
     if org:
+        whole_org = permissions.sees_whole_org(request.user, org)
         context.update(
             team_count=team_selectors.team_list(user=request.user, organization=org).count(),
             service_count=team_selectors.service_list(user=request.user, organization=org).count(),
+            leader=selectors.leader_home(user=request.user, organization=org) if whole_org else None,
+            setup=selectors.admin_setup(organization=org) if permissions.is_org_admin(request.user, org) else None,
+            team_home=None if whole_org else selectors.team_home(user=request.user, organization=org),
+            today=timezone.localdate(),
         )
     return render(request, "core/home.html", context)
 

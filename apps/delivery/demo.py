@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
-from apps.teams.models import Service, Team
+from apps.teams.models import Organization, Service, Team
 
 from . import intake, rollups, secrets, services
 from .models import Change, Deployment, Integration, RawEvent
@@ -48,13 +48,15 @@ TEAM_PROFILES = {
 FALLBACK = [("high", "high"), ("medium", "low"), ("low", "low"), ("elite", "medium")]
 MESSAGES = ["Fix flaky retry", "Add metrics", "Bump dependency", "Refactor handler", "Tune timeout"]
 AUTHORS = ["ada", "grace", "linus", "margaret", "ken"]
+# The second organization: two teams deploy through GitHub, the others have not connected anything.
+GLOBEX_PROFILES = {"routing": "high", "fleet-tracking": "medium"}
 
 
 @dataclass
 class _Release:
     """One planned production deployment and the commits pushed just before it."""
 
-    service: Service
+    service: Service | None  # None: a repository no service is mapped to
     started: datetime
     finished: datetime
     failed: bool
@@ -96,6 +98,7 @@ def seed(context):
     written = rollups.refresh(
         team_ids=[t.pk for t in teams], since=(anchor - timedelta(days=DAYS + 1)).date(), until=anchor.date()
     )
+    _globex(anchor, sender)
     after = _counts(org)
     context["log"](
         f"Delivery: {after[0] - before[0]} new deployments, {after[1] - before[1]} new commits, "
@@ -112,6 +115,40 @@ def _counts(org) -> tuple[int, int, int]:
         Deployment.objects.filter(organization=org).count(),
         Change.objects.filter(organization=org).count(),
         Incident.objects.filter(organization=org, source__in=["pagerduty", "api"]).count(),
+    )
+
+
+def _globex(anchor, sender: "_Sender") -> None:
+    """Globex: the teams that connected GitHub deploy through it, and one deployment of a
+    repository no service is mapped to yet arrives too (kept as unattributed, for the org
+    admin to map)."""
+    org = Organization.objects.filter(slug="globex").first()
+    if org is None:
+        return
+    rng = random.Random(7_2026)
+    github = _integration(org, "GitHub (Globex)", Integration.Kind.GITHUB)
+    delivered_since = anchor - timedelta(days=DELIVERED_DAYS)
+    teams = list(Team.objects.filter(organization=org, slug__in=GLOBEX_PROFILES).order_by("slug"))
+    for team in teams:
+        team_services = list(Service.objects.filter(team=team).order_by("slug"))
+        if not team_services:
+            continue
+        releases = sorted(
+            _plan_releases(rng, team_services, anchor, PROFILES[GLOBEX_PROFILES[team.slug]]),
+            key=lambda r: (r.service.pk, r.started),
+        )
+        heads = _import_history(org, team, [r for r in releases if r.finished < delivered_since])
+        with transaction.atomic():
+            recent = [r for r in releases if r.finished >= delivered_since]
+            for headers, payload in _github_deliveries(recent, heads, owner=org.slug):
+                sender.send(github, headers, payload)
+    finished = anchor - timedelta(days=2, hours=-10)
+    unmapped = _Release(service=None, started=finished - timedelta(minutes=6), finished=finished, failed=False)
+    unmapped.commits.append((f"{rng.getrandbits(160):040x}", finished - timedelta(hours=5), "Customs forms", "ken"))
+    for headers, payload in _github_deliveries([unmapped], {}, repository="globex/customs-portal"):
+        sender.send(github, headers, payload)
+    rollups.refresh(
+        team_ids=[t.pk for t in teams], since=(anchor - timedelta(days=DAYS + 1)).date(), until=anchor.date()
     )
 
 
@@ -177,15 +214,15 @@ def _plan_releases(rng, team_services, anchor, profile) -> list[_Release]:
     return releases
 
 
-def _import_history(org, team, releases) -> dict[int, str]:
+def _import_history(org, team, releases) -> dict[str, str]:
     """Backfill the older releases as imported rows (with their push chains). Returns each
-    service's branch head, where the delivered pushes go on from."""
-    heads: dict[int, str] = {}
+    repository's branch head, where the delivered pushes go on from."""
+    heads: dict[str, str] = {}
     changes, deployments = [], []
     for release in releases:
         service = release.service
-        repository = f"northwind/{service.slug}"
-        parent = heads.get(service.pk, "")
+        repository = f"{org.slug}/{service.slug}"
+        parent = heads.get(repository, "")
         for sha, committed, message, author in release.commits:
             changes.append(
                 Change(
@@ -202,7 +239,7 @@ def _import_history(org, team, releases) -> dict[int, str]:
                 )
             )
             parent = sha
-        heads[service.pk] = parent
+        heads[repository] = parent
         deployments.append(
             Deployment(
                 organization=org,
@@ -245,30 +282,30 @@ def _import_incidents(org, team, incidents) -> None:
         services.incident_link_refresh(incident=incident)
 
 
-def _github_deliveries(releases, heads: dict[int, str]):
+def _github_deliveries(releases, heads: dict[str, str], *, owner: str = "northwind", repository: str = ""):
     """Per repository, in deployment order: a push of the release's commits onto the branch
     head (before/after chain), then the deployment's final status at the new head."""
     heads = dict(heads)
     for release in releases:
-        service = release.service
-        repository = {"full_name": f"northwind/{service.slug}", "default_branch": "main", "name": service.slug}
-        before = heads.get(service.pk, "0" * 40)
+        full_name = repository or f"{owner}/{release.service.slug}"
+        repo = {"full_name": full_name, "default_branch": "main", "name": full_name.rsplit("/", 1)[-1]}
+        before = heads.get(full_name, "0" * 40)
         after = release.commits[-1][0]
-        heads[service.pk] = after
+        heads[full_name] = after
         yield (
             {"X-GitHub-Event": "push", "X-GitHub-Delivery": _delivery_id("push", after)},
             {
                 "ref": "refs/heads/main",
                 "before": before,
                 "after": after,
-                "repository": repository,
+                "repository": repo,
                 "pusher": {"name": release.commits[-1][3]},
                 "commits": [
                     {
                         "id": sha,
                         "message": message,
                         "timestamp": _iso(committed),
-                        "url": f"https://github.com/northwind/{service.slug}/commit/{sha}",
+                        "url": f"https://github.com/{full_name}/commit/{sha}",
                         "author": {"name": author, "username": author},
                     }
                     for sha, committed, message, author in release.commits
@@ -286,7 +323,7 @@ def _github_deliveries(releases, heads: dict[int, str]):
                     "environment": "production",
                     "created_at": _iso(release.finished),
                     "updated_at": _iso(release.finished),
-                    "target_url": f"https://github.com/northwind/{service.slug}/actions/runs/{deployment_id % 10**9}",
+                    "target_url": f"https://github.com/{full_name}/actions/runs/{deployment_id % 10**9}",
                 },
                 "deployment": {
                     "id": deployment_id,
@@ -296,7 +333,7 @@ def _github_deliveries(releases, heads: dict[int, str]):
                     "production_environment": True,
                     "created_at": _iso(release.started),
                 },
-                "repository": repository,
+                "repository": repo,
             },
         )
 

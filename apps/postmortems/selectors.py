@@ -30,6 +30,17 @@ from .models import (
     Tag,
 )
 
+# The one window of the learning figures (SEV1-2 with a published postmortem, days to publish,
+# action items closed on time): the team page panel and the scores use the same days.
+LEARNING_WINDOW_DAYS = 90
+
+
+def learning_window(as_of: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until) of the learning figures as of the end of a day (today by default, UTC)."""
+    as_of = as_of or timezone.localdate()
+    until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    return until - dt.timedelta(days=LEARNING_WINDOW_DAYS), until
+
 
 def _visible(user, organization, qs: QuerySet) -> QuerySet:
     """`qs` (rows of `organization`) narrowed to what the user may read, without DISTINCT:

@@ -480,12 +480,13 @@ def team_panel(request, team) -> dict:
     )
     open_items = permissions.viewable(user, ActionItem.objects.filter(team=team)).exclude(status__in=ActionItem.CLOSED)
     today = timezone.localdate()
-    since = timezone.now() - dt.timedelta(days=180)
-    learning = selectors.team_learning(team_ids=[team.pk], since=since, until=timezone.now())[team.pk]
+    since, until = selectors.learning_window()
+    learning = selectors.team_learning(team_ids=[team.pk], since=since, until=until)[team.pk]
     return {
         "team": team,
         "recent": list(recent),
         "open_items": open_items.count(),
         "overdue_items": open_items.filter(due_date__lt=today).count(),
         "learning": learning,
+        "window_days": selectors.LEARNING_WINDOW_DAYS,
     }

@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from . import pillars
 
-DORA_WINDOW_DAYS = 90
-LEARNING_WINDOW_DAYS = 90
+DORA_WINDOW_DAYS = 90  # the DORA window; switch here when apps/delivery names its own
 
 
 def window_end(as_of: date) -> datetime:
@@ -37,7 +36,9 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     if not team_ids:
         return {}
     until = window_end(as_of)
-    since = until - timedelta(days=LEARNING_WINDOW_DAYS)
+    from apps.postmortems.selectors import learning_window
+
+    since, _until = learning_window(as_of)
     assessments = latest_submitted_scores(team_ids=team_ids, submitted_before=until)
     current = as_of >= timezone.localdate()
     # Today: the stored statuses (as of their last refresh); a past day: computed for its end.

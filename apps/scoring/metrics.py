@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from apps.core import figures
+
 TIER_RANK = {"elite": 4, "high": 3, "medium": 2, "low": 1}
 RANK_TIER = {rank: tier for tier, rank in TIER_RANK.items()}
 
@@ -256,23 +258,23 @@ def choices() -> list[tuple[str, str]]:
 
 
 def format_value(metric_key: str, value) -> str:
-    """A human rendering of a metric value ("80%", "3.2 h", "high")."""
+    """A metric value as every page writes it (apps/core/figures.py: "80%", "50.2 h", "3.0/week", "high")."""
     if value is None:
-        return "no data"
+        return figures.NO_DATA
     metric = METRICS.get(metric_key)
     unit = metric.unit if metric else ""
     if unit == "ratio":
-        return f"{value * 100:.0f}%"
+        return figures.share(value)
     if unit == "hours":
-        return f"{value:.1f} h"
+        return figures.duration(value)
     if unit == "days":
-        return f"{value:.0f} d" if value >= 10 else f"{value:.1f} d"
+        return figures.days(value)
     if unit == "per_day":
-        return f"{value:.2f}/day"
+        return figures.deploy_rate(value)
     if unit == "per_week":
-        return f"{value:.1f}/week"
+        return f"{figures.average(value, 1)}/week"
     if unit == "rank":
         return RANK_TIER.get(round(value), f"{value:g}")
     if unit == "count":
-        return f"{value:.0f}"
-    return f"{value:.0f}"
+        return figures.count(value)
+    return figures.score(value)

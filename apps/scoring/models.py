@@ -223,6 +223,23 @@ class Snapshot(TimeStampedModel):
     def pillars(self) -> dict[str, float | None]:
         return {key: getattr(self, key) for key in PILLAR_KEYS}
 
+    @property
+    def measured(self) -> int:
+        """How many of the four pillars have evidence."""
+        return sum(1 for key in PILLAR_KEYS if getattr(self, key) is not None)
+
+    @property
+    def is_measured(self) -> bool:
+        """A team with no evidence at all is "not yet measured": no score, not ranked."""
+        return self.overall is not None
+
+    @property
+    def coverage_label(self) -> str:
+        """What the score rests on: "2 of 4 pillars measured" (or "not yet measured")."""
+        if not self.measured:
+            return "not yet measured"
+        return f"{self.measured} of {len(PILLAR_KEYS)} pillars measured"
+
 
 class ScoringRun(TimeStampedModel):
     """One run of the scoring job for an organization (from the schedule, a button, the API or the CLI)."""

@@ -76,8 +76,8 @@ def delivery_pillar(dora: dict | None) -> float | None:
 def reliability_parts(rel: dict | None) -> dict[str, float | None] | None:
     """coverage (tier-weighted share of services with an SLO), attainment, budget left (clamped 0-1).
 
-    None when the team owns no service. A missing attainment or budget (no SLO, or no
-    SLO with data) counts as 0: "no data" is never a pass."""
+    None when the team owns no service. A part without data (no SLO, or no SLO with data)
+    is None, not 0: it says "no data" and is left out of the pillar (weights renormalised)."""
     if not rel or not rel.get("services"):
         return None
     by_tier = {int(k): v for k, v in (rel.get("coverage_by_tier") or {}).items()}
@@ -88,16 +88,19 @@ def reliability_parts(rel: dict | None) -> dict[str, float | None] | None:
     budget = rel.get("budget_remaining_avg")
     return {
         "coverage": coverage,
-        "attainment": 0.0 if attainment is None else float(attainment),
-        "budget": 0.0 if budget is None else min(1.0, max(0.0, float(budget))),
+        "attainment": None if attainment is None else float(attainment),
+        "budget": None if budget is None else min(1.0, max(0.0, float(budget))),
     }
 
 
 def reliability_pillar(rel: dict | None) -> float | None:
+    """100 x the weighted mean of coverage (0.4), attainment (0.4) and budget left (0.2) over the parts
+    with data. No data while no SLO of the team has data: coverage alone would score a team on SLOs
+    it has not measured yet (the level checks still require SLOs to climb)."""
     parts = reliability_parts(rel)
-    if parts is None:
+    if parts is None or parts["attainment"] is None:
         return None
-    return _round(100 * sum(RELIABILITY_PARTS[k] * v for k, v in parts.items()))
+    return _round(100 * _weighted(parts, RELIABILITY_PARTS))
 
 
 def publish_speed(median_days: float | None) -> float | None:
@@ -125,6 +128,11 @@ def learning_pillar(learning: dict | None) -> float | None:
     closed on time (0.3) over the parts with data; None with no SEV1-2 incident and nothing due."""
     value = _weighted(learning_parts(learning), LEARNING_PARTS)
     return None if value is None else _round(100 * value)
+
+
+def measured_count(pillars: dict[str, float | None]) -> int:
+    """How many of the four pillars have data ("2 of 4 pillars measured")."""
+    return sum(1 for k in PILLAR_KEYS if pillars.get(k) is not None)
 
 
 def pillar_scores(inputs: dict) -> dict[str, float | None]:

@@ -11,6 +11,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from .models import PILLAR_KEYS
 from .selectors import Row
 
 
@@ -46,10 +47,20 @@ def _level(row: Row) -> str:
 
 def _overall(row: Row) -> str:
     delta = row.score_change
+    measured = row.snapshot.measured
+    rests_on = (
+        f'<div class="small fw-normal text-secondary" title="{row.snapshot.coverage_label}">'
+        f"{measured} of 4 pillars</div>"
+        if measured < 4
+        else ""
+    )
     if not delta:
-        return f'<td class="cell">{row.overall_display}</td>'
+        return f'<td class="cell" data-figure="overall">{row.overall_display}{rests_on}</td>'
     css, sign = ("movement-up", "+") if delta > 0 else ("movement-down", "")
-    return f'<td class="cell">{row.overall_display}<div class="small fw-normal {css}">{sign}{delta}</div></td>'
+    return (
+        f'<td class="cell" data-figure="overall">{row.overall_display}'
+        f'<div class="small fw-normal {css}">{sign}{delta}</div>{rests_on}</td>'
+    )
 
 
 def ranking_rows(rows: list[Row], *, compact: bool = False) -> SafeString:
@@ -63,8 +74,8 @@ def ranking_rows(rows: list[Row], *, compact: bool = False) -> SafeString:
         name = escape(team.name)
         department = escape(team.department.name) if team.department else ("—" if compact else "No department")
         cells = "".join(
-            f'<td class="cell band-{band}{hide_md}" title="{escape(label)}">{shown}</td>'
-            for label, shown, band in row.cells
+            f'<td class="cell band-{band}{hide_md}" title="{escape(label)}" data-figure="{key}">{shown}</td>'
+            for key, (label, shown, band) in zip(PILLAR_KEYS, row.cells, strict=True)
         )
         gap_list = row.snapshot.gaps or []
         if compact:
@@ -85,7 +96,8 @@ def ranking_rows(rows: list[Row], *, compact: bool = False) -> SafeString:
                 f'<div class="small text-secondary">{department}</div></td>'
             )
         out.append(
-            f'<tr><td class="text-end fw-semibold">{int(row.rank)}</td><td>{_movement(row)}</td>{team_cells}'
+            f'<tr data-team="{int(team.pk)}"><td class="text-end fw-semibold">{int(row.rank)}</td>'
+            f"<td>{_movement(row)}</td>{team_cells}"
             f"<td>{_level(row)}</td>{_overall(row)}{cells}"
             f'<td class="small{hide_lg}">{gaps}</td></tr>'
         )

@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from apps.core import permissions
+from apps.core import figures, permissions
 from apps.teams.models import Department, Service, Team
 
 from . import metrics, pillars
@@ -28,6 +28,33 @@ DORA_LABELS = {
     "change_failure_rate": "Change failure rate",
     "time_to_restore_hours": "Time to restore",
 }
+# Throughput and instability are always shown together, each key with its own tier (never one
+# DORA "overall" tier). The single place to switch when apps/delivery ships the 2024 set
+# (failed deployment recovery time, rework rate): rename the keys here and in DORA_METRIC.
+DORA_GROUPS = (
+    ("Throughput", ("deployment_frequency", "lead_time_hours", "time_to_restore_hours")),
+    ("Instability", ("change_failure_rate",)),
+)
+DORA_METRIC = {
+    "deployment_frequency": "dora.deploys_per_day",
+    "lead_time_hours": "dora.lead_time_hours",
+    "change_failure_rate": "dora.change_failure_rate",
+    "time_to_restore_hours": "dora.time_to_restore_hours",
+}
+
+
+def dora_figures(dora: dict | None) -> list[tuple[str, str, str, str | None]]:
+    """(group, label, shown value, tier) of each key, throughput first then instability."""
+    dora = dora or {}
+    out = []
+    for group, keys in DORA_GROUPS:
+        for key in keys:
+            entry = dora.get(key) or {}
+            value = entry.get("per_day", entry.get("median", entry.get("value")))
+            if key == "deployment_frequency" and value is None:
+                value = 0.0  # no production deployment in the window: "no deployments"
+            out.append((group, DORA_LABELS[key], metrics.format_value(DORA_METRIC[key], value), entry.get("tier")))
+    return out
 
 
 def _url(name: str, *args) -> str | None:
@@ -128,6 +155,14 @@ def evidence_links(team: Team) -> dict[str, str | None]:
     return links
 
 
+def _from_first_evidence(history: list[Snapshot]) -> list[Snapshot]:
+    """The trend starts where evidence starts: snapshots before the first measured one are left out."""
+    for i, snap in enumerate(history):
+        if snap.is_measured:
+            return history[i:]
+    return []
+
+
 def _trend_chart(history: list[Snapshot]) -> str | None:
     if len(history) < 2:
         return None
@@ -220,34 +255,26 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
         else [("Self-assessment", "none submitted")]
     )
     cards.append(("self_assessment", parts, links.get("assessments")))
-    parts = []
-    for key, label in DORA_LABELS.items():
-        entry = dora.get(key) or {}
-        value = entry.get("per_day", entry.get("median", entry.get("value")))
-        metric = {
-            "deployment_frequency": "dora.deploys_per_day",
-            "lead_time_hours": "dora.lead_time_hours",
-            "change_failure_rate": "dora.change_failure_rate",
-            "time_to_restore_hours": "dora.time_to_restore_hours",
-        }[key]
-        shown = metrics.format_value(metric, value)
-        parts.append((label, f"{shown} · {entry['tier']}" if entry.get("tier") else shown))
+    parts = [
+        (f"{label} ({group.lower()})", f"{shown} · {tier}" if tier else shown)
+        for group, label, shown, tier in dora_figures(dora)
+    ]
     cards.append(("delivery", parts, links.get("delivery")))
     rparts = pillars.reliability_parts(rel)
     if rparts is None:
         parts = [("Services", "none owned")]
     else:
         parts = [
-            ("SLO coverage (tier-weighted)", f"{rparts['coverage'] * 100:.0f}%"),
-            ("Services with an SLO", f"{rel.get('services_with_slo', 0)} of {rel.get('services', 0)}"),
-            ("SLOs meeting target", f"{rel.get('slos_meeting_target', 0)} of {rel.get('slos', 0)}"),
+            (COVERAGE_LABEL, figures.share(rparts["coverage"])),
+            ("Services with an SLO", figures.of(rel.get("services_with_slo"), rel.get("services"))),
+            ("SLOs meeting target", metrics.format_value("slo.attainment", rel.get("attainment"))),
             ("Budget left (avg)", metrics.format_value("slo.budget_remaining", rel.get("budget_remaining_avg"))),
         ]
     cards.append(("reliability", parts, links.get("slos")))
     parts = [
         (
-            "SEV1-2 with published postmortem",
-            f"{learning.get('sev12_with_published_pm', 0)} of {learning.get('sev12_incidents', 0)}",
+            f"SEV1-2 with a published postmortem ({window_label(inputs)})",
+            figures.of(learning.get("sev12_with_published_pm"), learning.get("sev12_incidents"), none="no SEV1-2"),
         ),
         (
             "Median days to publish",
@@ -255,7 +282,7 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
         ),
         (
             "Action items closed on time",
-            f"{learning.get('action_items_closed_on_time', 0)} of {learning.get('action_items_due', 0)}",
+            figures.of(learning.get("action_items_closed_on_time"), learning.get("action_items_due"), none="none due"),
         ),
     ]
     cards.append(("learning", parts, links.get("postmortems")))
@@ -273,8 +300,18 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
     ]
 
 
+COVERAGE_LABEL = "SLO coverage (tier-weighted)"
+
+
+def window_label(inputs: dict) -> str:
+    """The learning window a snapshot's postmortem figures cover, in words ("last 90 days")."""
+    from apps.postmortems.selectors import LEARNING_WINDOW_DAYS
+
+    return f"last {LEARNING_WINDOW_DAYS} days"
+
+
 def _fmt_score(value) -> str:
-    return "no answer" if value is None else f"{value:.0f}"
+    return "no answer" if value is None else figures.score(value)
 
 
 @dataclass
@@ -317,7 +354,7 @@ def team_scorecard(*, user, team: Team) -> TeamScorecard:
         history=history,
         checks_by_level=checks_by_level,
         pillar_cards=pillar_cards(latest, links) if latest else [],
-        trend_chart=_trend_chart(history),
+        trend_chart=_trend_chart(_from_first_evidence(history)),
         exemptions=exemptions,
         requestable_checks=requestable,
         links=links,
@@ -391,7 +428,7 @@ def latest_snapshots(teams: QuerySet, *, on_or_before: date | None = None, light
 
 
 def _display(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}"
+    return figures.score(value)
 
 
 @dataclass
@@ -415,7 +452,7 @@ class Row:
     previous_rank: int | None = None
     url: str = ""
     cells: list[tuple[str, str, str]] = field(default_factory=list)
-    overall_display: str = "—"
+    overall_display: str = figures.NO_DATA
 
     def __post_init__(self):
         s = self.snapshot
@@ -432,9 +469,10 @@ class Row:
 
     @property
     def score_change(self) -> float | None:
+        """Points moved, as the difference of the two scores people read (89 - 86 = +3)."""
         if self.previous is None or self.previous.overall is None or self.snapshot.overall is None:
             return None
-        return round(self.snapshot.overall - self.previous.overall, 1)
+        return figures.score_number(self.snapshot.overall) - figures.score_number(self.previous.overall)
 
     @property
     def level_change(self) -> int | None:
@@ -509,21 +547,56 @@ class Dashboard:
     levels_chart: str | None
     teams_without_scores: int
     top_gaps: list[tuple[Row, dict]]
+    # Teams with no evidence at all (no snapshot, or a snapshot with no pillar measured): listed apart.
+    unmeasured: list[tuple[Team, Snapshot | None]] = field(default_factory=list)
+    # The cohort the ranking is within, in words ("Product Engineering", "teams owning a tier-1 service").
+    cohort: str = ""
+
+    @property
+    def movers(self) -> list[Row]:
+        """Each measured team against its own baseline (its score one period ago), largest move first."""
+        moved = [r for r in self.rows if r.score_change is not None]
+        return sorted(moved, key=lambda r: (-abs(r.score_change), -r.score_change, r.team.name))
+
+    @property
+    def checked_unmeasured(self) -> bool:
+        """Whether the scoring job has looked at any of the unmeasured teams (and found no evidence)."""
+        return any(snap is not None for _team, snap in self.unmeasured)
+
+    @property
+    def new_teams(self) -> list[Row]:
+        """Measured teams with no baseline yet (no measured score a period ago)."""
+        return [r for r in self.rows if r.score_change is None]
+
+
+def cohort_label(*, organization, filters: Filters) -> str:
+    parts = []
+    if filters.department is not None:
+        parts.append(f"{filters.department.name} (with its sub-departments)")
+    if filters.tier:
+        parts.append(f"teams owning a tier-{filters.tier} service")
+    return ", ".join(parts) if parts else f"all of {organization.name}"
 
 
 def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboard:
     """Everything on the leadership page, in a fixed number of queries. `full` also loads
-    each snapshot's inputs and check results (the CSV export)."""
+    each snapshot's inputs and check results (the CSV export).
+
+    Only measured teams (a score resting on at least one pillar) are ranked and rolled up;
+    teams without evidence are listed apart as "not yet measured"."""
     teams = leadership_teams(organization=organization, filters=filters)
     team_list = list(teams)
+    cohort = cohort_label(organization=organization, filters=filters)
     latest = latest_snapshots(teams, light=not full)
-    if not latest:
-        return Dashboard([], None, [], None, None, None, None, len(team_list), [])
+    by_id = {t.pk: t for t in team_list}
+    measured = {tid: s for tid, s in latest.items() if s.is_measured and tid in by_id}
+    unmeasured = [(t, latest.get(t.pk)) for t in sorted(team_list, key=lambda t: t.name) if t.pk not in measured]
+    if not measured:
+        return Dashboard([], None, [], None, None, None, None, len(team_list), [], unmeasured, cohort)
     as_of = max(s.date for s in latest.values())
     compared_to = as_of - timedelta(days=filters.period)
-    previous = previous_scores(teams, on_or_before=compared_to)
-    ranks, prev_ranks = _rank(latest), _rank(previous)
-    by_id = {t.pk: t for t in team_list}
+    previous = {tid: p for tid, p in previous_scores(teams, on_or_before=compared_to).items() if p.overall is not None}
+    ranks, prev_ranks = _rank(measured), _rank(previous)
     url = reverse("scoring:team", args=[0]).replace("/0/", "/{}/")
     rows = [
         Row(
@@ -534,8 +607,7 @@ def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboar
             previous_rank=prev_ranks.get(tid),
             url=url.format(tid),
         )
-        for tid, snap in latest.items()
-        if tid in by_id
+        for tid, snap in measured.items()
     ]
     rows.sort(key=lambda r: (r.rank, r.team.name))
     by_dept: dict[str, list[Row]] = defaultdict(list)
@@ -555,6 +627,8 @@ def dashboard(*, organization, filters: Filters, full: bool = False) -> Dashboar
         levels_chart=_levels_chart(departments),
         teams_without_scores=len(team_list) - len(rows),
         top_gaps=gaps,
+        unmeasured=unmeasured,
+        cohort=cohort,
     )
 
 
@@ -696,25 +770,15 @@ class CompareColumn:
         return [(label, getattr(self.snapshot, key), score_band(getattr(self.snapshot, key))) for key, label in PILLARS]
 
     @property
-    def dora(self) -> list[tuple[str, str, str | None]]:
-        out = []
-        for key, label in DORA_LABELS.items():
-            entry = self._in("dora", key) or {}
-            metric = {
-                "deployment_frequency": "dora.deploys_per_day",
-                "lead_time_hours": "dora.lead_time_hours",
-                "change_failure_rate": "dora.change_failure_rate",
-                "time_to_restore_hours": "dora.time_to_restore_hours",
-            }[key]
-            value = entry.get("per_day", entry.get("median", entry.get("value")))
-            out.append((label, metrics.format_value(metric, value), entry.get("tier")))
-        return out
+    def dora(self) -> list[tuple[str, str, str, str | None]]:
+        return dora_figures(self._in("dora"))
 
     @property
     def slo(self) -> list[tuple[str, str]]:
         rel = self._in("reliability") or {}
         return [
-            ("Services with an SLO", f"{rel.get('services_with_slo', 0)} of {rel.get('services', 0)}"),
+            (COVERAGE_LABEL, figures.share((pillars.reliability_parts(rel) or {}).get("coverage"))),
+            ("Services with an SLO", figures.of(rel.get("services_with_slo"), rel.get("services"))),
             (
                 "Tier-1 coverage",
                 metrics.format_value("slo.coverage_tier1", (rel.get("coverage_by_tier") or {}).get("1")),
@@ -756,7 +820,9 @@ def comparison(*, user, organization, team_ids: list[int]) -> Comparison:
                     "datasets": [
                         {
                             "label": c.team.name,
-                            "data": [getattr(c.snapshot, key) or 0 for key, _ in PILLARS],
+                            # No data is a gap in the radar, never a 0.
+                            "data": [getattr(c.snapshot, key) for key, _ in PILLARS],
+                            "spanGaps": False,
                             "borderColor": c.colour,
                             "backgroundColor": c.colour + "22",
                             "pointBackgroundColor": c.colour,
@@ -805,6 +871,7 @@ def comparison_payload(comp: Comparison) -> list[dict]:
                 "level": s.level if s else None,
                 "overall": s.overall if s else None,
                 "pillars": s.pillars if s else dict.fromkeys(pillars.PILLAR_KEYS),
+                "pillars_measured": s.measured if s else 0,
                 "dora": (s.inputs or {}).get("dora") if s else None,
                 "reliability": (s.inputs or {}).get("reliability") if s else None,
                 "calms": ((s.inputs or {}).get("assessment") or {}).get("dimensions") if s else None,
@@ -832,11 +899,13 @@ CSV_HEADER = [
     "lead_time_tier",
     "change_failure_rate_tier",
     "time_to_restore_tier",
-    "slo_coverage",
+    "slo_coverage_tier_weighted",
+    "services_with_slo_share",
     "slo_attainment",
     "postmortems_published_share",
     "perception_gaps",
     "failed_checks",
+    "pillars_measured",
     "snapshot_date",
 ]
 
@@ -849,7 +918,7 @@ def csv_rows(board: Dashboard) -> list[list]:
         dora = inputs.get("dora") or {}
         rel = inputs.get("reliability") or {}
         learning = inputs.get("learning") or {}
-        coverage = rel.get("services_with_slo", 0) / rel["services"] if rel.get("services") else None
+        rparts = pillars.reliability_parts(rel) or {}
         rows.append(
             [
                 r.rank,
@@ -861,19 +930,29 @@ def csv_rows(board: Dashboard) -> list[list]:
                 _csv_num(s.overall),
                 *(_csv_num(getattr(s, k)) for k in pillars.PILLAR_KEYS),
                 *((dora.get(k) or {}).get("tier") or "" for k in pillars.DORA_KEYS),
-                _csv_num(coverage, 3),
-                _csv_num(rel.get("attainment"), 3),
-                _csv_num(learning.get("published_share"), 3),
+                _csv_num(rparts.get("coverage"), figures.SHARE_DIGITS),
+                _csv_num(metrics.METRICS["slo.coverage"].fn({"reliability": rel}), figures.SHARE_DIGITS),
+                _csv_num(rel.get("attainment"), figures.SHARE_DIGITS),
+                _csv_num(learning.get("published_share"), figures.SHARE_DIGITS),
                 "; ".join(g["label"] for g in s.gaps),
                 sum(1 for c in s.checks if c["status"] == "failed"),
+                s.measured,
                 s.date.isoformat(),
             ]
+        )
+    # Teams without evidence are listed too, unranked and without figures.
+    blank = [""] * (len(CSV_HEADER) - 8)
+    for team, snap in board.unmeasured:
+        department = team.department.name if team.department else ""
+        rows.append(
+            ["", "", team.name, department, "", "not yet measured", *blank, 0, snap.date.isoformat() if snap else ""]
         )
     return rows
 
 
-def _csv_num(value, digits: int = 1):
-    return "" if value is None else round(value, digits)
+def _csv_num(value, digits: int = figures.SCORE_DIGITS):
+    """The stored precision (apps/core/figures.py): pages show this value rounded, never another."""
+    return "" if value is None else figures.stored(value, digits)
 
 
 def departments_for(*, organization) -> QuerySet:
@@ -887,7 +966,7 @@ def teams_for_picker(*, user, organization) -> QuerySet:
 def org_summary(*, organization) -> Rollup | None:
     """The org's average scores and teams per level (no ranking), for people who see their own teams."""
     teams = Team.objects.filter(organization=organization)
-    latest = latest_snapshots(teams, light=True)
+    latest = {tid: s for tid, s in latest_snapshots(teams, light=True).items() if s.is_measured}
     if not latest:
         return None
     summary = rollup(organization.name, [Row(team=None, snapshot=s) for s in latest.values()])

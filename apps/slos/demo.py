@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from apps.teams.models import Service, Team, TeamMembership
+from apps.teams.models import Organization, Service, Team, TeamMembership
 
 from . import maths, services
 from .models import BUCKET_SECONDS, SLI, SLO, BurnRateAlert, ErrorBudgetPolicy
@@ -41,6 +41,10 @@ SPECS = [
     ("feature-store", "availability", "Feature store reads", "0.999", ("rolling", 30), "occ", "at_risk"),
     # Synced from Prometheus; nothing fetched yet: shows "No data", never 100%.
     ("metrics-pipeline", "availability", "Metrics ingest success", "0.999", ("rolling", 30), "occ", "none"),
+]
+# The second organization: one team measures its tier-1 service, the others have no SLO yet.
+GLOBEX_SPECS = [
+    ("route-planner", "availability", "Route planning success", "0.995", ("rolling", 30), "occ", "healthy"),
 ]
 
 
@@ -118,13 +122,8 @@ def _incident_checkpoints(now: datetime) -> list[datetime]:
     return sorted(set(out))
 
 
-def seed(context):
-    rng = context["rng"]
-    org = context.get("organization")
-    if org is None:
-        return
-    now = timezone.now().replace(second=0, microsecond=0)
-    now_bucket = maths.floor_to(int(now.timestamp()), BUCKET_SECONDS)
+def _org_slos(org, specs, now_bucket, rng, slos, rows):
+    """The SLIs and SLOs of one organization's specs, with 30 days of samples (appended to `rows`)."""
     by_slug = {s.slug: s for s in Service.objects.filter(organization=org).select_related("team")}
     leads = dict(
         TeamMembership.objects.filter(team__organization=org, role=TeamMembership.Role.LEAD).values_list(
@@ -134,8 +133,7 @@ def seed(context):
     from django.contrib.auth import get_user_model
 
     users = get_user_model().objects.in_bulk(list(leads.values()))
-    slos, rows = [], []
-    for service_slug, kind, name, target, window, budgeting, profile in SPECS:
+    for service_slug, kind, name, target, window, budgeting, profile in specs:
         service = by_slug.get(service_slug)
         if service is None:
             continue
@@ -154,6 +152,21 @@ def seed(context):
             # Whole events; the fraction becomes one more bad event with that probability.
             bad = min(total, int(expected_bad) + (rng.random() < expected_bad - int(expected_bad)))
             rows.append((sli.pk, bucket, float(total - bad), float(total)))
+
+
+def seed(context):
+    rng = context["rng"]
+    org = context.get("organization")
+    if org is None:
+        return
+    now = timezone.now().replace(second=0, microsecond=0)
+    now_bucket = maths.floor_to(int(now.timestamp()), BUCKET_SECONDS)
+    slos, rows = [], []
+    globex = Organization.objects.filter(slug="globex").first()
+    for spec_org, specs in ((org, SPECS), (globex, GLOBEX_SPECS)):
+        if spec_org is None:
+            continue
+        _org_slos(spec_org, specs, now_bucket, rng, slos, rows)
     services.samples_upsert(rows)
 
     # Policies: a team default for Checkout and Payments, one SLO with its own.

@@ -206,6 +206,32 @@ def seed(context):
     routing = services.team_upsert(organization=other, name="Routing", slug="routing")
     services.team_membership_set(team=routing, user=globex_admin, role=TeamMembership.Role.LEAD)
     services.service_upsert(organization=other, team=routing, name="route-planner", slug="route-planner", tier=1)
+    # A believable small tenant: a few teams, some with evidence (Routing: SLO and deployments;
+    # Fleet Tracking: deployments), one with a service but no evidence yet, one without services.
+    operations = services.department_upsert(organization=other, name="Operations", slug="operations")
+    services.team_upsert(organization=other, name="Routing", slug="routing", department=operations)
+    services.service_upsert(organization=other, team=routing, name="route-api", slug="route-api", tier=2)
+    fleet = services.team_upsert(
+        organization=other,
+        name="Fleet Tracking",
+        slug="fleet-tracking",
+        department=operations,
+        description="Truck telemetry and arrival estimates.",
+    )
+    services.service_upsert(organization=other, team=fleet, name="fleet-telemetry", slug="fleet-telemetry", tier=2)
+    warehouse = services.team_upsert(
+        organization=other,
+        name="Warehouse Systems",
+        slug="warehouse-systems",
+        department=operations,
+        description="Warehouse management sync; joined the platform this month.",
+    )
+    services.service_upsert(organization=other, team=warehouse, name="wms-sync", slug="wms-sync", tier=3)
+    services.team_upsert(
+        organization=other, name="Customs Docs", slug="customs-docs", description="Customs paperwork; no services yet."
+    )
+    fleet_lead = _person("fleet.lead@globex.example", "Farid Fleet")
+    services.team_membership_set(team=fleet, user=fleet_lead, role=TeamMembership.Role.LEAD)
     # The leader also advises Globex, so the organization switcher has two entries.
     services.org_membership_set(organization=other, user=leader, role=OrgMembership.Role.LEADER)
 

@@ -5,9 +5,22 @@ from apps.scoring import services
 from apps.teams.models import Team
 
 
+def give_slo_evidence(*service_list, good=999, total=1000, hours=1):
+    """An SLO with an hour of samples on each service, so its team's reliability is measured."""
+    from tests.slos.factories import fill, live_now_ts, make_sli, make_slo
+
+    end = live_now_ts()
+    for service in service_list:
+        sli = make_sli(service)
+        make_slo(sli)
+        fill(sli, start_ts=end - hours * 3600, end_ts=end, good=good, total=total)
+
+
 @pytest.fixture
 def scored(cast):
-    """Today's snapshots for every team of the cast's org (and the other org)."""
+    """Today's snapshots for every team of the cast's org (and the other org), each with SLO evidence
+    (a team without any evidence is "not yet measured" and not ranked)."""
+    give_slo_evidence(cast.service, cast.other_service)
     services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
     return cast
 

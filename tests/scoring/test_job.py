@@ -26,18 +26,20 @@ def test_one_snapshot_per_team_with_its_inputs(cast):
     assert services.score_teams(teams=_teams(cast.org), as_of=today) == 2
     snap = Snapshot.objects.get(team=cast.team, date=today)
     assert snap.organization_id == cast.org.pk
-    # One tier-1 service without an SLO: reliability is measured at 0; nothing else has data.
+    # One tier-1 service without an SLO: coverage is 0, but no SLO has data, so reliability is
+    # "no data" like everything else: the team is not yet measured (no overall), not scored 0.
     assert snap.inputs["reliability"]["services"] == 1
     assert snap.inputs["reliability"]["coverage_by_tier"]["1"] == 0.0
-    assert snap.reliability == 0.0
+    assert snap.reliability is None
     assert snap.self_assessment is None and snap.delivery is None and snap.learning is None
-    assert snap.overall == 0.0
+    assert snap.overall is None
     assert snap.level == 1
     failed = {c["key"]: c for c in snap.checks if c["status"] == "failed"}
     assert {"calms-submitted", "deploys-recorded", "first-slo", "score-25"} <= set(failed)
     assert failed["first-slo"]["hint"].startswith("Define an SLI and an SLO")
-    # Level 2 first, closest to passing first: one deployment passes "> 0"; "no data" comes last.
-    assert [r["check"] for r in snap.recommendations] == ["deploys-recorded", "first-slo", "score-25"]
+    # Level 2 first, closest to passing first: one deployment passes "> 0"; "no data" comes last
+    # (the overall and the assessment both have none, so by key).
+    assert [r["check"] for r in snap.recommendations] == ["deploys-recorded", "first-slo", "calms-submitted"]
     assert snap.inputs["windows"]["dora_days"] == 90
     assert snap.weights == {"self_assessment": 20, "delivery": 30, "reliability": 30, "learning": 20}
 

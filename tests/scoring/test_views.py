@@ -13,6 +13,8 @@ from apps.scoring.models import Exemption, ScoringRun, Snapshot
 from apps.teams.models import Team
 from tests.roles import HTML_SHARED_READ, assert_matrix
 
+from .conftest import give_slo_evidence
+
 pytestmark = pytest.mark.django_db
 
 # Leadership pages: org admins and leaders of the current org; team roles are refused.
@@ -161,7 +163,17 @@ def test_grant_without_justification_is_refused(client_for, requested):
     assert requested.status == Exemption.Status.REQUESTED
 
 
-def test_scorecard_page_shows_level_checks_hints_and_exemption(client_for, scored, requested):
+@pytest.fixture
+def requested_deploys(scored):
+    """An exemption of the level-2 "deployments recorded" check (still failing: the cast has SLOs, no deploys)."""
+    check = services.scorecard_ensure(organization=scored.org).checks.get(key="deploys-recorded")
+    return services.exemption_request(
+        team=scored.team, level_check=check, user=scored.lead, reason="Service is retiring."
+    )
+
+
+def test_scorecard_page_shows_level_checks_hints_and_exemption(client_for, scored, requested_deploys):
+    requested = requested_deploys
     services.exemption_grant(
         exemption=requested,
         user=scored.org_admin,
@@ -172,7 +184,8 @@ def test_scorecard_page_shows_level_checks_hints_and_exemption(client_for, score
     page = client_for("member").get(reverse("scoring:team", args=[scored.team.pk])).content.decode()
     assert "level-badge level-1" in page
     assert "Production deployments are recorded" in page
-    assert "Connect your CI/CD" in page  # the hint of a failed check
+    assert "At least one SLO" in page  # passed: the cast's SLO
+    assert "Connect your CI/CD" in page  # the hint of the exempted check
     assert "counts as passed" in page  # the exempted check says so
     assert "To reach the next level" in page
     # Members see no request form; the lead does.
@@ -183,7 +196,7 @@ def test_scorecard_page_shows_level_checks_hints_and_exemption(client_for, score
     )
 
 
-def test_scorecard_page_marks_a_pending_request(client_for, scored, requested):
+def test_scorecard_page_marks_a_pending_request(client_for, scored, requested_deploys):
     page = client_for("member").get(reverse("scoring:team", args=[scored.team.pk])).content.decode()
     assert "exemption requested" in page
     assert "Service is retiring." in page
@@ -206,6 +219,11 @@ def test_dashboard_lists_ranking_rollups_and_heatmap(client_for, scored):
 def test_dashboard_empty_state_and_filters(client_for, cast):
     page = client_for("leader").get(reverse("scoring:index")).content.decode()
     assert "No scores yet" in page
+    services.score_teams(teams=Team.objects.filter(organization=cast.org), as_of=timezone.localdate())
+    # Scored, but no team has evidence yet: not yet measured, listed apart, nothing ranked.
+    page = client_for("leader").get(reverse("scoring:index")).content.decode()
+    assert "Not yet measured" in page and 'id="ranking"' not in page
+    give_slo_evidence(cast.service, cast.other_service)
     services.score_teams(teams=Team.objects.filter(organization=cast.org), as_of=timezone.localdate())
     # Tier 1 filter: only Checkout owns a tier-1 service.
     page = client_for("leader").get(reverse("scoring:index") + "?tier=1").content.decode()

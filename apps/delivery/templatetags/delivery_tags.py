@@ -2,6 +2,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from apps.core import figures
+
 register = template.Library()
 
 TIER_CLASSES = {
@@ -37,38 +39,16 @@ def status_badge(status, label=None):
     )
 
 
-@register.filter
-def hours(value):
-    """A duration in hours, readable: 45 min, 5.2 h, 3.1 d."""
-    if value is None:
-        return "—"
-    if value < 1:
-        return f"{value * 60:.0f} min"
-    if value < 48:
-        return f"{value:.1f} h"
-    return f"{value / 24:.1f} d"
-
-
-@register.filter
-def percent(value):
-    return "—" if value is None else f"{value * 100:.1f} %"
-
-
-@register.filter
-def per_day(value):
-    if value is None:
-        return "—"
-    if value >= 1:
-        return f"{value:.1f}/day"
-    if value * 7 >= 1:
-        return f"{value * 7:.1f}/week"
-    return f"{value * 30:.1f}/month"
+# Durations, shares and rates are written the one way every page writes them (apps/core/figures.py).
+register.filter("hours", figures.duration)
+register.filter("percent", figures.share)
+register.filter("per_day", figures.deploy_rate)
 
 
 @register.filter
 def timeuntil_hours(delta):
     """A timedelta as a readable duration (45 min, 5.2 h, 3.1 d)."""
-    return hours(delta.total_seconds() / 3600) if delta is not None else "—"
+    return figures.duration(delta.total_seconds() / 3600) if delta is not None else figures.NO_DATA
 
 
 # Every DORA figure links to the records behind it. Both the four-keys names and the DORA
@@ -115,7 +95,7 @@ def evidence_url(figure, team=None, service=None, window=90, until=None):
 @register.filter
 def seconds_as_hours(value):
     """A duration in seconds, readable like the figures (45 min, 5.2 h, 3.1 d)."""
-    return hours(value / 3600) if value is not None else "—"
+    return figures.duration(value / 3600) if value is not None else figures.NO_DATA
 
 
 @register.filter

@@ -36,6 +36,9 @@ class ScorecardSerializer(serializers.ModelSerializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     level_name = serializers.CharField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
+    pillars_measured = serializers.IntegerField(
+        source="measured", read_only=True, help_text="How many of the four pillars have evidence (0: not yet measured)."
+    )
 
     class Meta:
         model = Snapshot
@@ -52,6 +55,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "delivery",
             "reliability",
             "learning",
+            "pillars_measured",
             "weights",
             "checks",
             "gaps",
@@ -137,6 +141,7 @@ class ComparisonColumnSerializer(serializers.Serializer):
     level = serializers.IntegerField(allow_null=True)
     overall = serializers.FloatField(allow_null=True)
     pillars = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    pillars_measured = serializers.IntegerField(help_text="How many of the four pillars have evidence.")
     dora = serializers.JSONField(allow_null=True)
     reliability = serializers.JSONField(allow_null=True)
     calms = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
