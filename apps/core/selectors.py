@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,9 +32,9 @@ class Section:
 
 
 def _section(qs, url: str | None = None, limit: int = LIST_LIMIT) -> Section:
-    items = list(qs[: limit + 1])
-    total = len(items) if len(items) <= limit else qs.count()
-    return Section(items=items[:limit], total=total, url=url)
+    # The full count rides along as a window function: one query however long the list is.
+    items = list(qs.annotate(section_total=Window(Count("pk")))[:limit])
+    return Section(items=items, total=items[0].section_total if items else 0, url=url)
 
 
 def _url(name: str, query: str = "") -> str | None:

@@ -6,7 +6,9 @@ from apps.teams.models import Team
 
 
 def give_slo_evidence(*service_list, good=999, total=1000, hours=1):
-    """An SLO with an hour of samples on each service, so its team's reliability is measured."""
+    """An SLO with an hour of samples on each service, so its team's reliability is measured
+    (its status stored, as a push or sync would leave it: today's scores read the stored status)."""
+    from apps.slos.services import slo_status_refresh
     from tests.slos.factories import fill, live_now_ts, make_sli, make_slo
 
     end = live_now_ts()
@@ -14,6 +16,7 @@ def give_slo_evidence(*service_list, good=999, total=1000, hours=1):
         sli = make_sli(service)
         make_slo(sli)
         fill(sli, start_ts=end - hours * 3600, end_ts=end, good=good, total=total)
+        slo_status_refresh(sli_ids=[sli.pk])
 
 
 @pytest.fixture
