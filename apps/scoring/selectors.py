@@ -959,8 +959,19 @@ def departments_for(*, organization) -> QuerySet:
     return Department.objects.filter(organization=organization).select_related("parent").order_by("name")
 
 
-def teams_for_picker(*, user, organization) -> QuerySet:
-    return permissions.viewable(user, Team.objects.filter(organization=organization)).order_by("name")
+def teams_for_picker(*, user, organization, filters: Filters | None = None) -> QuerySet:
+    """The teams a leader may pick for a comparison, within the cohort of `filters` when given."""
+    teams = (
+        leadership_teams(organization=organization, filters=filters)
+        if filters
+        else Team.objects.filter(organization=organization)
+    )
+    return permissions.viewable(user, teams).order_by("name")
+
+
+def mixed_departments(comp: Comparison) -> int:
+    """How many departments the compared teams come from (more than one: say so)."""
+    return len({c.team.department_id for c in comp.columns})
 
 
 def org_summary(*, organization) -> Rollup | None:

@@ -126,6 +126,7 @@ def compare(request):
     comp = selectors.comparison(user=request.user, organization=org, team_ids=ids)
     if ids and not comp.columns and error is None:
         raise Http404("No such team.")
+    form, filters = _filters(request, org)
     return render(
         request,
         "scoring/compare.html",
@@ -133,7 +134,10 @@ def compare(request):
             "comparison": comp,
             "error": error,
             "selected": ids,
-            "teams": selectors.teams_for_picker(user=request.user, organization=org),
+            "form": form,
+            "cohort": selectors.cohort_label(organization=org, filters=filters),
+            "departments_compared": selectors.mixed_departments(comp),
+            "teams": selectors.teams_for_picker(user=request.user, organization=org, filters=filters),
             "max_compare": selectors.MAX_COMPARE,
             "organization": org,
         },

@@ -47,4 +47,11 @@ def test_each_roles_home_on_the_demo(browser, live_server):
         if name == "home-member":
             _drawn(page, 'canvas[aria-label^="Your team\'s overall score"]')
         screenshot(page, name)
+        if name == "home-leader":
+            # One click further: the movement against each team's own baseline leads the scores page.
+            page.click("text=Every team's movement")
+            page.wait_for_load_state("networkidle")
+            assert page.locator("#movement-table tbody tr").count() >= 6
+            assert "within all of Northwind Commerce" in page.inner_text("#ranking .card-header")
+            screenshot(page, "scores-baseline-and-cohort")
         context.close()

@@ -103,13 +103,13 @@ def test_the_sidebar_is_an_offcanvas_on_a_phone(page, live_server, cast):
 
 
 def test_empty_states_explain_what_to_do(page, live_server, cast):
-    login(page, live_server, cast.org_admin)  # an admin is on no team
+    login(page, live_server, cast.org_admin)  # nothing scored yet: the home page says what to do
     page.goto(live_server.url + "/")
     empty = page.locator(".empty-state")
-    assert "You are not on a team" in empty.inner_text()
-    empty.locator("a.btn", has_text="Browse all teams").click()
+    assert "No team is measured yet" in empty.inner_text()
+    empty.locator("a.btn", has_text="Open Scores").click()
     page.wait_for_load_state("networkidle")
-    assert page.url == f"{live_server.url}/teams/"
+    assert page.url == f"{live_server.url}/scoring/"
 
     page.goto(live_server.url + "/teams/?q=no-such-team")
     assert "No team matches" in page.locator(".empty-state").inner_text()

@@ -105,3 +105,18 @@ def test_comparison_shows_throughput_and_instability_together(client_for, scored
     assert page.index(">Instability<") < page.index(">Change failure rate<")
     assert "no deployments" in page  # no production deployment is said in words, not 0.0/month
     assert "overall tier" not in page.lower()
+
+
+def test_comparison_picks_within_a_cohort_and_warns_across_departments(client_for, scored):
+    response = client_for("leader").get(reverse("scoring:compare") + "?tier=1")
+    assert [t.name for t in response.context["teams"]] == ["Checkout"]
+    assert "Choose teams within <span data-cohort>teams owning a tier-1 service</span>" in response.content.decode()
+    same = reverse("scoring:compare") + f"?teams={scored.team.pk},{scored.other_team.pk}"
+    assert 'id="mixed-cohort"' not in client_for("leader").get(same).content.decode()  # both in Engineering
+    from apps.teams import services as team_services
+    from tests.factories import TeamFactory
+
+    sales = team_services.department_upsert(organization=scored.org, name="Sales", slug="sales")
+    crm = TeamFactory(organization=scored.org, name="CRM", slug="crm", department=sales)
+    mixed = client_for("leader").get(reverse("scoring:compare") + f"?teams={scored.team.pk},{crm.pk}")
+    assert "These teams come from 2 departments" in mixed.content.decode()

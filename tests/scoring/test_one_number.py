@@ -117,6 +117,10 @@ def test_every_shared_figure_agrees_across_pages_csv_and_api(demo):
         learning = [v for (team, k), v in card.items() if k.startswith("sev1-2-with-a-published-postmortem")]
         assert learning == [panel[(None, "sev12-published")]], t.name
         assert any(k.endswith("last-90-days") for (_team, k) in card if k.startswith("sev1-2"))
+        # The DORA keys as the scorecard writes them (value · tier), kept to compare with the comparison.
+        for label in ("deployment-frequency", "lead-time", "change-failure-rate", "time-to-restore"):
+            [shown_value] = [v for (_team, k), v in card.items() if k.startswith(label + "-")]
+            expected[t.pk][f"dora-{label}"] = shown_value[0].split(" · ")[0]
         # Tier-weighted SLO coverage: the scorecard's figure is the CSV's, by its own name (below).
         expected[t.pk]["coverage"] = card.get((None, "slo-coverage-tier-weighted"), ["none owned"])[0]
 
@@ -126,6 +130,8 @@ def test_every_shared_figure_agrees_across_pages_csv_and_api(demo):
         for t in chunk:
             want = expected[t.pk]["overall"] if latest[t.pk].is_measured else "not yet measured"
             assert found[(str(t.pk), "overall")] == [want], t.name
+            for label in ("deployment-frequency", "lead-time", "change-failure-rate", "time-to-restore"):
+                assert found[(str(t.pk), f"dora-{label}")] == [expected[t.pk][f"dora-{label}"]], (t.name, label)
 
     # 4. The CSV: more decimals allowed, never another value.
     response = client.get(reverse("scoring:export"))

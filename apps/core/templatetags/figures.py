@@ -13,11 +13,17 @@ from apps.core import figures
 
 register = template.Library()
 
-register.filter("score", figures.score)
-register.filter("share", figures.share)
-register.filter("duration", figures.duration)
-register.filter("days", figures.days)
-register.filter("deploy_rate", figures.deploy_rate)
-register.filter("average", figures.average)
-register.filter("count", figures.count)
-register.filter("score_number", figures.score_number)
+
+def _filter(fn):
+    """A template variable that does not resolve arrives as "": that is no data, not an error."""
+
+    def wrapped(value):
+        return fn(None if value == "" else value)
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+for _name in ("score", "share", "duration", "days", "deploy_rate", "average", "count", "score_number"):
+    register.filter(_name, _filter(getattr(figures, _name)))
