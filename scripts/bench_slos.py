@@ -78,9 +78,14 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
     from apps.accounts.models import User
     from apps.slos import services
     from apps.slos.models import SLI, SLIRollup, SLISample
+    from apps.teams import services as team_services
     from apps.teams.models import Service
 
-    service = Service.objects.filter(organization__slug="bench-small").first()
+    org = team_services.organization_upsert(name="Bench ingest", slug="bench-ingest")
+    team = team_services.team_upsert(organization=org, name="Ingest", slug="ingest")
+    service = Service.objects.filter(organization=org).first() or Service.objects.create(
+        organization=org, team=team, name="ingest", slug="ingest", tier=1
+    )
     slis = [
         SLI.objects.get_or_create(
             organization=service.organization,
@@ -99,6 +104,7 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
     ]
     total = len(rows)
     user = User.objects.get(email="bench-admin@example.test")
+    team_services.org_membership_set(organization=org, user=user, role="admin")
     items = [
         {"sli": s, "timestamp": datetime.fromtimestamp(b, UTC).isoformat(), "good": g, "total": t}
         for s, b, g, t in rows
