@@ -173,7 +173,11 @@ def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk
 
             percentiles = {"p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99), "max": latencies[-1] * 1000}
             sent = deliveries
-        # A redelivery of 200 stored deliveries is answered 200 and not stored again.
+        # A redelivery of 200 stored deliveries is answered 200 and not stored again (after the
+        # requests still in flight when wrk stopped have been answered).
+        count = -1
+        while count != (count := RawEvent.objects.filter(integration=integration).count()):
+            time.sleep(2)
         stored_ids = set(RawEvent.objects.filter(integration=integration).values_list("delivery_id", flat=True))
         again = [r for r in requests if r[1]["X-GitHub-Delivery"] in stored_ids][:200]
         before = len(stored_ids)

@@ -9,6 +9,8 @@ command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium chromium-driver fonts-dejavu-core)
 # The SLO integration test starts its own Prometheus (no systemd service) and loads it with promtool.
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || need+=(prometheus)
+# The webhook intake benchmark drives gunicorn with wrk (a low-overhead C client).
+command -v wrk >/dev/null || need+=(wrk)
 # The fault tests start (and restart) their own redis-server on a free port.
 command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then

@@ -563,7 +563,7 @@ def stored_statuses(slos) -> dict[int, SLOStatus | None]:
 def ensure_stored(qs) -> int:
     """Compute and store the status of the SLOs in `qs` that have none yet (created by a path
     that skipped the services, or before statuses were stored). One query when none is missing."""
-    missing = list(qs.filter(status_record__isnull=True).values_list("pk", flat=True))
+    missing = list(qs.filter(status_record__isnull=True).order_by().values_list("pk", flat=True))
     if missing:
         from .services import slo_status_refresh
 
@@ -615,6 +615,17 @@ def catalog_counts(qs) -> dict[str, int]:
         if state in counts:
             counts[state] = n
     return counts
+
+
+def catalog_page_slos(ids) -> list[SLO]:
+    """The SLOs of one catalog page, in the page's order, with what a row shows.
+
+    The page's ids come from a narrow query (ordered and cut in SQL over the stored status),
+    the rows from one by primary key: sorting every SLO of a 10,000-SLO catalog joined with
+    its SLI, service, team and owner before keeping 100 took most of the page's time."""
+    ids = list(ids)
+    by_pk = SLO.objects.filter(pk__in=ids).select_related("sli__service__team", "owner", "status_record").in_bulk()
+    return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
 def catalog_rows(slos) -> list[CatalogRow]:

@@ -54,8 +54,8 @@ def catalog(request):
         user=request.user, organization=org, team=team, service=service, tier=tier, status=status, sort=sort
     )
     counts = selectors.catalog_counts(slos)
-    page = Paginator(slos, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.catalog_rows(list(page.object_list))
+    page = Paginator(slos.values_list("pk", flat=True), CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.catalog_rows(selectors.catalog_page_slos(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
