@@ -878,6 +878,10 @@ def _apply(result: ImportResult, label: str, obj, fields: dict, *, update, creat
     return updated
 
 
+def _same_policy(a: dict, b: dict) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("metadata", "spec"))
+
+
 def _may_change_shared(user, organization, slos) -> bool:
     """Org-wide policies and targets: admins, or whoever may change every SLO using them."""
     if user is None or permissions.is_org_admin(user, organization):
@@ -928,8 +932,13 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
             else:
                 _check_document(item, here, reader, expect_kind="AlertPolicy", inline=True)
                 pname = item["metadata"]["name"]
+                if pname in policy_docs and _same_policy(policy_docs[pname].doc, item):
+                    refs.append(pname)  # the same policy inlined in several SLOs
+                    continue
                 if pname in policy_docs:
-                    raise OpenSLOError(f"{here}.metadata.name", f"AlertPolicy {pname!r} appears twice.")
+                    raise OpenSLOError(
+                        f"{here}.metadata.name", f"AlertPolicy {pname!r} appears twice, with different contents."
+                    )
                 policy_docs[pname] = Doc(here, item)
                 refs.append(pname)
         if len(set(refs)) != len(refs):
@@ -948,7 +957,6 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
     # SLOs: one platform SLO per objective, each with its SLI.
     sli_plans: dict[str, dict] = {}  # slug -> {"fields", "service", "path"}
     slo_plans: dict[str, dict] = {}
-    sli_service_of_ref: dict[str, str] = {}
     for name, d in docs["SLO"].items():
         path, spec = d.path, d.spec
         service = _need(spec, "service", f"{path}.spec", str)
@@ -1038,8 +1046,6 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
                 sli_slug = existing_ref or indicator.name
                 if indicator is not None:
                     _plan_ratio_sli(sli_plans, indicator, service)
-                else:
-                    sli_service_of_ref.setdefault(sli_slug, service)
             else:
                 for key in ("op", "value"):
                     if obj[key] is None:

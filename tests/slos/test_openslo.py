@@ -665,6 +665,33 @@ def test_more_refusals(cast):
         _import(cast, "---\n")
 
 
+def test_one_policy_inlined_in_two_slos(cast):
+    inline = RICH[
+        RICH.index("    - kind: AlertPolicy\n      metadata: {name: ticket-slow}") : RICH.index(
+            "---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: checkout-errors"
+        )
+    ]
+    text = RICH.replace(
+        "  objectives: [{target: 0.995, timeSliceWindow: 10}]\n",
+        "  objectives: [{target: 0.995, timeSliceWindow: 10}]\n  alertPolicies:\n" + inline,
+    )
+    _import(cast, text)
+    assert set(AlertPolicy.objects.get(slug="ticket-slow").slos.values_list("slug", flat=True)) == {
+        "checkout-fast-1",
+        "checkout-fast-2",
+        "checkout-errors",
+    }
+    with pytest.raises(
+        openslo.OpenSLOError, match=r"documents\[7\]\.spec\.alertPolicies\[0\]\.metadata\.name: .*different"
+    ):
+        _import(
+            cast,
+            text.replace("threshold: 1, lookbackWindow: 3d", "threshold: 2, lookbackWindow: 3d", 2).replace(
+                "threshold: 2, lookbackWindow: 3d", "threshold: 1, lookbackWindow: 3d", 1
+            ),
+        )
+
+
 def test_a_late_error_rolls_back_what_was_created(varied):
     text = _export(varied.org).replace("checkout-999", "checkout-new")
     broken = text + "---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: bad}\nspec: {}\n"
