@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -321,6 +322,9 @@ def test_openslo_import_page_reports_the_bad_path(client_for, catalog):
     assert response.status_code == 200
     assert "Refused, nothing imported" in response.content.decode()
     assert "spec.objectives[0].target" in response.content.decode()
+    upload = SimpleUploadedFile("slos.yaml", bad.encode(), content_type="application/yaml")
+    body = client.post(reverse("slos:openslo_import"), {"file": upload}).content.decode()
+    assert "spec.objectives[0].target" in body and "target: 1.5" in body  # the uploaded text stays on the page
 
 
 def test_openslo_import_page_previews_before_it_writes(client_for, cast, catalog):
