@@ -4,10 +4,11 @@ Kinds: Service, DataSource, SLI, SLO, AlertPolicy, AlertCondition and
 AlertNotificationTarget. SLOs take an inline `indicator` or an `indicatorRef`;
 indicators are a `ratioMetric` (good/total, bad/total or a `raw` ratio with
 `rawType`) or a `thresholdMetric` compared with each objective's `op` and
-`value`. Budgeting is Occurrences, Timeslices or RatioTimeslices; windows
-rolling or calendar (weeks, months, quarters, years in
-any IANA time zone, from any startTime); an SLO may have several objectives, each becoming
-one platform SLO (sharing `openslo_name`).
+`value`. Budgeting is Occurrences, Timeslices or RatioTimeslices (slices that
+are not a multiple of 5 minutes evaluated on the nearest one, said in the
+notes); windows rolling or calendar (a week, month, quarter or year in any IANA
+time zone, from any startTime); an SLO may have several objectives, each
+becoming one platform SLO (sharing `openslo_name`).
 
 The import is all or nothing: a document we cannot honour is refused with the
 path of the bad field (`documents[2].spec.objectives[0].op: ...`). Fields we
