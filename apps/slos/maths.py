@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -159,24 +160,93 @@ def floor_to(ts: int, step: int) -> int:
     return ts - ts % step
 
 
-def calendar_period_start(now: datetime, unit: str) -> datetime:
-    """Start (UTC) of the calendar month or quarter containing `now`: where the budget resets."""
-    now = now.astimezone(UTC)
-    if unit == "month":
-        return datetime(now.year, now.month, 1, tzinfo=UTC)
-    if unit == "quarter":
-        return datetime(now.year, 3 * ((now.month - 1) // 3) + 1, 1, tzinfo=UTC)
-    raise ValueError(f"Unknown calendar unit {unit!r}.")
+CALENDAR_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+CALENDAR_UNITS = ("week", *CALENDAR_MONTHS)
 
 
-def calendar_period_end(start: datetime, unit: str) -> datetime:
-    months = 1 if unit == "month" else 3
-    month = start.month - 1 + months
-    return datetime(start.year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+def default_anchor(unit: str) -> datetime:
+    """Where calendar periods start when the SLO names no start (local wall-clock time):
+    weeks on Monday 00:00, months on the 1st, quarters in January/April/July/October, years on 1 January."""
+    return datetime(2020, 1, 6) if unit == "week" else datetime(2020, 1, 1)
+
+
+def is_default_anchor(anchor: datetime, unit: str) -> bool:
+    """True when periods starting at `anchor` (naive, local) are those of `default_anchor(unit)`."""
+    if (anchor.hour, anchor.minute, anchor.second, anchor.microsecond) != (0, 0, 0, 0):
+        return False
+    if unit == "week":
+        return anchor.weekday() == 0
+    return anchor.day == 1 and (anchor.month - 1) % CALENDAR_MONTHS[unit] == 0
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"Unknown time zone {tz!r}.") from exc
+
+
+def _add_months(anchor: datetime, months: int) -> datetime:
+    """`anchor` moved by whole months, its day clipped to the target month's length."""
+    index = anchor.year * 12 + anchor.month - 1 + months
+    year, month = divmod(index, 12)
+    return anchor.replace(year=year, month=month + 1, day=min(anchor.day, days_in_month(year, month + 1)))
+
+
+def _local_start(anchor: datetime, unit: str, k: int) -> datetime:
+    """Start (naive, local) of the k-th period after the one starting at `anchor`."""
+    if unit == "week":
+        return anchor + timedelta(days=7 * k)
+    return _add_months(anchor, k * CALENDAR_MONTHS[unit])
+
+
+def _to_utc(local: datetime, zone: ZoneInfo) -> datetime:
+    # fold=0: an ambiguous wall time (autumn) is its first occurrence; a time inside a spring
+    # gap is read with the offset before the gap, i.e. the period starts when the gap ends.
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def calendar_period(
+    now: datetime, unit: str, tz: str | None = "UTC", anchor: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the calendar period containing `now`: periods follow each other
+    from `anchor` (naive wall-clock time in `tz`; default `default_anchor(unit)`), their
+    boundaries taken in that zone, so a period over a DST change is an hour shorter or longer."""
+    if unit not in CALENDAR_UNITS:
+        raise ValueError(f"Unknown calendar unit {unit!r}.")
+    zone = _zone(tz)
+    anchor = (anchor or default_anchor(unit)).replace(tzinfo=None)
+    local = now.astimezone(zone).replace(tzinfo=None)
+    if unit == "week":
+        k = (local - anchor) // timedelta(days=7)
+    else:
+        k = ((local.year - anchor.year) * 12 + local.month - anchor.month) // CALENDAR_MONTHS[unit]
+    # The estimate is off by at most one period (day of month, time of day, DST): settle it in UTC.
+    while _to_utc(_local_start(anchor, unit, k), zone) > now:
+        k -= 1
+    while _to_utc(_local_start(anchor, unit, k + 1), zone) <= now:
+        k += 1
+    return _to_utc(_local_start(anchor, unit, k), zone), _to_utc(_local_start(anchor, unit, k + 1), zone)
+
+
+def calendar_period_start(now: datetime, unit: str, tz: str | None = "UTC", anchor: datetime | None = None):
+    """Start (UTC) of the calendar period containing `now`: where the budget resets."""
+    return calendar_period(now, unit, tz, anchor)[0]
+
+
+def calendar_period_end(start: datetime, unit: str, tz: str | None = "UTC", anchor: datetime | None = None):
+    """End (UTC) of the calendar period that starts at `start`."""
+    return calendar_period(start, unit, tz, anchor)[1]
 
 
 def window_bounds(
-    *, kind: str, days: int | None = None, unit: str | None = None, now: datetime
+    *,
+    kind: str,
+    days: int | None = None,
+    unit: str | None = None,
+    now: datetime,
+    tz: str | None = "UTC",
+    anchor: datetime | None = None,
 ) -> tuple[datetime, datetime]:
     """[start, end) of the SLO window that ends at `now`."""
     if kind == "rolling":
@@ -184,16 +254,25 @@ def window_bounds(
             raise ValueError("A rolling window needs a positive number of days.")
         return now - timedelta(days=days), now
     if kind == "calendar":
-        return calendar_period_start(now, unit or ""), now
+        return calendar_period_start(now, unit or "", tz, anchor), now
     raise ValueError(f"Unknown window kind {kind!r}.")
 
 
-def period_hours(*, kind: str, days: int | None = None, unit: str | None = None, now: datetime) -> float:
-    """Length of the SLO period in hours (a calendar month or quarter: the one containing `now`)."""
+def period_hours(
+    *,
+    kind: str,
+    days: int | None = None,
+    unit: str | None = None,
+    now: datetime,
+    tz: str | None = "UTC",
+    anchor: datetime | None = None,
+) -> float:
+    """Length of the SLO period in hours (a calendar period: the one containing `now`, in real
+    elapsed hours, so 743 or 745 for a month with a DST change)."""
     if kind == "rolling":
         return float(days) * 24
-    start = calendar_period_start(now, unit or "")
-    return (calendar_period_end(start, unit or "") - start).total_seconds() / HOUR
+    start, end = calendar_period(now, unit or "", tz, anchor)
+    return (end - start).total_seconds() / HOUR
 
 
 def days_in_month(year: int, month: int) -> int:
@@ -219,6 +298,17 @@ def parse_duration(text: str) -> int:
     if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit() or int(text[:-1]) <= 0:
         raise ValueError(f"{text!r} is not a duration like 5m, 1h or 28d.")
     return int(text[:-1]) * _UNITS[text[-1]]
+
+
+SAMPLE_SECONDS = 300  # samples are kept per 5 minutes (models.BUCKET_SECONDS)
+
+
+def supported_slice(seconds: int) -> int:
+    """The slice length the platform evaluates for a requested one: the nearest multiple of
+    the 5-minute sample, at least one sample (1m -> 5m, 7m -> 5m, 8m -> 10m; halfway goes up)."""
+    if seconds <= 0:
+        raise ValueError("A slice length is positive.")
+    return max(SAMPLE_SECONDS, (seconds + SAMPLE_SECONDS // 2) // SAMPLE_SECONDS * SAMPLE_SECONDS)
 
 
 def duration_label(seconds: int) -> str:

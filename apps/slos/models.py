@@ -8,6 +8,9 @@ Unix time (seconds, UTC) at which it starts, so window arithmetic is integer
 arithmetic both in Python and in SQL.
 """
 
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -99,8 +102,10 @@ class SLO(TimeStampedModel):
         CALENDAR = "calendar", "Calendar"
 
     class CalendarUnit(models.TextChoices):
+        WEEK = "week", "Week"
         MONTH = "month", "Month"
         QUARTER = "quarter", "Quarter"
+        YEAR = "year", "Year"
 
     class Budgeting(models.TextChoices):
         OCCURRENCES = "occurrences", "Occurrences"
@@ -126,6 +131,15 @@ class SLO(TimeStampedModel):
         default=30, validators=[MinValueValidator(1), MaxValueValidator(366)], help_text="Length of a rolling window."
     )
     calendar_unit = models.CharField(max_length=10, choices=CalendarUnit.choices, blank=True)
+    # Calendar periods' boundaries are wall-clock times in this IANA zone (converted to UTC
+    # for the queries). `calendar_start` is the instant one period starts (OpenSLO
+    # calendar.startTime); empty: the 1st at 00:00 (weeks: Monday 00:00), in that zone.
+    calendar_timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA time zone of a calendar window, e.g. America/New_York."
+    )
+    calendar_start = models.DateTimeField(
+        null=True, blank=True, help_text="When one calendar period starts; empty: the 1st (weeks: Monday) at 00:00."
+    )
     budgeting = models.CharField(max_length=20, choices=Budgeting.choices, default=Budgeting.OCCURRENCES)
     timeslice_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Slice length in seconds (a multiple of 300)."
@@ -171,17 +185,32 @@ class SLO(TimeStampedModel):
     @property
     def window_label(self) -> str:
         if self.window_kind == self.WindowKind.CALENDAR:
-            return f"calendar {self.calendar_unit}"
+            zone = "" if self.calendar_timezone in ("", "UTC") else f" ({self.calendar_timezone})"
+            return f"calendar {self.calendar_unit}{zone}"
         return f"rolling {self.window_days} days"
+
+    @property
+    def calendar_anchor(self) -> datetime | None:
+        """`calendar_start` as a wall-clock time in the window's zone (None: the default start)."""
+        if self.calendar_start is None:
+            return None
+        return self.calendar_start.astimezone(ZoneInfo(self.calendar_timezone or "UTC")).replace(tzinfo=None)
 
     def clean(self):
         errors = {}
         if self.target is not None and not (0 < self.target < 1):
             errors["target"] = "The target is a fraction strictly between 0 and 1, e.g. 0.999."
         if self.window_kind == self.WindowKind.CALENDAR and not self.calendar_unit:
-            errors["calendar_unit"] = "A calendar window needs a month or quarter."
+            errors["calendar_unit"] = "A calendar window needs a week, month, quarter or year."
+        if self.window_kind == self.WindowKind.CALENDAR:
+            try:
+                ZoneInfo(self.calendar_timezone or "UTC")
+            except (ZoneInfoNotFoundError, ValueError):
+                errors["calendar_timezone"] = f"{self.calendar_timezone!r} is not an IANA time zone."
         if self.window_kind == self.WindowKind.ROLLING:
             self.calendar_unit = ""
+            self.calendar_timezone = "UTC"
+            self.calendar_start = None
             if not self.window_days:
                 errors["window_days"] = "A rolling window needs a number of days."
         if self.budgeting in (self.Budgeting.TIMESLICES, self.Budgeting.RATIO_TIMESLICES):

@@ -4,9 +4,11 @@ Kinds: Service, DataSource, SLI, SLO, AlertPolicy, AlertCondition and
 AlertNotificationTarget. SLOs take an inline `indicator` or an `indicatorRef`;
 indicators are a `ratioMetric` (good/total, bad/total or a `raw` ratio with
 `rawType`) or a `thresholdMetric` compared with each objective's `op` and
-`value`. Budgeting is Occurrences, Timeslices or RatioTimeslices; windows
-rolling or calendar (UTC); an SLO may have several objectives, each becoming
-one platform SLO (sharing `openslo_name`).
+`value`. Budgeting is Occurrences, Timeslices or RatioTimeslices (slices that
+are not a multiple of 5 minutes evaluated on the nearest one, said in the
+notes); windows rolling or calendar (a week, month, quarter or year in any IANA
+time zone, from any startTime); an SLO may have several objectives, each
+becoming one platform SLO (sharing `openslo_name`).
 
 The import is all or nothing: a document we cannot honour is refused with the
 path of the bad field (`documents[2].spec.objectives[0].op: ...`). Fields we
@@ -24,9 +26,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from django.contrib.auth import get_user_model
@@ -58,7 +61,6 @@ OP_SYMBOLS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 UNUSED = {
     "counter": "events are counted per 5 minutes either way",
     "labels": "labels are not kept",
-    "startTime": "calendar periods start on the 1st at 00:00 UTC",
     "alertWhenNoData": "a window without data never alerts",
     "compositeWeight": "composite SLOs are not supported",
 }
@@ -112,10 +114,14 @@ def _sli_annotations(sli: SLI, default_kind: str) -> dict:
 
 def _window_doc(slo: SLO) -> dict:
     if slo.window_kind == SLO.WindowKind.CALENDAR:
+        anchor = slo.calendar_anchor or maths.default_anchor(slo.calendar_unit)
         return {
-            "duration": "1M" if slo.calendar_unit == SLO.CalendarUnit.MONTH else "1Q",
+            "duration": CALENDAR_DURATION_NAMES[slo.calendar_unit],
             "isRolling": False,
-            "calendar": {"startTime": "2020-01-01 00:00:00", "timeZone": "UTC"},
+            "calendar": {
+                "startTime": anchor.strftime("%Y-%m-%d %H:%M:%S"),
+                "timeZone": slo.calendar_timezone or "UTC",
+            },
         }
     return {"duration": f"{slo.window_days}d", "isRolling": True}
 
@@ -147,6 +153,8 @@ def _slo_shape(slo: SLO, policies: list[str]) -> tuple:
         slo.window_kind,
         slo.window_days,
         slo.calendar_unit,
+        slo.calendar_timezone,
+        slo.calendar_start,
         slo.budgeting,
         slo.description,
         slo.owner_id,
@@ -778,6 +786,26 @@ def _target(d: Doc, reader: _Reader) -> dict:
     return {"name": _display(d.metadata), "description": _description(d.spec, path), "target": target[:100]}
 
 
+# Calendar durations: unit by the OpenSLO shorthand (M month, Q quarter, Y year, w week).
+CALENDAR_DURATIONS = {
+    "1w": SLO.CalendarUnit.WEEK,
+    "7d": SLO.CalendarUnit.WEEK,
+    "1M": SLO.CalendarUnit.MONTH,
+    "1Q": SLO.CalendarUnit.QUARTER,
+    "3M": SLO.CalendarUnit.QUARTER,
+    "1Y": SLO.CalendarUnit.YEAR,
+    "1y": SLO.CalendarUnit.YEAR,
+    "12M": SLO.CalendarUnit.YEAR,
+}
+CALENDAR_DURATION_NAMES = {
+    SLO.CalendarUnit.WEEK: "1w",
+    SLO.CalendarUnit.MONTH: "1M",
+    SLO.CalendarUnit.QUARTER: "1Q",
+    SLO.CalendarUnit.YEAR: "1Y",
+}
+START_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
 def _window(path: str, spec: dict, reader: _Reader) -> dict:
     windows = _need(spec, "timeWindow", f"{path}.spec", list)
     if len(windows) != 1:
@@ -794,28 +822,58 @@ def _window(path: str, spec: dict, reader: _Reader) -> dict:
         seconds = _duration(duration, f"{here}.duration")
         if seconds % maths.DAY or not 1 <= seconds // maths.DAY <= 366:
             raise OpenSLOError(f"{here}.duration", "a rolling window is a whole number of days, 1d to 366d.")
-        return {"window_kind": SLO.WindowKind.ROLLING, "window_days": seconds // maths.DAY, "calendar_unit": ""}
-    unit = {"1M": SLO.CalendarUnit.MONTH, "1Q": SLO.CalendarUnit.QUARTER, "3M": SLO.CalendarUnit.QUARTER}.get(duration)
+        return {
+            "window_kind": SLO.WindowKind.ROLLING,
+            "window_days": seconds // maths.DAY,
+            "calendar_unit": "",
+            "calendar_timezone": "UTC",
+            "calendar_start": None,
+        }
+    unit = CALENDAR_DURATIONS.get(duration)
+    if unit is None and duration == "1m":
+        # OpenSLO's "m" is minutes, but no calendar period lasts a minute: the one reading
+        # that can be honoured is a month (said in the notes, never silently).
+        unit = SLO.CalendarUnit.MONTH
+        reader.note(
+            f"{here}.duration: a calendar window of 1m (one minute) cannot be evaluated; read as 1M (one month)."
+        )
     if unit is None:
-        raise OpenSLOError(f"{here}.duration", "a calendar window is 1M (month) or 1Q (quarter).")
+        raise OpenSLOError(
+            f"{here}.duration", "a calendar window is 1w (week), 1M (month), 1Q or 3M (quarter) or 1Y (year)."
+        )
     calendar = calendar or {}
-    tz = _need(calendar, "timeZone", f"{here}.calendar", str, required=False, default="UTC")
-    if tz not in ("UTC", "Etc/UTC"):
-        raise OpenSLOError(f"{here}.calendar.timeZone", "only UTC calendars are supported.")
+    tz = str(_need(calendar, "timeZone", f"{here}.calendar", str, required=False, default="UTC")).strip()
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise OpenSLOError(f"{here}.calendar.timeZone", f"is not an IANA time zone like Europe/Paris (got {tz!r}).")
     start = calendar.get("startTime")
+    anchor = None
     if start is not None:
-        try:
-            when = datetime.strptime(str(start).strip(), "%Y-%m-%d %H:%M:%S")
-        except ValueError:
+        text = str(start).strip()
+        for fmt in START_FORMATS:
+            try:
+                anchor = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if anchor is None:
             raise OpenSLOError(f"{here}.calendar.startTime", "must be a date and time like 2020-01-01 00:00:00.")
-        months = (1, 4, 7, 10) if unit == SLO.CalendarUnit.QUARTER else range(1, 13)
-        if (when.day, when.hour, when.minute, when.second) != (1, 0, 0, 0) or when.month not in months:
+        if unit != SLO.CalendarUnit.WEEK and anchor.day > 28:
             raise OpenSLOError(
                 f"{here}.calendar.startTime",
-                "calendar periods start on the 1st of a month (quarters: January, April, July, October) at 00:00 UTC.",
+                "a month, quarter or year period starts on day 1 to 28 (not every month has a 29th).",
             )
+        if maths.is_default_anchor(anchor, unit):
+            anchor = None  # the platform's own periods: stored as the default
     reader.unused(calendar, f"{here}.calendar", ("timeZone", "startTime"))
-    return {"window_kind": SLO.WindowKind.CALENDAR, "window_days": 30, "calendar_unit": unit}
+    return {
+        "window_kind": SLO.WindowKind.CALENDAR,
+        "window_days": 30,
+        "calendar_unit": unit,
+        "calendar_timezone": "UTC" if tz == "Etc/UTC" else tz,
+        "calendar_start": None if anchor is None else anchor.replace(tzinfo=zone).astimezone(UTC),
+    }
 
 
 def _objective(here: str, objective, budgeting: str, reader: _Reader) -> dict:
@@ -836,16 +894,26 @@ def _objective(here: str, objective, budgeting: str, reader: _Reader) -> dict:
     used = {"displayName", "target", "targetPercent", "op", "value"}
     if budgeting in (SLO.Budgeting.TIMESLICES, SLO.Budgeting.RATIO_TIMESLICES):
         used.add("timeSliceWindow")
+        asked = objective.get("timeSliceWindow")
         seconds = _duration(
             _need(objective, "timeSliceWindow", here, (str, int)), f"{here}.timeSliceWindow", minutes_if_number=True
         )
-        if seconds % 300 or seconds > maths.DAY:
+        if seconds > maths.DAY:
             raise OpenSLOError(
-                f"{here}.timeSliceWindow",
-                "must be a multiple of 5m (samples are kept per 5 minutes), at most 1d "
-                f"(got {objective['timeSliceWindow']}).",
+                f"{here}.timeSliceWindow", f"must be at most 1d: slices are evaluated within a day (got {asked})."
             )
-        fields["timeslice_seconds"] = seconds
+        supported = maths.supported_slice(seconds)
+        if supported != seconds:
+            reader.note(
+                f"{here}.timeSliceWindow: {asked} slices are evaluated as {maths.duration_label(supported)} slices, "
+                "the nearest multiple of the 5-minute samples"
+                + (
+                    "; a slice's ratio is that of its 5 minutes (good / total events in them)."
+                    if seconds < supported
+                    else "."
+                )
+            )
+        fields["timeslice_seconds"] = supported
     if budgeting == SLO.Budgeting.TIMESLICES:
         used.add("timeSliceTarget")
         if "timeSliceTarget" not in objective:
@@ -876,6 +944,10 @@ def _apply(result: ImportResult, label: str, obj, fields: dict, *, update, creat
     updated = update()
     result.updated.append(label)
     return updated
+
+
+def _same_policy(a: dict, b: dict) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("metadata", "spec"))
 
 
 def _may_change_shared(user, organization, slos) -> bool:
@@ -928,8 +1000,13 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
             else:
                 _check_document(item, here, reader, expect_kind="AlertPolicy", inline=True)
                 pname = item["metadata"]["name"]
+                if pname in policy_docs and _same_policy(policy_docs[pname].doc, item):
+                    refs.append(pname)  # the same policy inlined in several SLOs
+                    continue
                 if pname in policy_docs:
-                    raise OpenSLOError(f"{here}.metadata.name", f"AlertPolicy {pname!r} appears twice.")
+                    raise OpenSLOError(
+                        f"{here}.metadata.name", f"AlertPolicy {pname!r} appears twice, with different contents."
+                    )
                 policy_docs[pname] = Doc(here, item)
                 refs.append(pname)
         if len(set(refs)) != len(refs):
@@ -948,7 +1025,6 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
     # SLOs: one platform SLO per objective, each with its SLI.
     sli_plans: dict[str, dict] = {}  # slug -> {"fields", "service", "path"}
     slo_plans: dict[str, dict] = {}
-    sli_service_of_ref: dict[str, str] = {}
     for name, d in docs["SLO"].items():
         path, spec = d.path, d.spec
         service = _need(spec, "service", f"{path}.spec", str)
@@ -1038,8 +1114,6 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
                 sli_slug = existing_ref or indicator.name
                 if indicator is not None:
                     _plan_ratio_sli(sli_plans, indicator, service)
-                else:
-                    sli_service_of_ref.setdefault(sli_slug, service)
             else:
                 for key in ("op", "value"):
                     if obj[key] is None:

@@ -132,11 +132,21 @@ class SLOStatus:
 
 
 def slo_window(slo: SLO, now: datetime) -> tuple[datetime, datetime]:
-    return maths.window_bounds(kind=slo.window_kind, days=slo.window_days, unit=slo.calendar_unit, now=now)
+    return maths.window_bounds(now=now, **_window_args(slo))
 
 
 def slo_period_hours(slo: SLO, now: datetime) -> float:
-    return maths.period_hours(kind=slo.window_kind, days=slo.window_days, unit=slo.calendar_unit, now=now)
+    return maths.period_hours(now=now, **_window_args(slo))
+
+
+def _window_args(slo: SLO) -> dict:
+    return {
+        "kind": slo.window_kind,
+        "days": slo.window_days,
+        "unit": slo.calendar_unit,
+        "tz": slo.calendar_timezone,
+        "anchor": slo.calendar_anchor,
+    }
 
 
 def _values_cte(name: str, columns: list[str], rows: list[tuple]) -> tuple[str, list]:

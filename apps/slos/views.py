@@ -374,9 +374,10 @@ def openslo_import(request):
         write = request.POST.get("action") == "import" and request.POST.get("previewed") == previewed
         try:
             result = openslo.import_documents(user=request.user, organization=org, text=text, dry_run=not write)
-        except openslo.OpenSLOError as exc:
-            form.add_error(None, f"Refused, nothing imported. {exc}")
-        except PermissionDenied as exc:
+        except (openslo.OpenSLOError, PermissionDenied) as exc:
+            if request.FILES:  # keep the uploaded text on the page, to fix and send again
+                form = OpenSLOImportForm({"document": text})
+                form.is_valid()
             form.add_error(None, f"Refused, nothing imported. {exc}")
         else:
             if write:

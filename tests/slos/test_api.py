@@ -89,6 +89,26 @@ def test_slo_create_and_validation(api_for, catalog):
     assert SLO.objects.filter(name="Quarterly").count() == 1
 
 
+def test_slo_calendar_in_a_time_zone(api_for, catalog):
+    url = reverse("api:slo-list")
+    data = {
+        "sli": catalog["sli"].pk,
+        "name": "Weekly Paris",
+        "target": "0.99",
+        "window_kind": "calendar",
+        "calendar_unit": "week",
+        "calendar_timezone": "Europe/Paris",
+        "budgeting": "occurrences",
+    }
+    response = api_for("lead").post(url, {**data, "calendar_timezone": "Europe/Atlantis"}, format="json")
+    assert response.status_code == 400 and "calendar_timezone" in response.json()
+    response = api_for("lead").post(url, data, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["calendar_unit"], body["calendar_timezone"], body["calendar_start"]) == ("week", "Europe/Paris", None)
+    assert SLO.objects.get(name="Weekly Paris").window_label == "calendar week (Europe/Paris)"
+
+
 def test_policy_routes(api_for, cast, catalog):
     response = api_for("lead").post(
         reverse("api:errorbudgetpolicy-list"),

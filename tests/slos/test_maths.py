@@ -150,3 +150,86 @@ def test_ratio_timeslices_is_the_mean_of_the_slice_ratios():
     assert maths.slice_value(3, 4, None) == 0.75
     assert maths.slice_value(3, 4, 0.75) == 1.0 and maths.slice_value(3, 4, 0.8) == 0.0
     assert maths.slice_value(0, 0, None) is None
+
+
+# Hand-checked: in 2026 New York goes EST (UTC-5) -> EDT (UTC-4) on Sun 8 March at 02:00 and
+# back on Sun 1 November at 02:00; Paris CET (UTC+1) -> CEST (UTC+2) on 29 March, back 25 October.
+NY = "America/New_York"
+
+
+def test_calendar_month_in_a_time_zone_across_dst():
+    mid_march = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    start, end = maths.calendar_period(mid_march, "month", NY)
+    assert start == datetime(2026, 3, 1, 5, 0, tzinfo=UTC)  # 1 March 00:00 EST
+    assert end == datetime(2026, 4, 1, 4, 0, tzinfo=UTC)  # 1 April 00:00 EDT
+    assert maths.period_hours(kind="calendar", unit="month", tz=NY, now=mid_march) == 31 * 24 - 1
+    november = datetime(2026, 11, 10, tzinfo=UTC)
+    assert maths.calendar_period(november, "month", NY) == (
+        datetime(2026, 11, 1, 4, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 5, 0, tzinfo=UTC),
+    )
+    assert maths.period_hours(kind="calendar", unit="month", tz=NY, now=november) == 30 * 24 + 1
+    # 03:59 UTC on 1 April is still 31 March 23:59 in New York: March's window; 04:00 is April's.
+    late = datetime(2026, 4, 1, 3, 59, tzinfo=UTC)
+    assert maths.window_bounds(kind="calendar", unit="month", tz=NY, now=late) == (start, late)
+    assert maths.calendar_period_start(datetime(2026, 4, 1, 4, 0, tzinfo=UTC), "month", NY) == end
+
+
+def test_calendar_week_from_a_start_time_across_dst():
+    # Periods from Sat 2022-01-01 12:00 New York: Saturdays at noon, local time.
+    anchor = datetime(2022, 1, 1, 12, 0)
+    tuesday = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    start, end = maths.calendar_period(tuesday, "week", NY, anchor)
+    assert start == datetime(2026, 3, 7, 17, 0, tzinfo=UTC)  # Sat 7 March 12:00 EST
+    assert end == datetime(2026, 3, 14, 16, 0, tzinfo=UTC)  # Sat 14 March 12:00 EDT
+    assert maths.period_hours(kind="calendar", unit="week", tz=NY, anchor=anchor, now=tuesday) == 167
+    # Without a start, weeks are Monday 00:00 (here UTC): Wed 11 March -> Mon 9 March.
+    assert maths.calendar_period(datetime(2026, 3, 11, 8, tzinfo=UTC), "week") == (
+        datetime(2026, 3, 9, tzinfo=UTC),
+        datetime(2026, 3, 16, tzinfo=UTC),
+    )
+    # A start inside the spring gap (02:30 on 8 March does not exist) begins when the gap ends.
+    gap = datetime(2026, 3, 1, 2, 30)
+    assert maths.calendar_period_start(datetime(2026, 3, 8, 8, tzinfo=UTC), "week", NY, gap) == datetime(
+        2026, 3, 8, 7, 30, tzinfo=UTC
+    )
+    # An ambiguous start (01:30 on 1 November happens twice) is its first occurrence, in EDT.
+    twice = datetime(2026, 10, 25, 1, 30)
+    assert maths.calendar_period_start(datetime(2026, 11, 1, 7, tzinfo=UTC), "week", NY, twice) == datetime(
+        2026, 11, 1, 5, 30, tzinfo=UTC
+    )
+
+
+def test_calendar_quarter_and_year_in_a_time_zone():
+    q1 = maths.calendar_period(datetime(2026, 2, 1, tzinfo=UTC), "quarter", NY)
+    assert q1 == (datetime(2026, 1, 1, 5, tzinfo=UTC), datetime(2026, 4, 1, 4, tzinfo=UTC))
+    assert (q1[1] - q1[0]).total_seconds() / 3600 == 90 * 24 - 1
+    year = maths.calendar_period(datetime(2026, 6, 15, tzinfo=UTC), "year", "Europe/Paris")
+    assert year == (datetime(2025, 12, 31, 23, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC))
+    assert maths.period_hours(kind="calendar", unit="year", tz="Europe/Paris", now=year[0]) == 365 * 24
+    # The first hour of 2026 in Paris (before midnight UTC) is already 2026's period.
+    assert maths.calendar_period_start(datetime(2025, 12, 31, 23, 30, tzinfo=UTC), "year", "Europe/Paris") == year[0]
+    # A month anchored on the 15th at 06:00 Paris: 15 March 06:00 CET -> 15 April 06:00 CEST.
+    mid = maths.calendar_period(datetime(2026, 4, 1, tzinfo=UTC), "month", "Europe/Paris", datetime(2020, 1, 15, 6))
+    assert mid == (datetime(2026, 3, 15, 5, tzinfo=UTC), datetime(2026, 4, 15, 4, tzinfo=UTC))
+    with pytest.raises(ValueError, match="time zone"):
+        maths.calendar_period(datetime(2026, 1, 1, tzinfo=UTC), "month", "Mars/Olympus")
+
+
+def test_default_anchor_recognised():
+    assert maths.is_default_anchor(datetime(2022, 4, 1), "quarter")
+    assert not maths.is_default_anchor(datetime(2022, 5, 1), "quarter")
+    assert not maths.is_default_anchor(datetime(2022, 1, 1, 12), "month")
+    assert maths.is_default_anchor(datetime(2026, 3, 9), "week")  # a Monday
+    assert not maths.is_default_anchor(datetime(2022, 1, 1), "week")  # a Saturday
+    assert maths.is_default_anchor(datetime(2024, 1, 1), "year") and not maths.is_default_anchor(
+        datetime(2024, 2, 1), "year"
+    )
+
+
+@pytest.mark.parametrize(
+    ("asked", "evaluated"),
+    [(30, 300), (60, 300), (300, 300), (420, 300), (449, 300), (450, 600), (480, 600), (3600, 3600), (86400, 86400)],
+)
+def test_supported_slice_is_the_nearest_multiple_of_five_minutes(asked, evaluated):
+    assert maths.supported_slice(asked) == evaluated

@@ -2,6 +2,7 @@
 documents, bad documents name the bad field and change nothing, unused fields are listed."""
 
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,11 +11,11 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
-from apps.slos import maths, openslo, services
+from apps.slos import maths, openslo, selectors, services
 from apps.slos.models import SLI, SLO, AlertPolicy, AlertSettings, BurnRateAlert, NotificationTarget
 from tests.factories import OrganizationFactory, ServiceFactory, TeamFactory
 
-from .factories import NOW, fill, live_now_ts, make_sli, make_slo
+from .factories import NOW, NOW_TS, fill, live_now_ts, make_sli, make_slo
 
 pytestmark = pytest.mark.django_db
 
@@ -588,11 +589,13 @@ def test_export_content(varied):
         ),
         ("duration: 4w", "duration: 4x", "documents[6].spec.timeWindow[0].duration"),
         ("duration: 4w", "duration: 36h", "documents[6].spec.timeWindow[0].duration"),
-        ("duration: 1Q", "duration: 1Y", "documents[7].spec.timeWindow[0].duration"),
-        ("2024-04-01 00:00:00", "2024-05-01 00:00:00", "documents[7].spec.timeWindow[0].calendar.startTime"),
-        ("timeZone: UTC", "timeZone: Europe/Paris", "documents[7].spec.timeWindow[0].calendar.timeZone"),
+        ("duration: 1Q", "duration: 2Y", "documents[7].spec.timeWindow[0].duration"),
+        ("2024-04-01 00:00:00", "2024-04-31 00:00:00", "documents[7].spec.timeWindow[0].calendar.startTime"),
+        ("2024-04-01 00:00:00", "2024-04-30 00:00:00", "documents[7].spec.timeWindow[0].calendar.startTime"),
+        ("timeZone: UTC", "timeZone: Europe/Atlantis", "documents[7].spec.timeWindow[0].calendar.timeZone"),
         ("budgetingMethod: Occurrences", "budgetingMethod: Sometimes", "documents[6].spec.budgetingMethod"),
-        ("timeSliceWindow: 5m", "timeSliceWindow: 7m", "documents[8].spec.objectives[0].timeSliceWindow"),
+        ("timeSliceWindow: 5m", "timeSliceWindow: 2d", "documents[8].spec.objectives[0].timeSliceWindow"),
+        ("timeSliceWindow: 5m", "timeSliceWindow: 0m", "documents[8].spec.objectives[0].timeSliceWindow"),
         ("timeSliceTarget: 0.95, ", "", "documents[8].spec.objectives[0].timeSliceTarget"),
         ("indicatorRef: checkout-latency", "indicatorRef: nope", "documents[6].spec.indicatorRef"),
         (
@@ -665,6 +668,33 @@ def test_more_refusals(cast):
         _import(cast, "---\n")
 
 
+def test_one_policy_inlined_in_two_slos(cast):
+    inline = RICH[
+        RICH.index("    - kind: AlertPolicy\n      metadata: {name: ticket-slow}") : RICH.index(
+            "---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: checkout-errors"
+        )
+    ]
+    text = RICH.replace(
+        "  objectives: [{target: 0.995, timeSliceWindow: 10}]\n",
+        "  objectives: [{target: 0.995, timeSliceWindow: 10}]\n  alertPolicies:\n" + inline,
+    )
+    _import(cast, text)
+    assert set(AlertPolicy.objects.get(slug="ticket-slow").slos.values_list("slug", flat=True)) == {
+        "checkout-fast-1",
+        "checkout-fast-2",
+        "checkout-errors",
+    }
+    with pytest.raises(
+        openslo.OpenSLOError, match=r"documents\[7\]\.spec\.alertPolicies\[0\]\.metadata\.name: .*different"
+    ):
+        _import(
+            cast,
+            text.replace("threshold: 1, lookbackWindow: 3d", "threshold: 2, lookbackWindow: 3d", 2).replace(
+                "threshold: 2, lookbackWindow: 3d", "threshold: 1, lookbackWindow: 3d", 1
+            ),
+        )
+
+
 def test_a_late_error_rolls_back_what_was_created(varied):
     text = _export(varied.org).replace("checkout-999", "checkout-new")
     broken = text + "---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: bad}\nspec: {}\n"
@@ -717,3 +747,314 @@ def test_management_command(varied, tmp_path):
         call_command("openslo", "import", "--organization", "acme", str(path), "--as", "member@example.test")
     with pytest.raises(CommandError, match="No organization"):
         call_command("openslo", "export", "--organization", "nope")
+
+
+# --- documents shaped like the OpenSLO project's examples ---------------------------------------
+# Written for these tests in the form of the project's `examples/` (an inline indicator on an
+# arbitrary metric source, op on ratio objectives, 1m slices, calendars in New York from a noon
+# startTime, a 1m calendar meant as a month, an empty alertPolicies).
+
+EXAMPLE_OCCURRENCES = """
+# Item search should answer in under 400 ms.
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: item-search
+  displayName: Item search time
+spec:
+  description: However many searches run at once, each should be quick.
+  service: shop-front
+  indicator:
+    metadata:
+      name: item-search-latency
+      displayName: Item search latency
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: SomeVendor
+          spec:
+            # whatever the vendor needs
+  timeWindow:
+    - duration: 2w
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: Quick enough
+      op: lt
+      value: 400
+      target: 0.98
+  alertPolicies:
+"""
+
+EXAMPLE_TIMESLICES = """
+# Uptime as the contract counts it, per minute, months starting at noon New York time.
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: portal-uptime
+  displayName: Portal uptime as contracted
+spec:
+  description: Above the contract, with room to react.
+  service: customer-portal
+  indicator:
+    metadata:
+      name: portal-up
+      displayName: Minutes the portal answered
+    spec:
+      ratioMetric:
+        good:
+          metricSource:
+            type: SomeVendor
+            spec:
+              query: up_ok
+        total:
+          metricSource:
+            type: SomeVendor
+            spec:
+              query: up_all
+  timeWindow:
+    - duration: 1m
+      isRolling: false
+      calendar:
+        startTime: 2023-01-01 12:00:00
+        timeZone: America/New_York
+  budgetingMethod: Timeslices
+  objectives:
+    - displayName: Ours
+      op: gt
+      target: 0.997
+      timeSliceTarget: 0.98
+      timeSliceWindow: 1m
+    - displayName: Contract
+      target: 0.99
+      timeSliceTarget: 0.98
+      timeSliceWindow: 1m
+"""
+
+EXAMPLE_WEEKLY = """
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: portal-weekly
+  displayName: Portal, week by week
+spec:
+  service: customer-portal
+  indicator:
+    metadata:
+      name: portal-weekly-up
+    spec:
+      ratioMetric:
+        good: {metricSource: {type: SomeVendor, spec: {query: up_ok}}}
+        total: {metricSource: {type: SomeVendor, spec: {query: up_all}}}
+  timeWindow:
+    - duration: 1w
+      isRolling: false
+      calendar:
+        startTime: 2023-01-07 12:00:00
+        timeZone: America/New_York
+  budgetingMethod: Timeslices
+  objectives:
+    - displayName: Weekly
+      op: gt
+      target: 0.999
+      timeSliceTarget: 0.9
+      timeSliceWindow: 1m
+"""
+
+EXAMPLE_RATIO_TIMESLICES = """
+# 2xx answers of the home page against all its requests.
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: home-page
+  displayName: Home page answers
+spec:
+  description: The home page should always answer.
+  service: shop-front
+  indicator:
+    metadata:
+      name: home-page-codes
+      displayName: Home page response codes
+    spec:
+      ratioMetric:
+        good:
+          metricSource:
+            type: SomeVendor
+            spec:
+              query: ok_answers
+        total:
+          metricSource:
+            type: SomeVendor
+            spec:
+              query: all_answers
+  timeWindow:
+   - duration: 2w
+     isRolling: true
+  budgetingMethod: RatioTimeslices
+  objectives:
+    - displayName: Answers
+      op: gt
+      timeSliceWindow: 1m
+      target: 0.995
+"""
+
+EXAMPLES = (EXAMPLE_OCCURRENCES, EXAMPLE_TIMESLICES, EXAMPLE_WEEKLY, EXAMPLE_RATIO_TIMESLICES)
+
+
+@pytest.fixture
+def shop(cast):
+    for slug in ("shop-front", "customer-portal"):
+        ServiceFactory(team=cast.team, name=slug)
+    return cast
+
+
+def _services(org):
+    team = TeamFactory(organization=org, name="T", slug="t")
+    for slug in ("shop-front", "customer-portal"):
+        ServiceFactory(team=team, name=slug)
+
+
+def test_example_shaped_occurrences_imports(shop):
+    result = _import(shop, EXAMPLE_OCCURRENCES)
+    assert result.created == ["SLI item-search-latency-lt-400", "SLO item-search"]
+    slo = SLO.objects.get(slug="item-search")
+    assert (slo.budgeting, slo.window_kind, slo.window_days, slo.target) == (
+        "occurrences",
+        "rolling",
+        14,
+        Decimal("0.98"),
+    )
+    assert (slo.sli.kind, slo.sli.source, slo.sli.threshold_op, slo.sli.threshold_value) == (
+        "latency",
+        "push",
+        "lt",
+        400,
+    )
+    assert any("'SomeVendor' is not read" in n for n in result.notes)
+    assert not result.ignored
+
+
+def test_example_shaped_timeslices_import_with_their_conversions_noted(shop):
+    result = _import(shop, EXAMPLE_TIMESLICES)
+    assert result.created == ["SLI portal-up", "SLO portal-uptime-1", "SLO portal-uptime-2"]
+    ours, contract = SLO.objects.get(slug="portal-uptime-1"), SLO.objects.get(slug="portal-uptime-2")
+    for slo in (ours, contract):
+        assert (slo.window_kind, slo.calendar_unit, slo.calendar_timezone) == ("calendar", "month", "America/New_York")
+        # 2023-01-01 12:00 in New York is 17:00 UTC (EST).
+        assert slo.calendar_start == datetime(2023, 1, 1, 17, tzinfo=UTC)
+        assert (slo.budgeting, slo.timeslice_seconds, slo.timeslice_target) == ("timeslices", 300, Decimal("0.98"))
+    assert (ours.name, ours.target, contract.name, contract.target) == (
+        "Ours",
+        Decimal("0.997"),
+        "Contract",
+        Decimal("0.99"),
+    )
+    path = "documents[0].spec"
+    assert f"{path}.objectives[0].op (only a thresholdMetric objective compares values)" in result.ignored
+    assert (
+        f"{path}.timeWindow[0].duration: a calendar window of 1m (one minute) cannot be evaluated; "
+        "read as 1M (one month)." in result.notes
+    )
+    for i in (0, 1):
+        assert (
+            f"{path}.objectives[{i}].timeSliceWindow: 1m slices are evaluated as 5m slices, the nearest multiple of "
+            "the 5-minute samples; a slice's ratio is that of its 5 minutes (good / total events in them)."
+        ) in result.notes
+    # Periods start on the 1st at noon New York time: on 15 April 2026 (EDT) at 16:00 UTC on 1 April.
+    st = selectors.slo_status(ours, now=NOW)
+    assert st.window_start == datetime(2026, 4, 1, 16, tzinfo=UTC)
+    assert st.period_hours == 30 * 24
+
+
+def test_example_shaped_weekly_timeslices_evaluate_on_5m_slices(shop):
+    result = _import(shop, EXAMPLE_WEEKLY)
+    slo = SLO.objects.get(slug="portal-weekly")
+    assert (slo.calendar_unit, slo.calendar_anchor) == ("week", datetime(2023, 1, 7, 12))
+    assert any("1m slices are evaluated as 5m slices" in n for n in result.notes)
+    # NOW (Wed 15 April 2026 12:00 UTC) is in the week from Sat 11 April 12:00 EDT (16:00 UTC).
+    week_start = int(datetime(2026, 4, 11, 16, tzinfo=UTC).timestamp())
+    fill(slo.sli, start_ts=week_start - 3600, end_ts=week_start, good=0, total=10)  # the week before
+    fill(slo.sli, start_ts=week_start, end_ts=NOW_TS, good=10, total=10)
+    # Three bad 5-minute slices (ratio 0.8 < 0.9) and one at exactly 0.9 (good).
+    for k, good in ((0, 8), (1, 8), (2, 8), (3, 9)):
+        fill(slo.sli, start_ts=week_start + k * 300, end_ts=week_start + (k + 1) * 300, good=good, total=10)
+    st = selectors.slo_status(slo, now=NOW)
+    slices = (NOW_TS - week_start) // 300  # 3 days 20 hours = 1104 slices
+    assert slices == 1104
+    assert st.window_start == datetime(2026, 4, 11, 16, tzinfo=UTC)
+    assert (st.good, st.total) == (slices - 3, slices)
+    assert st.period_hours == 7 * 24
+
+
+def test_example_shaped_ratio_timeslices_imports(shop):
+    result = _import(shop, EXAMPLE_RATIO_TIMESLICES)
+    slo = SLO.objects.get(slug="home-page")
+    assert (slo.budgeting, slo.timeslice_seconds, slo.timeslice_target, slo.window_days) == (
+        "ratio_timeslices",
+        300,
+        None,
+        14,
+    )
+    assert "documents[0].spec.objectives[0].op (only a thresholdMetric objective compares values)" in result.ignored
+    assert any(n.startswith("documents[0].spec.objectives[0].timeSliceWindow: 1m slices") for n in result.notes)
+
+
+def test_example_shaped_documents_export_and_round_trip(shop):
+    for text in EXAMPLES:
+        _import(shop, text)
+    first = _export(shop.org)
+    by = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(first)}
+    uptime = by["SLO", "portal-uptime"]["spec"]
+    assert uptime["timeWindow"] == [
+        {
+            "duration": "1M",
+            "isRolling": False,
+            "calendar": {"startTime": "2023-01-01 12:00:00", "timeZone": "America/New_York"},
+        }
+    ]
+    assert [o["timeSliceWindow"] for o in uptime["objectives"]] == ["5m", "5m"]
+    weekly = by["SLO", "portal-weekly"]["spec"]["timeWindow"][0]
+    assert (weekly["duration"], weekly["calendar"]["startTime"]) == ("1w", "2023-01-07 12:00:00")
+    assert by["SLO", "home-page"]["spec"]["budgetingMethod"] == "RatioTimeslices"
+    # One objective: the SLO's name is the document's displayName, written on the objective.
+    assert by["SLO", "item-search"]["spec"]["objectives"][0] == {
+        "displayName": "Item search time",
+        "op": "lt",
+        "value": 400.0,
+        "target": 0.98,
+    }
+    fresh = OrganizationFactory(name="Fresh", slug="fresh")
+    _services(fresh)
+    result = openslo.import_documents(user=None, organization=fresh, text=first)
+    assert not result.ignored and not result.updated and not result.unchanged
+    assert not any("evaluated as" in n or "read as 1M" in n for n in result.notes)  # nothing left to convert
+    assert openslo.export_documents(list(SLO.objects.filter(organization=fresh))) == first
+    again = _import(shop, first)
+    assert not again.created and not again.updated
+
+
+def test_calendar_years_and_default_starts(shop):
+    text = EXAMPLE_WEEKLY.replace("duration: 1w", "duration: 1Y").replace("2023-01-07 12:00:00", "2023-01-01 00:00:00")
+    text = text.replace("America/New_York", "Europe/Paris")
+    _import(shop, text)
+    slo = SLO.objects.get(slug="portal-weekly")
+    # A year from 1 January 00:00 is the platform's own start: stored as the default.
+    assert (slo.calendar_unit, slo.calendar_timezone, slo.calendar_start) == ("year", "Europe/Paris", None)
+    assert selectors.slo_status(slo, now=NOW).window_start == datetime(2025, 12, 31, 23, tzinfo=UTC)
+    doc = next(d for d in yaml.safe_load_all(_export(shop.org)) if d["kind"] == "SLO")
+    assert doc["spec"]["timeWindow"][0] == {
+        "duration": "1Y",
+        "isRolling": False,
+        "calendar": {"startTime": "2020-01-01 00:00:00", "timeZone": "Europe/Paris"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("asked", "seconds", "noted"),
+    [("5m", 300, False), ("7m", 300, True), ("8m", 600, True), ("90s", 300, True), ("1h", 3600, False), (2, 300, True)],
+)
+def test_slice_lengths_go_to_the_nearest_5_minutes(shop, asked, seconds, noted):
+    text = EXAMPLE_RATIO_TIMESLICES.replace("timeSliceWindow: 1m", f"timeSliceWindow: {asked}")
+    result = _import(shop, text)
+    assert SLO.objects.get(slug="home-page").timeslice_seconds == seconds
+    assert any("timeSliceWindow" in n for n in result.notes) is noted

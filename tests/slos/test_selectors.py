@@ -1,6 +1,6 @@
 """Window SLIs, budgets and burn rates computed in SQL, on hand-checked numbers."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -312,3 +312,28 @@ def test_timeslices_burn_windows_reaching_before_the_window_agree_on_both_paths(
     assert fast.burn_rates == plain.burn_rates
     assert fast.burn_rates[DAY] == 0.0
     assert fast.burn_rates[3 * DAY] == pytest.approx((96 / 192) / 0.1)  # 96 bad slices of 192
+
+
+def test_calendar_month_in_new_york_starts_at_local_midnight(cast):
+    """April 2026 in New York (EDT, UTC-4) starts at 04:00 UTC on 1 April: the four bad hours
+    before that are March's; a UTC calendar month counts them."""
+    sli = make_sli(cast.service)
+    april_utc = int(datetime(2026, 4, 1, tzinfo=UTC).timestamp())
+    april_ny = april_utc + 4 * 3600
+    fill(sli, start_ts=april_utc - 3600, end_ts=april_ny, good=0, total=100)
+    fill(sli, start_ts=april_ny, end_ts=NOW_TS, good=100, total=100)
+    ny = make_slo(
+        sli,
+        name="NY",
+        target="0.99",
+        window_kind="calendar",
+        calendar_unit="month",
+        calendar_timezone="America/New_York",
+    )
+    utc = make_slo(sli, name="UTC", target="0.99", window_kind="calendar", calendar_unit="month")
+    statuses = selectors.slo_statuses([ny, utc], now=NOW)
+    assert statuses[ny.pk].window_start == datetime(2026, 4, 1, 4, tzinfo=UTC)
+    assert statuses[ny.pk].sli == 1.0 and statuses[ny.pk].period_hours == 720
+    # UTC month: 4 h x 12 bad buckets of 14.5 days x 288 buckets.
+    assert statuses[utc.pk].sli == pytest.approx(1 - 48 / (14.5 * 288))
+    assert ny.window_label == "calendar month (America/New_York)"

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -128,7 +129,7 @@ def test_slo_edit_saves_through_the_service(client_for, catalog):
     assert response.status_code == 200 and "multiple of 300" in response.content.decode()
     # A calendar window needs a unit.
     response = client.post(reverse("slos:edit", args=[slo.pk]), {**data, "calendar_unit": ""})
-    assert response.status_code == 200 and "month or quarter" in response.content.decode()
+    assert response.status_code == 200 and "week, month, quarter or year" in response.content.decode()
 
 
 def test_slo_create_and_delete(client_for, cast, catalog):
@@ -321,6 +322,9 @@ def test_openslo_import_page_reports_the_bad_path(client_for, catalog):
     assert response.status_code == 200
     assert "Refused, nothing imported" in response.content.decode()
     assert "spec.objectives[0].target" in response.content.decode()
+    upload = SimpleUploadedFile("slos.yaml", bad.encode(), content_type="application/yaml")
+    body = client.post(reverse("slos:openslo_import"), {"file": upload}).content.decode()
+    assert "spec.objectives[0].target" in body and "target: 1.5" in body  # the uploaded text stays on the page
 
 
 def test_openslo_import_page_previews_before_it_writes(client_for, cast, catalog):

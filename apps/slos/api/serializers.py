@@ -105,6 +105,8 @@ class SLOSerializer(serializers.ModelSerializer):
             "window_kind",
             "window_days",
             "calendar_unit",
+            "calendar_timezone",
+            "calendar_start",
             "budgeting",
             "timeslice_seconds",
             "timeslice_target",
