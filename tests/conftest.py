@@ -57,12 +57,13 @@ def pytest_sessionstart(session):
         )
 
 
-# Data migrations install built-in rows (the CALMS v1 framework, the postmortem
+# Data migrations install built-in rows (the CALMS v1 and SRE v1 frameworks, the postmortem
 # categories and templates). A transactional test (live_server, a real worker)
 # ends by flushing every table, so the transactional tests that follow it get
 # those rows back here, the same way a fresh database has them.
 BUILTIN_DATA_MIGRATIONS = [
     ("apps.assessments.migrations.0002_load_calms_v1", "load"),
+    ("apps.assessments.migrations.0003_load_sre_v1", "load"),
     ("apps.postmortems.migrations.0003_default_catalogue", "forwards"),
     ("apps.sre.migrations.0004_runbook_contributing_factor", "forwards"),
 ]

@@ -5,6 +5,7 @@ answers are left alone.
 """
 
 import datetime as dt
+import random
 
 from django.utils import timezone
 
@@ -112,6 +113,21 @@ def seed(context):
             )
             services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at)
 
+    # SRE practices, last cycle's dates: every team submitted, so team pages show both profiles.
+    sre = Framework.objects.get(organization=None, key="sre", version=1)
+    sre_questions = list(Question.objects.filter(dimension__framework=sre).select_related("dimension"))
+    sre_rng = random.Random(2026_12)
+    name, opens_on, closes_on = cycles[-1]
+    sre_campaign = _campaign(org, sre, f"SRE {name.removeprefix('CALMS ')}", opens_on, closes_on, teams, admin)
+    for assessment in sre_campaign.assessments.select_related("team").order_by("team__name"):
+        if assessment.status != Assessment.Status.NOT_STARTED:
+            continue
+        base, _offsets = PROFILES.get(assessment.team.slug, (2.0, {}))
+        items = _answers(sre_rng, sre_questions, base - 0.3, {})
+        services.answers_upsert(assessment=assessment, items=items, today=opens_on)
+        submitted_at = timezone.make_aware(dt.datetime.combine(closes_on - dt.timedelta(days=2), dt.time(11, 0)))
+        services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at)
+
     current = _campaign(
         org, framework, current_name, today - dt.timedelta(days=10), today + dt.timedelta(days=18), teams, admin
     )
@@ -131,6 +147,6 @@ def seed(context):
         if plan == 0:
             services.assessment_submit(assessment=assessment, today=today)
     context["log"](
-        f"CALMS: {Campaign.objects.filter(organization=org).count()} campaigns, "
+        f"CALMS and SRE: {Campaign.objects.filter(organization=org).count()} campaigns, "
         f"{Assessment.objects.filter(campaign__organization=org, status='submitted').count()} submitted assessments"
     )

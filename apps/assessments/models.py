@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
 
-DIMENSION_KEYS = ("culture", "automation", "lean", "measurement", "sharing")
 MIN_LEVEL = 0
 MAX_LEVEL = 4
 LEVEL_COUNT = MAX_LEVEL - MIN_LEVEL + 1

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from apps.core import permissions
 
+from .frameworks import SCORED_FAMILY
 from .models import Answer, Assessment, Campaign, Dimension, Framework, Question
 
-DIMENSION_KEYS = ("culture", "automation", "lean", "measurement", "sharing")
 NEXT_STEP_COUNT = 5
 CURRENT_COLOUR = "79, 70, 229"
 PREVIOUS_COLOUR = "148, 163, 184"
@@ -381,24 +381,69 @@ def assessment_result(*, assessment: Assessment) -> AssessmentResult:
     )
 
 
-def team_history(*, team_id: int):
-    return (
-        Assessment.objects.filter(team_id=team_id, status=Assessment.Status.SUBMITTED)
-        .select_related("campaign")
-        .order_by("-campaign__opens_on")
-    )
+def team_history(*, team_id: int, framework_key: str | None = None):
+    """The team's submitted assessments, newest cycle first (of one framework family if given)."""
+    qs = Assessment.objects.filter(team_id=team_id, status=Assessment.Status.SUBMITTED)
+    if framework_key is not None:
+        qs = qs.filter(framework__key=framework_key)
+    return qs.select_related("campaign", "framework").order_by("-campaign__opens_on")
 
 
-def team_trend_chart(history) -> str:
-    """Chart.js line chart of a team's submitted cycles, oldest first (overall and each dimension)."""
+@dataclass
+class FrameworkHistory:
+    key: str
+    name: str
+    dimensions: list[tuple[str, str]]  # (key, name) in the framework's order
+    history: list
+    chart_json: str = ""
+
+
+def team_histories(*, team_id: int) -> list[FrameworkHistory]:
+    """The team's submitted cycles per framework family (CALMS first), with the dimensions of the
+    newest version used; two queries."""
+    history = list(team_history(team_id=team_id))
+    families: dict[str, list] = defaultdict(list)
+    for a in history:
+        families[a.framework.key].append(a)
+    newest = {key: cycles[0].framework_id for key, cycles in families.items()}
+    dims = defaultdict(list)
+    for d in Dimension.objects.filter(framework_id__in=newest.values()).order_by("order", "pk"):
+        dims[d.framework_id].append((d.key, d.name))
+    out = []
+    for key in sorted(families, key=lambda k: (k != SCORED_FAMILY, k)):
+        cycles = families[key]
+        dimensions = dims[newest[key]]
+        out.append(
+            FrameworkHistory(
+                key=key,
+                name=cycles[0].framework.name,
+                dimensions=dimensions,
+                history=cycles,
+                chart_json=team_trend_chart(cycles, dimensions) if len(cycles) > 1 else "",
+            )
+        )
+    return out
+
+
+# Dimension colours on trend charts, in the framework's order.
+PALETTE = (
+    "rgb(236, 72, 153)",
+    "rgb(14, 165, 233)",
+    "rgb(245, 158, 11)",
+    "rgb(16, 185, 129)",
+    "rgb(139, 92, 246)",
+    "rgb(239, 68, 68)",
+    "rgb(100, 116, 139)",
+    "rgb(20, 184, 166)",
+)
+
+
+def team_trend_chart(history, dimensions=None) -> str:
+    """Chart.js line chart of a team's submitted cycles of one framework, oldest first (overall and
+    each dimension; `dimensions` is [(key, name)], CALMS' five when not given)."""
     cycles = list(reversed(list(history)))
-    palette = {
-        "culture": "rgb(236, 72, 153)",
-        "automation": "rgb(14, 165, 233)",
-        "lean": "rgb(245, 158, 11)",
-        "measurement": "rgb(16, 185, 129)",
-        "sharing": "rgb(139, 92, 246)",
-    }
+    if dimensions is None:
+        dimensions = [(k, k.capitalize()) for k in ("culture", "automation", "lean", "measurement", "sharing")]
     datasets = [
         {
             "label": "Overall",
@@ -410,15 +455,15 @@ def team_trend_chart(history) -> str:
         }
     ] + [
         {
-            "label": key.capitalize(),
+            "label": name,
             "data": [(a.dimension_scores or {}).get(key) for a in cycles],
-            "borderColor": colour,
-            "backgroundColor": colour,
+            "borderColor": PALETTE[i % len(PALETTE)],
+            "backgroundColor": PALETTE[i % len(PALETTE)],
             "borderWidth": 1.5,
             "borderDash": [4, 3],
             "tension": 0.25,
         }
-        for key, colour in palette.items()
+        for i, (key, name) in enumerate(dimensions)
     ]
     chart = {
         "type": "line",
@@ -437,17 +482,21 @@ def team_trend_chart(history) -> str:
 # --- for other apps ----------------------------------------------------------
 
 
-def latest_submitted_scores(*, team_ids, submitted_before: datetime | None = None) -> dict[int, dict]:
+def latest_submitted_scores(
+    *, team_ids, submitted_before: datetime | None = None, family: str = SCORED_FAMILY
+) -> dict[int, dict]:
     """{team id: {"overall", "dimensions": {key: score|None}, "assessment_id", "submitted_at"}}.
 
-    The latest submitted assessment per team (submitted before `submitted_before`, for
-    a view of the past), in one query whatever the number of teams. Teams with no
-    such assessment are absent.
+    The latest submitted assessment per team against a framework of `family` (CALMS by
+    default: the team score reads it), submitted before `submitted_before` for a view of the
+    past, in one query whatever the number of teams. Teams with no such assessment are absent.
     """
     team_ids = list(team_ids)
     if not team_ids:
         return {}
-    submitted = Assessment.objects.filter(team_id__in=team_ids, status=Assessment.Status.SUBMITTED)
+    submitted = Assessment.objects.filter(
+        team_id__in=team_ids, status=Assessment.Status.SUBMITTED, framework__key=family
+    )
     if submitted_before is not None:
         submitted = submitted.filter(submitted_at__lt=submitted_before)
     if connection.vendor == "postgresql":
@@ -462,7 +511,7 @@ def latest_submitted_scores(*, team_ids, submitted_before: datetime | None = Non
         dims = dims or {}
         result[team_id] = {
             "overall": overall,
-            "dimensions": {key: dims.get(key) for key in DIMENSION_KEYS},
+            "dimensions": dict(dims),
             "assessment_id": pk,
             "submitted_at": submitted_at,
         }
@@ -470,23 +519,32 @@ def latest_submitted_scores(*, team_ids, submitted_before: datetime | None = Non
 
 
 def team_panel(request, team) -> dict:
-    """Context of the CALMS panel on the team page."""
+    """Context of the self-assessment panel on the team page: the latest submitted result of each
+    framework family (CALMS and SRE practices side by side) and the open assessments."""
     user = request.user
-    latest_id = latest_submitted_scores(team_ids=[team.pk]).get(team.pk, {}).get("assessment_id")
-    latest = Assessment.objects.select_related("campaign", "framework").get(pk=latest_id) if latest_id else None
-    dimensions = []
-    if latest is not None:
-        dimensions = [
-            (d.name, latest.dimension_scores.get(d.key))
-            for d in Dimension.objects.filter(framework_id=latest.framework_id).order_by("order", "pk")
-        ]
+    seen = {}
+    for a in (
+        Assessment.objects.filter(team=team, status=Assessment.Status.SUBMITTED)
+        .select_related("campaign", "framework")
+        .order_by("-submitted_at", "-pk")
+    ):
+        seen.setdefault(a.framework.key, a)  # a team has a handful of cycles: newest per family
+    latest = list(seen.values())
+    latest.sort(key=lambda a: (a.framework.key != SCORED_FAMILY, a.framework.key))
+    dims = defaultdict(list)
+    for d in Dimension.objects.filter(framework_id__in=[a.framework_id for a in latest]).order_by("order", "pk"):
+        dims[d.framework_id].append(d)
+    profiles = [
+        {"assessment": a, "dimensions": [(d.name, a.dimension_scores.get(d.key)) for d in dims[a.framework_id]]}
+        for a in latest
+    ]
     today = timezone.localdate()
-    current = None
+    current = []
     if permissions.team_role(user, team) is not None or permissions.sees_whole_org(user, team.organization):
-        current = (
+        current = list(
             Assessment.objects.filter(team=team, campaign__opens_on__lte=today, campaign__closes_on__gte=today)
-            .select_related("campaign")
+            .exclude(status=Assessment.Status.SUBMITTED)
+            .select_related("campaign", "framework")
             .order_by("-campaign__opens_on")
-            .first()
         )
-    return {"latest": latest, "dimensions": dimensions, "current": current}
+    return {"profiles": profiles, "current": current}

@@ -266,7 +266,7 @@ def assessment_result(request, pk):
             "assessment": assessment,
             "campaign": assessment.campaign,
             "result": result,
-            "history": selectors.team_history(team_id=assessment.team_id)[:8],
+            "history": selectors.team_history(team_id=assessment.team_id, framework_key=assessment.framework.key)[:8],
             "can_reopen": services.can_submit(request.user, assessment)
             and assessment.is_submitted
             and assessment.campaign.current_phase != Campaign.Phase.CLOSED,
@@ -277,15 +277,10 @@ def assessment_result(request, pk):
 @login_required
 def team_history(request, team_pk):
     team = permissions.get_for_user(request.user, Team.objects.select_related("organization"), pk=team_pk)
-    history = list(selectors.team_history(team_id=team.pk))
     return render(
         request,
         "assessments/team_history.html",
-        {
-            "team": team,
-            "history": history,
-            "chart_json": selectors.team_trend_chart(history) if len(history) > 1 else "",
-        },
+        {"team": team, "families": selectors.team_histories(team_id=team.pk)},
     )
 
 

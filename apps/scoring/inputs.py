@@ -1,6 +1,7 @@
-"""The inputs gatherer: the evidence selectors (four pillars, toil and runbooks), called once for all the teams.
+"""The inputs gatherer: the evidence selectors (the four pillars', toil, runbooks and the release
+gate), each called once for all the teams.
 
-The query count is that of the four selectors, whatever the number of teams.
+The query count is that of the selectors, whatever the number of teams.
 For a date in the past (historical snapshots) every input is what was known at the
 end of that day: the delivery and learning windows end on it, SLO budgets are
 computed as of its end, and the self-assessment is the latest submitted by then.
@@ -30,7 +31,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     from apps.delivery.selectors import team_dora
     from apps.postmortems.selectors import team_learning
     from apps.slos.selectors import team_reliability
-    from apps.sre.selectors import team_runbooks, team_toil
+    from apps.sre.selectors import team_gate, team_runbooks, team_toil
 
     team_ids = list(team_ids)
     if not team_ids:
@@ -47,6 +48,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     dora = team_dora(team_ids=team_ids, window_days=DORA_WINDOW_DAYS, until=as_of)
     toil = team_toil(team_ids=team_ids, until=until)
     runbooks = team_runbooks(team_ids=team_ids, until=until)
+    gate = team_gate(team_ids=team_ids, until=until)
     windows = {
         "dora_days": DORA_WINDOW_DAYS,
         "dora_until": as_of,
@@ -65,6 +67,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
                 "learning": learning.get(tid) or {},
                 "toil": toil.get(tid) or {},
                 "runbooks": runbooks.get(tid) or {},
+                "gate": gate.get(tid) or {},
                 "windows": windows,
             }
         )

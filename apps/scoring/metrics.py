@@ -250,6 +250,23 @@ _METRICS.append(
     )
 )
 
+
+def _deploys_while_denied(facts: dict) -> float | None:
+    gate = facts.get("gate") or {}
+    # A team whose pipelines never asked the gate in the window has no data, not a clean record.
+    return float(gate["deploys_while_denied"]) if gate.get("decisions") else None
+
+
+_METRICS.append(
+    Metric(
+        "gate.deploys_while_denied",
+        "Production deployments made while the release gate denied (90 days)",
+        "count",
+        _deploys_while_denied,
+        "sre",
+    )
+)
+
 METRICS: dict[str, Metric] = {m.key: m for m in _METRICS}
 
 

@@ -318,3 +318,49 @@ def recent_decisions(*, user, organization, limit: int = 10) -> list[GateDecisio
 
     qs = GateDecision.objects.filter(service__organization=organization).select_related("service")
     return list(permissions.viewable(user, qs)[:limit])
+
+
+# --- release gate, per team ----------------------------------------------------------
+
+GATE_WINDOW_DAYS = 90
+
+
+def team_gate(*, team_ids, until: datetime | None = None, window_days: int = GATE_WINDOW_DAYS) -> dict[int, dict]:
+    """{team_id: gate decisions, denials and production deployments made while denied over the window}.
+
+    A deployment made while denied finished after a deny of its service and before the next allow
+    (`deployments_while_denied`, per team). Two queries whatever the number of teams."""
+    from django.db.models import Subquery
+
+    team_ids = list(team_ids)
+    until = until or timezone.now()
+    since = until - timedelta(days=window_days)
+    out = {
+        tid: {"decisions": 0, "denials": 0, "deploys_while_denied": 0, "window_days": window_days} for tid in team_ids
+    }
+    decisions = (
+        GateDecision.objects.filter(service__team_id__in=team_ids, decided_at__gte=since, decided_at__lt=until)
+        .values("service__team_id")
+        .annotate(n=Count("pk"), denied=Count("pk", filter=Q(allowed=False)))
+    )
+    for row in decisions:
+        out[row["service__team_id"]].update(decisions=row["n"], denials=row["denied"])
+    last = GateDecision.objects.filter(
+        service_id=OuterRef("service_id"), decided_at__lte=OuterRef("finished_at")
+    ).order_by("-decided_at")
+    denied = (
+        Deployment.objects.filter(
+            team_id__in=team_ids,
+            service__isnull=False,
+            is_production=True,
+            finished_at__gte=since,
+            finished_at__lt=until,
+        )
+        .annotate(gate_allowed=Subquery(last.values("allowed")[:1]))
+        .filter(gate_allowed=False)
+        .values("team_id")
+        .annotate(n=Count("pk"))
+    )
+    for row in denied:
+        out[row["team_id"]]["deploys_while_denied"] = row["n"]
+    return out

@@ -332,11 +332,12 @@ def index(request):
     ids = [t.pk for t in teams]
     toil = selectors.team_toil(team_ids=ids) if ids else {}
     runbooks = selectors.team_runbooks(team_ids=ids) if ids else {}
+    gate = selectors.team_gate(team_ids=ids) if ids else {}
     return render(
         request,
         "sre/index.html",
         {
-            "rows": [(t, toil[t.pk], runbooks[t.pk]) for t in teams],
+            "rows": [(t, toil[t.pk], runbooks[t.pk], gate[t.pk]) for t in teams],
             "decisions": selectors.recent_decisions(user=request.user, organization=org, limit=10),
             "guideline": selectors.TOIL_GUIDELINE,
         },

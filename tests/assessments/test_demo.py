@@ -1,4 +1,5 @@
-"""The demo data: two submitted past cycles and a current campaign with mixed progress, idempotent."""
+"""The demo data: two submitted past CALMS cycles, a current one with mixed progress and a submitted
+SRE practices cycle, idempotent."""
 
 import random
 
@@ -21,8 +22,12 @@ def _seed():
 def test_demo_cycles_and_idempotency():
     context = _seed()
     org = context["organization"]
-    campaigns = list(Campaign.objects.filter(organization=org).order_by("opens_on"))
+    campaigns = list(Campaign.objects.filter(organization=org, framework__key="calms").order_by("opens_on"))
     assert len(campaigns) == 3
+    [sre] = Campaign.objects.filter(organization=org, framework__key="sre")
+    assert sre.opens_on == campaigns[1].opens_on and sre.name.startswith("SRE ")
+    assert set(sre.assessments.values_list("status", flat=True)) == {"submitted"}
+    assert sre.assessments.count() == len(context["teams"])
     past, current = campaigns[:2], campaigns[2]
     for campaign in past:
         assert campaign.current_phase == "closed"

@@ -329,7 +329,8 @@ def test_get_on_post_routes_is_not_allowed(client_for, assessment):
 
 def test_team_panel_shows_latest_result_and_current_draft(client_for, cast, assessment):
     page = client_for("member").get(reverse("teams:detail", args=[cast.team.pk])).content.decode()
-    assert "CALMS self-assessment" in page and "No submitted assessment yet" in page and "Open the assessment" in page
+    assert "DevOps (CALMS) and SRE practices" in page and "No submitted assessment yet" in page
+    assert "Open the assessment" in page
     _submitted(assessment, cast)
     page = client_for("other_member").get(reverse("teams:detail", args=[cast.team.pk])).content.decode()
     assert "Culture 50" in page and reverse("assessments:result", args=[assessment.pk]) in page
@@ -388,6 +389,7 @@ def test_team_history_trend_chart(client_for, cast, calms, assessment, today):
     assert "data-chart" not in client_for("member").get(url).content.decode()  # one cycle: no trend yet
     _submitted(assessment, cast)
     response = client_for("member").get(url)
-    chart = json.loads(response.context["chart_json"])
+    [calms_family] = response.context["families"]
+    chart = json.loads(calms_family.chart_json)
     assert chart["data"]["labels"] == ["Past", "CALMS now"]
     assert chart["data"]["datasets"][0]["data"] == [25.0, 50.0]

@@ -218,3 +218,44 @@ def test_live_calls_see_a_new_or_deleted_override_at_once(cast):
     assert d.allowed and d.override_id == o.pk and "Launch" in d.reason
     o.delete()
     assert not services.gate_decide(service=cast.service, user=cast.member).allowed
+
+
+def test_team_gate_counts_deployments_made_while_denied(cast):
+    from apps.scoring import metrics
+
+    _slo(cast, good=980, total=1000)
+    assert (
+        metrics.METRICS["gate.deploys_while_denied"].fn(
+            {"gate": selectors.team_gate(team_ids=[cast.team.pk])[cast.team.pk]}
+        )
+        is None
+    )  # the gate was never asked: no data
+    services.gate_decide(service=cast.service, user=cast.member, now=NOW)  # deny
+    for n, minutes in enumerate((5, 7)):  # two deploys while denied
+        Deployment.objects.create(
+            organization=cast.org,
+            team=cast.team,
+            service=cast.service,
+            source="github",
+            environment="production",
+            is_production=True,
+            status="success",
+            external_id=f"d{n}",
+            finished_at=NOW + timedelta(minutes=minutes),
+        )
+    services.gate_decide(service=cast.service, user=cast.member, kind="fix", now=NOW + timedelta(minutes=10))
+    Deployment.objects.create(
+        organization=cast.org,
+        team=cast.team,
+        service=cast.service,
+        source="github",
+        environment="production",
+        is_production=True,
+        status="success",
+        external_id="after",
+        finished_at=NOW + timedelta(minutes=12),
+    )
+    out = selectors.team_gate(team_ids=[cast.team.pk, cast.other_team.pk], until=NOW + timedelta(days=1))
+    assert out[cast.team.pk] == {"decisions": 2, "denials": 1, "deploys_while_denied": 2, "window_days": 90}
+    assert metrics.METRICS["gate.deploys_while_denied"].fn({"gate": out[cast.team.pk]}) == 2.0
+    assert out[cast.other_team.pk]["decisions"] == 0

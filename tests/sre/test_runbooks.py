@@ -110,6 +110,8 @@ def test_pages_and_roles(client_for, cast):
     assert_matrix(client_for, reverse("sre:index"), {**HTML_SHARED_READ, "outsider": 200})
     assert_matrix(client_for, reverse("sre:runbooks"), {**HTML_SHARED_READ, "outsider": 200})
     assert "Checkout failover" not in client_for("outsider").get(reverse("sre:runbooks")).content.decode()
+    index = client_for("leader").get(reverse("sre:index")).content.decode()
+    assert "Checkout" in index and "gate not used" in index and "1 of 1" in index  # tier-1 runbook current
     assert_matrix(client_for, rb.get_absolute_url(), HTML_SHARED_READ)
     html = client_for("member").get(cast.service.get_absolute_url()).content.decode()
     assert "Checkout failover" in html and "Reviewed" in html

@@ -3,6 +3,7 @@
 `load_file` / `validate` read and check a file; `install` writes it through the
 model classes it is given, so the same code runs in a data migration (with
 historical models) and in `manage.py load_framework` (with the real ones).
+Dimensions are whatever the file lists (CALMS has five, SRE practices eight).
 Installing is idempotent: the same file twice changes nothing. A version that
 a campaign already uses is never rewritten; a file that differs from it is an
 error that asks for a new version number.
@@ -17,8 +18,11 @@ from pathlib import Path
 import yaml
 
 DIRECTORY = Path(__file__).resolve().parent
-BUILT_IN = ("calms_v1.yaml",)
-DIMENSION_KEYS = ("culture", "automation", "lean", "measurement", "sharing")
+BUILT_IN = ("calms_v1.yaml", "sre_v1.yaml")
+# The framework family the team score's self-assessment pillar and perception gaps read
+# (their evidence is written for CALMS' five dimensions); any other family, such as "sre",
+# is assessed, scored and shown the same way but stays out of the team score.
+SCORED_FAMILY = "calms"
 LEVEL_COUNT = 5
 
 
