@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from .selectors import LeaderDigest, TeamDigest, iso_week, level_label
 
+SLACK_SECTION_MAX = 2900  # leaves room for the heading within Slack's 3,000
+
 
 @dataclass
 class Section:
@@ -55,6 +57,8 @@ class Message:
         ]
         for s in self.sections:
             body = "\n".join(f"• {_slack_escape(line)}" for line in s.lines) if s.lines else f"_{s.empty}_"
+            if len(body) > SLACK_SECTION_MAX:  # Slack refuses a section text over 3,000 characters
+                body = body[: SLACK_SECTION_MAX - 1] + "…"
             blocks.append(
                 {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(s.heading)}*\n{body}"}}
             )

@@ -106,6 +106,7 @@ class Delivery(TimeStampedModel):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         RETRYING = "retrying", "Failed, will retry"
         FAILED = "failed", "Failed, gave up"

@@ -1,8 +1,8 @@
 """Writes: targets and preferences; planning deliveries (idempotent) and sending them.
 
 A delivery is planned once per (kind, period, subject, recipient) -- the unique constraints make a
-retried job find the rows it already wrote -- and sent once: a row is claimed under a row lock and
-marked sent in the same transaction. A failed send is retried with exponential backoff by
+retried job find the rows it already wrote -- and sent at most once: rows are claimed ("sending",
+committed) before anything goes out, then marked sent or failed. A failed send is retried with exponential backoff by
 `deliveries_retry_due` (every minute) up to MAX_ATTEMPTS; each webhook delivery is its own task, so a
 failing or slow target never holds up the others.
 """
@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core import permissions
@@ -38,6 +38,8 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE = 60  # seconds; doubles after each failure
 BACKOFF_MAX = 3600
 WEBHOOK_TIMEOUT = 10
+EMAIL_CHUNK = 100
+STALE_SENDING = timedelta(minutes=30)
 
 
 class SendError(Exception):
@@ -311,85 +313,147 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_MAX))
 
 
-def delivery_send(*, delivery_id: int, connection=None) -> str:
-    """Send one planned delivery if it is still due; returns its status afterwards.
-
-    The row is locked (skip_locked: a concurrent worker leaves it alone) and marked in the same
-    transaction, so a job that runs twice sends once."""
-    now = timezone.now()
+def _claim(ids, now) -> list[int]:
+    """Mark the still-due deliveries among `ids` as being sent (row locks, skip_locked: two workers
+    never claim the same row) and commit, before anything is sent: a job retried after a crash finds
+    them claimed and does not send them again."""
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("user", "target")
-            .filter(pk=delivery_id)
+        pks = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(ids))
             .filter(Q(status=Delivery.Status.PENDING) | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now))
-            .first()
+            .values_list("pk", flat=True)
         )
-        if delivery is None:
-            return "skipped"
-        target = delivery.target
-        if target is not None and not target.active:
-            return "skipped"
-        delivery.attempts += 1
-        try:
-            if target is not None and target.is_webhook:
-                _post_webhook(target, delivery.payload)
-            else:
-                _send_email(delivery, connection)
-        except SendError as exc:
-            delivery.last_error = str(exc)[:2000]
-            if delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None
-            else:
-                delivery.status, delivery.next_attempt_at = Delivery.Status.RETRYING, now + backoff(delivery.attempts)
-            delivery.save(update_fields=["attempts", "status", "next_attempt_at", "last_error", "updated_at"])
-            if target is not None:
-                Target.objects.filter(pk=target.pk).update(
-                    health=Target.Health.FAILING,
-                    last_attempt_at=now,
-                    last_error=delivery.last_error,
-                    consecutive_failures=target.consecutive_failures + 1,
-                )
-            logger.warning("Notification %s to %s failed: %s", delivery.pk, delivery.recipient_label, exc)
-            return delivery.status
-        delivery.status, delivery.sent_at, delivery.next_attempt_at, delivery.last_error = (
-            Delivery.Status.SENT,
-            now,
-            None,
-            "",
+        if pks:
+            Delivery.objects.filter(pk__in=pks).update(status=Delivery.Status.SENDING, updated_at=now)
+    return pks
+
+
+def _sent(pks, now) -> None:
+    Delivery.objects.filter(pk__in=list(pks)).update(
+        status=Delivery.Status.SENT,
+        sent_at=now,
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
+        last_error="",
+        updated_at=now,
+    )
+
+
+def _failed(delivery: Delivery, exc: Exception, now) -> str:
+    attempts = delivery.attempts + 1
+    error = str(exc)[:2000]
+    if attempts >= MAX_ATTEMPTS:
+        status, next_at = Delivery.Status.FAILED, None
+    else:
+        status, next_at = Delivery.Status.RETRYING, now + backoff(attempts)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=status, attempts=attempts, next_attempt_at=next_at, last_error=error, updated_at=now
+    )
+    logger.warning("Notification %s to %s failed: %s", delivery.pk, delivery.recipient_label, exc)
+    return status
+
+
+def _target_result(target: Target, now, error: str = "") -> None:
+    if error:
+        Target.objects.filter(pk=target.pk).update(
+            health=Target.Health.FAILING,
+            last_attempt_at=now,
+            last_error=error[:2000],
+            consecutive_failures=F("consecutive_failures") + 1,
         )
-        delivery.save(update_fields=["attempts", "status", "sent_at", "next_attempt_at", "last_error", "updated_at"])
+    else:
+        Target.objects.filter(pk=target.pk).update(
+            health=Target.Health.OK, last_attempt_at=now, last_success_at=now, last_error="", consecutive_failures=0
+        )
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """Send one delivery (a webhook, or a retried email) if it is still due; returns its status afterwards."""
+    now = timezone.now()
+    if not _claim([delivery_id], now):
+        return "skipped"
+    delivery = Delivery.objects.select_related("user", "target").get(pk=delivery_id)
+    target = delivery.target
+    if target is not None and not target.active:
+        Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.PENDING, updated_at=now)
+        return "skipped"
+    try:
+        if target is not None and target.is_webhook:
+            _post_webhook(target, delivery.payload)
+        else:
+            _send_email(delivery, None)
+    except SendError as exc:
+        status = _failed(delivery, exc, now)
         if target is not None:
-            Target.objects.filter(pk=target.pk).update(
-                health=Target.Health.OK, last_attempt_at=now, last_success_at=now, last_error="", consecutive_failures=0
-            )
-        return delivery.status
+            _target_result(target, now, str(exc))
+        return status
+    _sent([delivery_id], now)
+    if target is not None:
+        _target_result(target, now)
+    return Delivery.Status.SENT
+
+
+def _send_emails(ids, counts: dict[str, int]) -> None:
+    """Emails in chunks: claim a chunk, send it through one mail connection, record the results."""
+    connection = get_connection()
+    try:
+        connection.open()
+    except OSError as exc:  # each message then tries on its own and records the failure
+        logger.warning("Mail server unreachable: %s", exc)
+    try:
+        for i in range(0, len(ids), EMAIL_CHUNK):
+            now = timezone.now()
+            pks = _claim(ids[i : i + EMAIL_CHUNK], now)
+            sent = []
+            failed_targets = []
+            for delivery in Delivery.objects.filter(pk__in=pks).select_related("user", "target").order_by("pk"):
+                try:
+                    _send_email(delivery, connection)
+                except SendError as exc:
+                    status = _failed(delivery, exc, now)
+                    counts[status] = counts.get(status, 0) + 1
+                    if delivery.target_id:
+                        failed_targets.append((delivery.target, str(exc)))
+                else:
+                    sent.append(delivery)
+            _sent([d.pk for d in sent], now)
+            for d in sent:
+                if d.target_id:
+                    _target_result(d.target, now)
+            for target, error in failed_targets:
+                _target_result(target, now, error)
+            counts[Delivery.Status.SENT] = counts.get(Delivery.Status.SENT, 0) + len(sent)
+            counts["skipped"] = counts.get("skipped", 0) + len(ids[i : i + EMAIL_CHUNK]) - len(pks)
+    finally:
+        with contextlib.suppress(OSError):
+            connection.close()
 
 
 def deliveries_send(*, delivery_ids, queue_webhook) -> dict[str, int]:
-    """Send these deliveries: emails here through one mail connection, each webhook through
-    `queue_webhook(id)` (a task of its own). Returns counts by resulting status."""
+    """Send these deliveries: emails here in chunks through one mail connection, each webhook through
+    `queue_webhook(id)` (a task of its own, so a slow or failing target holds up no one). Returns counts."""
     counts: dict[str, int] = {}
     rows = list(Delivery.objects.filter(pk__in=list(delivery_ids)).values_list("pk", "target__channel").order_by("pk"))
     emails = [pk for pk, channel in rows if channel in (None, Target.Channel.EMAIL)]
     hooks = [pk for pk, channel in rows if channel not in (None, Target.Channel.EMAIL)]
     if emails:
-        connection = get_connection()
-        try:
-            connection.open()
-        except OSError as exc:  # each message then tries on its own and records the failure
-            logger.warning("Mail server unreachable: %s", exc)
-        try:
-            for pk in emails:
-                status = delivery_send(delivery_id=pk, connection=connection)
-                counts[status] = counts.get(status, 0) + 1
-        finally:
-            with contextlib.suppress(OSError):
-                connection.close()
+        _send_emails(emails, counts)
     for pk in hooks:
         queue_webhook(pk)
         counts["queued"] = counts.get("queued", 0) + 1
-    return counts
+    return {k: v for k, v in counts.items() if v}
+
+
+def deliveries_abandon_stale(now=None) -> int:
+    """Deliveries left "sending" by a worker that died mid-send: whether they went out is unknown, so
+    they are marked failed (never resent: a duplicate is worse than a gap the page shows)."""
+    now = now or timezone.now()
+    return Delivery.objects.filter(status=Delivery.Status.SENDING, updated_at__lt=now - STALE_SENDING).update(
+        status=Delivery.Status.FAILED,
+        last_error="The worker stopped while sending; not resent, so that no one gets it twice.",
+        updated_at=now,
+    )
 
 
 def pending_ids(*, kind: str | None = None, period: str | None = None, organization=None) -> list[int]:

@@ -52,6 +52,7 @@ def notify_level_changes(team_ids: list[int], as_of: str) -> int:
 @idempotent_task
 def retry_due_deliveries() -> int:
     """Every minute: send again the failed deliveries whose backoff has passed."""
+    services.deliveries_abandon_stale()
     ids = services.due_retry_ids()
     for pk in ids:
         send_delivery.delay(pk)

@@ -279,3 +279,19 @@ def test_scoring_run_queues_level_changes(cast, django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=True):
         scoring_services.scoring_run(organization=cast.org)
     assert seen == [(sorted([cast.team.pk, cast.other_team.pk]), timezone.localdate().isoformat())]
+
+
+def test_a_worker_lost_mid_send_never_sends_twice(cast, week):
+    """A job killed after claiming (rows "sending") and retried: the retry sends none of them again;
+    after 30 minutes they are marked failed, with the reason, and still not resent."""
+    services.digests_plan(organization=cast.org, as_of=AS_OF)
+    claimed = services._claim(services.pending_ids(organization=cast.org), timezone.now())
+    assert len(claimed) == 5
+    tasks.send_weekly_digests(AS_OF.isoformat())
+    assert [m.to[0] for m in mail.outbox] == ["outsider@example.test"] * 2  # only the other org's, never claimed
+    Delivery.objects.filter(pk__in=claimed).update(updated_at=timezone.now() - dt.timedelta(minutes=31))
+    tasks.retry_due_deliveries()
+    assert set(Delivery.objects.filter(pk__in=claimed).values_list("status", flat=True)) == {"failed"}
+    assert Delivery.objects.get(pk=claimed[0]).last_error.startswith("The worker stopped while sending")
+    tasks.retry_due_deliveries()
+    assert len(mail.outbox) == 2
