@@ -10,6 +10,7 @@ failing or slow target never holds up the others.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import smtplib
@@ -70,6 +71,17 @@ def preferences_save(*, user, enabled_kinds) -> None:
 # --- targets -----------------------------------------------------------------------------
 
 
+def _internal_host(host: str) -> bool:
+    """A loopback, private or link-local address written in the URL (webhooks go to Slack and Teams)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+
+
 def _clean_target(*, organization, team, channel: str, address: str, kind_keys) -> tuple[str, list[str]]:
     address = (address or "").strip()
     if channel not in Target.Channel.values:
@@ -83,6 +95,8 @@ def _clean_target(*, organization, team, channel: str, address: str, kind_keys) 
         parts = urlsplit(address)
         if parts.scheme != "https" or not parts.netloc:
             raise ValidationError({"address": "Enter the webhook's https:// URL."})
+        if _internal_host(parts.hostname or ""):
+            raise ValidationError({"address": "The webhook must be a public address, not this network's."})
     if team is not None and team.organization_id != organization.pk:
         raise ValidationError({"team": "That team is in another organization."})
     scope = "team" if team is not None else "org"

@@ -140,6 +140,8 @@ def test_bad_target_input_gets_a_clear_error(client_for, cast):
     assert "Enter the webhook&#x27;s https:// URL." in page.content.decode()
     page = c.post(reverse("notifications:target_new"), {**base, "address": "https://h.example/x", "team": ""})
     assert "Weekly team digest: not sent to an organization-wide target." in page.content.decode()
+    page = c.post(reverse("notifications:target_new"), {**base, "address": "https://10.0.0.5/hook"})
+    assert "The webhook must be a public address, not this network&#x27;s." in page.content.decode()
     page = c.post(reverse("notifications:target_new"), {**base, "channel": "email", "address": "not-an-address"})
     assert "Enter an email address." in page.content.decode()
     assert not Target.objects.exists()
