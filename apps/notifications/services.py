@@ -390,8 +390,10 @@ def delivery_send(*, delivery_id: int) -> str:
     delivery = Delivery.objects.select_related("user", "target").get(pk=delivery_id)
     target = delivery.target
     if target is not None and not target.active:
-        Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.PENDING, updated_at=now)
-        return "skipped"
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=Delivery.Status.FAILED, last_error="The target was paused; not sent.", updated_at=now
+        )
+        return Delivery.Status.FAILED
     try:
         if target is not None and target.is_webhook:
             _post_webhook(target, delivery.payload)

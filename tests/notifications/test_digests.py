@@ -12,11 +12,15 @@ from aiosmtpd.controller import Controller
 from django.core import mail
 from django.utils import timezone
 
+from apps.assessments import services as assessment_services
+from apps.assessments.models import Assessment, Campaign, Framework
 from apps.notifications import kinds, messages, selectors, services, tasks
 from apps.notifications.models import Delivery, Target
 from apps.postmortems.models import ActionItem, Postmortem
 from apps.scoring.models import Snapshot
+from apps.slos.models import BurnRateAlert
 from tests.postmortems.factories import make_postmortem
+from tests.slos.factories import make_sli, make_slo
 
 AS_OF = dt.date(2026, 11, 30)  # a Monday, ISO week 2026-W49
 
@@ -44,6 +48,23 @@ def week(cast):
         ActionItem.objects.create(
             organization=cast.org, postmortem=pm, team=cast.team, title=title, due_date=due, status=status
         )
+    # A campaign open on AS_OF: Checkout's assessment waits, Search's is submitted.
+    assessment_services.framework_load_builtin()
+    calms = Framework.objects.get(organization=None, key="calms", version=1)
+    campaign = Campaign.objects.create(
+        organization=cast.org, framework=calms, name="Q4 CALMS",
+        opens_on=AS_OF - dt.timedelta(days=10), closes_on=AS_OF + dt.timedelta(days=4),
+    )  # fmt: skip
+    Assessment.objects.create(campaign=campaign, team=cast.team, framework=calms, status="in_progress")
+    Assessment.objects.create(campaign=campaign, team=cast.other_team, framework=calms, status="submitted")
+    # One open and one resolved burn-rate alert on Checkout's SLO.
+    slo = make_slo(make_sli(cast.service, name="Checkout availability"), name="Checkout 99.9")
+    opened = timezone.make_aware(dt.datetime(2026, 11, 29, 14, 5))
+    for resolved, window in ((None, 3600), (opened, 21600)):
+        BurnRateAlert.objects.create(
+            slo=slo, severity="page", long_window=window, short_window=300, factor=14.4, opened_at=opened,
+            resolved_at=resolved, long_burn_rate=20, short_burn_rate=22, peak_burn_rate=25,
+        )  # fmt: skip
     return pm
 
 
@@ -123,9 +144,13 @@ def test_team_digest_contents(cast, week):
     assert "Action item “Add pool alarm”: overdue since 27 Nov" in text
     assert "Action item “Raise pool size”: due 05 Dec" in text
     assert "Load test" not in text and "Roll back faster" not in text
-    assert "No open alerts." in text
+    assert "Assessment “Q4 CALMS” waiting (in progress), closes 04 Dec" in text
+    assert "Page burn-rate alert on Checkout 99.9 (checkout-api), open since 29 Nov 14:05" in text
+    assert text.count("Page burn-rate alert") == 1  # the resolved one is not listed
     search = d[cast.other_team.pk]
     assert search.change_text == "Level unchanged at 1; overall 40 → 40 (+0.0)."
+    search_text = messages.team_digest_message(search).text()
+    assert "Nothing due in the next 7 days." in search_text and "No open alerts." in search_text
 
 
 def test_unmeasured_team_is_not_shown_as_zero(cast):
@@ -295,3 +320,16 @@ def test_a_worker_lost_mid_send_never_sends_twice(cast, week):
     assert Delivery.objects.get(pk=claimed[0]).last_error.startswith("The worker stopped while sending")
     tasks.retry_due_deliveries()
     assert len(mail.outbox) == 2
+
+
+def test_a_target_paused_after_planning_is_not_sent_to(cast, week, receiver):
+    hook = Target.objects.create(
+        organization=cast.org, team=cast.team, name="#checkout", channel="slack",
+        address=receiver.url("/ok"), kinds=[kinds.TEAM_DIGEST],
+    )  # fmt: skip
+    services.digests_plan(organization=cast.org, as_of=AS_OF)
+    Target.objects.filter(pk=hook.pk).update(active=False)
+    tasks.send_weekly_digests(AS_OF.isoformat())
+    assert receiver.posts == []
+    delivery = Delivery.objects.get(target=hook)
+    assert (delivery.status, delivery.last_error) == ("failed", "The target was paused; not sent.")
