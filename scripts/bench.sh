@@ -22,11 +22,12 @@ declare -A COMMANDS=(
   [slos]="python scripts/bench_slos.py"
   [delivery]="python scripts/bench_delivery.py"
   [scoring]="python scripts/bench_scoring.py"
+  [notifications]="python scripts/bench_notifications.py"
   [postmortems]="env DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$PM_DB REDIS_URL=redis://127.0.0.1:6379/12 bash -c 'python scripts/load/ensure_db.py && python manage.py migrate -v0 --noinput && python manage.py benchmark_postmortems'"
   [load]="bash scripts/load/run.sh"
   [scale]="python scripts/bench_scale.py"
 )
-ORDER=(slos delivery scoring postmortems load scale)
+ORDER=(slos delivery scoring notifications postmortems load scale)
 ONLY="${BENCH_ONLY:-${ORDER[*]}}"
 
 declare -A STATUS TIME

@@ -548,3 +548,17 @@ def team_panel(request, team) -> dict:
             .order_by("-campaign__opens_on")
         )
     return {"profiles": profiles, "current": current}
+
+
+def waiting_assessments(*, team_ids, on) -> dict[int, list[Assessment]]:
+    """{team id: its unsubmitted assessments of campaigns open on `on`}, one query (for notifications)."""
+    rows = (
+        Assessment.objects.filter(team_id__in=list(team_ids), campaign__opens_on__lte=on, campaign__closes_on__gte=on)
+        .exclude(status=Assessment.Status.SUBMITTED)
+        .select_related("campaign")
+        .order_by("campaign__closes_on", "pk")
+    )
+    by_team: dict[int, list[Assessment]] = defaultdict(list)
+    for row in rows:
+        by_team[row.team_id].append(row)
+    return dict(by_team)

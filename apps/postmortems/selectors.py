@@ -665,3 +665,30 @@ def team_learning(*, team_ids, since, until) -> dict[int, dict]:
         if row["action_items_due"]:
             row["closed_on_time_share"] = row["action_items_closed_on_time"] / row["action_items_due"]
     return out
+
+
+# --- for notifications (whole teams and organizations, no user: the digest job) -----------
+
+
+def action_items_due(*, team_ids, until: dt.date) -> dict[int, list[ActionItem]]:
+    """{team id: its open action items due on or before `until`, overdue ones included}, one query."""
+    items = (
+        ActionItem.objects.filter(team_id__in=list(team_ids), due_date__lte=until)
+        .exclude(status__in=ActionItem.CLOSED)
+        .order_by("due_date", "priority", "pk")
+        .only("pk", "team_id", "title", "due_date", "status", "priority")
+    )
+    by_team: dict[int, list[ActionItem]] = defaultdict(list)
+    for item in items:
+        by_team[item.team_id].append(item)
+    return dict(by_team)
+
+
+def overdue_postmortems_in(*, organization_ids, on: dt.date) -> QuerySet:
+    """Unpublished postmortems of these organizations whose publish-by date is before `on`."""
+    return (
+        Postmortem.objects.filter(organization_id__in=list(organization_ids), publish_due_on__lt=on)
+        .exclude(status=Postmortem.Status.PUBLISHED)
+        .select_related("team", "incident")
+        .order_by("publish_due_on", "pk")
+    )

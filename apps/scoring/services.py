@@ -17,7 +17,7 @@ from apps.core import permissions
 from apps.teams.models import Organization, Team
 
 from . import inputs as inputs_mod
-from . import pillars
+from . import pillars, signals
 from .models import Check, Exemption, ExemptionEvent, Scorecard, ScoringRun, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -326,6 +326,7 @@ def score_teams(
         unique_fields=["team", "date"],
         update_fields=SNAPSHOT_FIELDS,
     )
+    signals.snapshots_written.send(sender=Snapshot, team_ids=team_ids, as_of=as_of)
     return len(rows)
 
 

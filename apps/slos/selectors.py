@@ -732,3 +732,16 @@ def slo_series(slo: SLO, *, now: datetime | None = None) -> dict:
         "target_percent": target * 100,
         "step": step,
     }
+
+
+def open_alerts_by_team(*, team_ids) -> dict[int, list[BurnRateAlert]]:
+    """{team id: the open burn-rate alerts of its services' SLOs}, one query (for notifications)."""
+    alerts = (
+        BurnRateAlert.objects.filter(resolved_at__isnull=True, slo__sli__service__team_id__in=list(team_ids))
+        .select_related("slo__sli__service")
+        .order_by("opened_at", "pk")
+    )
+    by_team: dict[int, list[BurnRateAlert]] = defaultdict(list)
+    for alert in alerts:
+        by_team[alert.slo.sli.service.team_id].append(alert)
+    return dict(by_team)

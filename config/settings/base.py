@@ -76,6 +76,7 @@ LOCAL_APPS = [
     "apps.delivery",
     "apps.scoring",
     "apps.sre",
+    "apps.notifications",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
