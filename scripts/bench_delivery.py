@@ -273,12 +273,33 @@ def bench_dora(team_count: int, days: int = 90, per_day: int = 20, reuse: bool =
         cursor.execute(
             f"""
             INSERT INTO {tables["change"]} (created_at, updated_at, organization_id, team_id, service_id, repository,
-                sha, message, author, url, committed_at, source)
+                sha, message, author, url, committed_at, source, parent_sha, shipped_estimated)
             SELECT now(), now(), dep.organization_id, dep.team_id, dep.service_id, dep.repository,
                 dep.external_id || '-' || c, '', '', '',
-                dep.finished_at - (10 + floor(random() * 2990)) * interval '1 minute', 'bench'
+                dep.finished_at - (10 + floor(random() * 2990)) * interval '1 minute', 'bench', '', false
             FROM {tables["deployment"]} dep CROSS JOIN generate_series(0, 1) c
             WHERE dep.organization_id = %s
+            """,
+            [org.pk],
+        )
+        # Each service's commits form one pushed chain (each commit's parent is the one before it).
+        cursor.execute(
+            f"""
+            UPDATE {tables["change"]} c SET parent_sha = x.parent
+            FROM (SELECT id, COALESCE(lag(sha) OVER (PARTITION BY service_id ORDER BY committed_at, id), '') AS parent
+                  FROM {tables["change"]} WHERE organization_id = %s) x
+            WHERE c.id = x.id AND x.parent <> ''
+            """,
+            [org.pk],
+        )
+        # A deployment deploys the service's latest commit when it started (commits pushed while it
+        # runs go with a later one); about 3 % report no sha (the time rule, marked estimated).
+        cursor.execute(
+            f"""
+            UPDATE {tables["deployment"]} d SET sha = COALESCE((
+                SELECT c.sha FROM {tables["change"]} c WHERE c.service_id = d.service_id
+                  AND c.committed_at <= d.started_at ORDER BY c.committed_at DESC, c.id DESC LIMIT 1), '')
+            WHERE d.organization_id = %s AND random() >= 0.03
             """,
             [org.pk],
         )

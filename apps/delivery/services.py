@@ -774,7 +774,18 @@ def _mark_link_days(link, new_deployment, incident) -> None:
 
 
 def _mark_incident_day(incident) -> None:
-    mark_dirty(incident.team_id, utc_day(incident.started_at))
+    """The incident's day (restore time), its services' teams from then on (deployments while it
+    was open are rework) and its linked deployment's day (that failure's recovery time)."""
+    day = utc_day(incident.started_at)
+    mark_dirty(incident.team_id, day)
+    for team_id in set(incident.services.values_list("team_id", flat=True)) - {incident.team_id}:
+        mark_dirty(team_id, day)
+    link = IncidentDeploymentLink.objects.filter(incident=incident).select_related("deployment__service").first()
+    dep = link.deployment if link else None
+    if dep is not None and dep.finished_at:
+        team_id = dep.service.team_id if dep.service_id else dep.team_id
+        if team_id:
+            mark_dirty(team_id, utc_day(dep.finished_at))
 
 
 def _relink_incidents_after(deployment: Deployment) -> None:

@@ -26,7 +26,7 @@ DORA_LABELS = {
     "deployment_frequency": "Deployment frequency",
     "lead_time_hours": "Lead time",
     "change_failure_rate": "Change failure rate",
-    "time_to_restore_hours": "Time to restore",
+    "recovery_time_hours": "Recovery time",
 }
 
 
@@ -224,7 +224,7 @@ def pillar_cards(snapshot: Snapshot, links: dict) -> list[PillarCard]:
             "deployment_frequency": "dora.deploys_per_day",
             "lead_time_hours": "dora.lead_time_hours",
             "change_failure_rate": "dora.change_failure_rate",
-            "time_to_restore_hours": "dora.time_to_restore_hours",
+            "recovery_time_hours": "dora.time_to_restore_hours",
         }[key]
         shown = metrics.format_value(metric, value)
         parts.append((label, f"{shown} · {entry['tier']}" if entry.get("tier") else shown))
@@ -700,7 +700,7 @@ class CompareColumn:
                 "deployment_frequency": "dora.deploys_per_day",
                 "lead_time_hours": "dora.lead_time_hours",
                 "change_failure_rate": "dora.change_failure_rate",
-                "time_to_restore_hours": "dora.time_to_restore_hours",
+                "recovery_time_hours": "dora.time_to_restore_hours",
             }[key]
             value = entry.get("per_day", entry.get("median", entry.get("value")))
             out.append((label, metrics.format_value(metric, value), entry.get("tier")))

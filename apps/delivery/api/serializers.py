@@ -4,6 +4,7 @@ from rest_framework import serializers
 from apps.core.api import ScopedPrimaryKeyRelatedField
 from apps.teams.models import Organization, Service, Team
 
+from .. import metrics
 from ..models import Change, Deployment, IncidentDeploymentLink, Integration, ServiceMapping
 
 
@@ -155,7 +156,11 @@ class FrequencySerializer(TierValueSerializer):
 
 class LeadTimeSerializer(TierValueSerializer):
     median = serializers.FloatField(allow_null=True, help_text="Hours.")
-    changes = serializers.IntegerField()
+    changes = serializers.IntegerField(help_text="Shipped commits behind the median.")
+    estimated = serializers.IntegerField(
+        help_text="Of those, how many were attributed by the time rule (the deployed sha was unknown): "
+        "the figure is an estimate when this is above 0."
+    )
 
 
 class FailureRateSerializer(TierValueSerializer):
@@ -164,16 +169,34 @@ class FailureRateSerializer(TierValueSerializer):
     deployments = serializers.IntegerField()
 
 
-class RestoreSerializer(TierValueSerializer):
+class RecoverySerializer(TierValueSerializer):
     median = serializers.FloatField(allow_null=True, help_text="Hours.")
-    incidents = serializers.IntegerField()
+    recoveries = serializers.IntegerField(help_text="Recovered change failures behind the median.")
 
 
-class FourKeysSerializer(serializers.Serializer):
+class ReworkSerializer(TierValueSerializer):
+    value = serializers.FloatField(allow_null=True, help_text="0-1; DORA gives no tiers, so tier is always null.")
+    rework = serializers.IntegerField()
+    deployments = serializers.IntegerField()
+
+
+class DoraKeysSerializer(serializers.Serializer):
+    """DORA's 2024 set. Throughput: deployment_frequency, lead_time_hours, recovery_time_hours;
+    instability: change_failure_rate, deployment_rework_rate (`groups` names them)."""
+
     deployment_frequency = FrequencySerializer()
     lead_time_hours = LeadTimeSerializer()
+    recovery_time_hours = RecoverySerializer()
     change_failure_rate = FailureRateSerializer()
-    time_to_restore_hours = RestoreSerializer()
+    deployment_rework_rate = ReworkSerializer()
+    time_to_restore_hours = RecoverySerializer(
+        source="recovery_time_hours",
+        help_text="Deprecated alias of recovery_time_hours (DORA's earlier name), kept for this API version.",
+    )
+    groups = serializers.SerializerMethodField()
+
+    def get_groups(self, obj) -> dict[str, list[str]]:
+        return {name: list(keys) for name, keys in metrics.GROUPS.items()}
 
 
 class TeamDoraSerializer(serializers.Serializer):
@@ -181,7 +204,7 @@ class TeamDoraSerializer(serializers.Serializer):
     name = serializers.CharField()
     window_days = serializers.IntegerField()
     until = serializers.DateField()
-    keys = FourKeysSerializer()
+    keys = DoraKeysSerializer()
 
 
 class ServiceDoraSerializer(serializers.Serializer):
@@ -190,4 +213,4 @@ class ServiceDoraSerializer(serializers.Serializer):
     name = serializers.CharField()
     window_days = serializers.IntegerField()
     until = serializers.DateField()
-    keys = FourKeysSerializer()
+    keys = DoraKeysSerializer()
