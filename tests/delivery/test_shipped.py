@@ -309,3 +309,53 @@ def test_random_histories_are_order_independent(cast):
         assert _snapshot() == in_order, f"shuffled (seed {seed})"
     rollups.refresh(team_ids=[cast.team.pk, cast.other_team.pk], since=date(2026, 1, 1))
     assert _snapshot() == in_order
+
+
+@pytest.mark.django_db
+def test_a_person_marks_rework_and_the_rate_moves(cast, api_for):
+    from django.urls import reverse
+
+    from tests.roles import assert_matrix
+
+    for event in _events(cast):
+        event()
+    rollups.refresh_dirty()
+    d3 = Deployment.objects.get(external_id="D3")
+    url = reverse("api:deployment-rework", args=[d3.pk])
+    matrix = {
+        "org_admin": 200,
+        "leader": 403,
+        "lead": 200,
+        "member": 403,
+        "other_member": 403,
+        "outsider": 404,
+        "anonymous": 401,
+    }
+    assert_matrix(api_for, url, matrix, method="post", data={"rework": None})
+    until = DAY + timedelta(days=3)
+
+    def rate():
+        rollups.refresh_dirty()
+        return selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=until)[cast.team.pk][
+            "deployment_rework_rate"
+        ]["value"]
+
+    assert rate() == 0.4  # D4 (incident open) and D5 (hotfix ref)
+    lead = api_for("lead")
+    response = lead.post(url, {"rework": True}, format="json")
+    assert response.status_code == 200 and response.json()["rework_marked"] is True
+    assert lead.post(url, {"rework": True}, format="json").status_code == 200  # a retry changes nothing
+    assert rate() == 0.6
+    # A person's "no" wins over the rules: D5's hotfix ref no longer counts.
+    d5 = Deployment.objects.get(external_id="D5")
+    assert (
+        lead.post(reverse("api:deployment-rework", args=[d5.pk]), {"rework": False}, format="json").status_code == 200
+    )
+    assert rate() == 0.4
+    assert lead.post(url, {"rework": None}, format="json").json()["rework_marked"] is None
+    assert rate() == 0.2
+    # Failed deployments are not rework; a bad body is a clear 400.
+    d2 = Deployment.objects.get(external_id="D2")
+    bad = lead.post(reverse("api:deployment-rework", args=[d2.pk]), {"rework": True}, format="json")
+    assert bad.status_code == 400 and "successful production" in str(bad.json())
+    assert lead.post(url, {"rework": "maybe"}, format="json").status_code == 400

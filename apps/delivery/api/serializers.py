@@ -105,7 +105,13 @@ class ChangeSerializer(serializers.ModelSerializer):
             "url",
             "committed_at",
             "source",
+            "parent_sha",
+            "shipped_by",
+            "shipped_at",
+            "lead_time_seconds",
+            "shipped_estimated",
         ]
+        read_only_fields = ["parent_sha", "shipped_by", "shipped_at", "lead_time_seconds", "shipped_estimated"]
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -127,7 +133,15 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "url",
             "started_at",
             "finished_at",
+            "rework_marked",
         ]
+        read_only_fields = ["rework_marked"]
+
+
+class ReworkMarkSerializer(serializers.Serializer):
+    rework = serializers.BooleanField(
+        allow_null=True, help_text="true: an unplanned fix; false: not one; null: back to the rules."
+    )
 
 
 class IncidentDeploymentLinkSerializer(serializers.ModelSerializer):

@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -117,11 +118,24 @@ class DeploymentViewSet(ScopedReadOnlyViewSet):
     ordering_fields = ["finished_at", "started_at"]
     ordering = ["-finished_at"]
 
+    @extend_schema(request=serializers.ReworkMarkSerializer, responses={200: serializers.DeploymentSerializer})
+    @action(detail=True, methods=["post"], url_path="rework")
+    def rework(self, request, pk=None):
+        """Mark a successful production deployment as rework (or not); the team's lead or an org admin."""
+        # Visible rows only (others 404); who may mark is the service's rule, not the model's editors.
+        deployment = get_object_or_404(self.get_queryset(), pk=pk)
+        body = serializers.ReworkMarkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deployment = services.deployment_rework_mark(
+            actor=request.user, deployment=deployment, rework=body.validated_data["rework"]
+        )
+        return Response(serializers.DeploymentSerializer(deployment).data)
+
 
 class ChangeViewSet(ScopedReadOnlyViewSet):
     queryset = Change.objects.all()
     serializer_class = serializers.ChangeSerializer
-    filterset_fields = ["organization", "team", "service", "repository"]
+    filterset_fields = ["organization", "team", "service", "repository", "shipped_by", "shipped_estimated"]
     search_fields = ["sha", "message", "author"]
     ordering_fields = ["committed_at"]
     ordering = ["-committed_at"]
