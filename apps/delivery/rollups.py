@@ -26,11 +26,16 @@ successful deployment finished and up to this one's finish, and marks them estim
 from __future__ import annotations
 
 import bisect
+import gc
+import json
+import operator
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from functools import reduce
 
 from django.db import connection, transaction
-from django.db.models import Exists, Max, Min, OuterRef, Q
+from django.db.models import BigIntegerField, Exists, F, Func, Max, Min, OuterRef, Q
+from django.utils import timezone
 
 from apps.teams.models import Service, Team
 
@@ -73,38 +78,69 @@ def refresh(*, team_ids, since: date, until: date | None = None) -> int:
     (its first success after the failure is in it) is recomputed from the failure's day,
     where its recovery time is written."""
     until = until or today()
-    groups = defaultdict(list)
-    for team_id, day in _recovery_days(list(team_ids), since, until).items():
-        groups[day].append(team_id)
+    days = _recovery_days(list(team_ids), since, until)
+    ordered = sorted(days, key=lambda t: (days[t], t))
+    # Fewer, larger chunks for short ranges (the 5-minute job); each chunk starts at its earliest day.
+    size = max(CHUNK, min(CHUNK * 3, CHUNK * 30 // max(1, (until - since).days + 1)))
     written = 0
-    for day, ids in sorted(groups.items()):
-        for i in range(0, len(ids), CHUNK):
-            written += _refresh_chunk(ids[i : i + CHUNK], day, until)
+    # The chunks build large lists of small containers: the cycle collector would rescan them
+    # over and over (nothing here makes cycles), so it waits until the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(0, len(ordered), size):
+            part = ordered[i : i + size]
+            written += _refresh_chunk(part, days[part[0]], until)
+    finally:
+        if collecting:
+            gc.enable()
     return written
 
 
 def _recovery_days(team_ids: list[int], since: date, until: date) -> dict[int, date]:
     start, end = day_start(since), day_start(until + timedelta(days=1))
     days = dict.fromkeys(team_ids, since)
-    prod = Deployment.objects.filter(is_production=True, service__team_id__in=team_ids)
-    success_between = prod.filter(
-        service_id=OuterRef("service_id"),
-        status=Deployment.Status.SUCCESS,
-        finished_at__gt=OuterRef("finished_at"),
-        finished_at__lt=start,
-    )
-    success_in_range = prod.filter(
-        service_id=OuterRef("service_id"), status=Deployment.Status.SUCCESS, finished_at__gte=start, finished_at__lt=end
-    )
-    for team_id, first in (
-        prod.filter(status=Deployment.Status.FAILURE, finished_at__lt=start, finished_at__gte=start - RECOVERY_LOOKBACK)
-        .filter(~Exists(success_between), Exists(success_in_range))
-        .values("service__team_id")
-        .annotate(first=Min("finished_at"))
-        .values_list("service__team_id", "first")
-    ):
-        days[team_id] = min(since, utc_day(first))
+    prod = Deployment.objects.filter(is_production=True)
+    ok = Deployment.Status.SUCCESS
+    # Services that recover in the range, and their last success before it.
+    last_ok = {
+        service_id: (team_id, last or start - RECOVERY_LOOKBACK)
+        for service_id, team_id, last in Service.objects.filter(team_id__in=team_ids)
+        .filter(Exists(prod.filter(service_id=OuterRef("pk"), status=ok, finished_at__gte=start, finished_at__lt=end)))
+        .annotate(
+            last=prod.filter(service_id=OuterRef("pk"), status=ok, finished_at__lt=start)
+            .order_by("-finished_at")
+            .values("finished_at")[:1]
+        )
+        .values_list("pk", "team_id", "last")
+    }
+    if not last_ok:
+        return days
+    lowest = max(min(last for _, last in last_ok.values()), start - RECOVERY_LOOKBACK)
+    for service_id, finished in prod.filter(
+        service_id__in=list(last_ok), status=Deployment.Status.FAILURE, finished_at__gte=lowest, finished_at__lt=start
+    ).values_list("service_id", "finished_at"):
+        team_id, last = last_ok[service_id]
+        if finished > last:
+            days[team_id] = min(days[team_id], utc_day(finished))
     return days
+
+
+def _epoch(field: str):
+    """Whole UTC seconds of a datetime column, computed by the database (ints compare and
+    subtract much faster than datetimes in the hot loops below)."""
+    if connection.vendor == "postgresql":
+        template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS bigint)"
+    else:
+        template = "CAST(strftime('%%%%s', %(expressions)s) AS integer)"
+    return Func(F(field), template=template, output_field=BigIntegerField())
+
+
+def _day(seconds: int) -> date:
+    return EPOCH_DATE + timedelta(days=seconds // 86400)
+
+
+EPOCH_DATE = date(1970, 1, 1)
 
 
 @transaction.atomic
@@ -120,115 +156,138 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
     prod = Deployment.objects.filter(owned, is_production=True)
     start, end = day_start(since), day_start(until + timedelta(days=1))
     oldest = start - LEAD_TIME_LOOKBACK
+    start_s, end_s, oldest_s = (int(t.timestamp()) for t in (start, end, oldest))
+    lookback_s = int(LEAD_TIME_LOOKBACK.total_seconds())
     success = Deployment.Status.SUCCESS
 
     deployments = list(
         prod.filter(status__in=(success, Deployment.Status.FAILURE), finished_at__gte=start, finished_at__lt=end)
+        .annotate(t=_epoch("finished_at"))
         .values_list(
-            "pk",
-            "team_id",
-            "service_id",
-            "repository",
-            "organization_id",
-            "status",
-            "finished_at",
-            "sha",
-            "ref",
-            "rework_marked",
+            "pk", "team_id", "service_id", "repository", "organization_id", "status", "t", "sha", "ref", "rework_marked"
         )
         .order_by("finished_at", "pk")
     )
     in_range = prod.filter(finished_at__gte=start, finished_at__lt=end)
 
     # The previous successful production deployment of every stream, from before the range.
-    previous: dict[tuple, datetime] = {}
+    previous: dict[tuple, int] = {}
     for service_id, last in (
         Service.objects.filter(pk__in=list(service_team))
         .annotate(
             last=prod.filter(service_id=OuterRef("pk"), status=success, finished_at__lt=start, finished_at__gte=oldest)
             .order_by("-finished_at")
-            .values("finished_at")[:1]
+            .annotate(t=_epoch("finished_at"))
+            .values("t")[:1]
         )
         .values_list("pk", "last")
     ):
-        if last:
+        if last is not None:
             previous[("s", service_id)] = last
     for repository, last in (
         prod.filter(service__isnull=True, status=success, finished_at__lt=start, finished_at__gte=oldest)
         .values("repository")
-        .annotate(last=Max("finished_at"))
+        .annotate(last=Max(_epoch("finished_at")))
         .values_list("repository", "last")
     ):
         key = _stream(None, repository)
         if key not in previous or last > previous[key]:
             previous[key] = last
 
-    # Candidate commits: those no deployment before the range shipped (shipped_at marks it).
-    nodes: dict[tuple, list] = {}  # (org, repository, sha) -> [pk, parent, committed, stream, old values]
+    # Candidate commits: those no deployment before the range shipped (shipped_at says which).
+    nodes: dict[tuple, list] = {}  # (org, repository, sha) -> [pk, parent, committed, stream, old values, repository]
     by_sha: dict[tuple, list] = defaultdict(list)  # (org, sha) -> nodes
-    by_time: dict[tuple, list] = defaultdict(list)  # stream -> nodes sorted by commit time
-    for pk, org_id, service_id, repository, sha, parent, committed, shipped_by, shipped_at, lead, estimated in (
-        Change.objects.filter(owned, committed_at__lt=end)
-        .filter(Q(shipped_at__gte=start) | Q(shipped_at__isnull=True, committed_at__gte=oldest))
-        .values_list(
-            "pk",
-            "organization_id",
-            "service_id",
-            "repository",
-            "sha",
-            "parent_sha",
-            "committed_at",
-            "shipped_by_id",
-            "shipped_at",
-            "lead_time_seconds",
-            "shipped_estimated",
-        )
-        .order_by("committed_at", "pk")
+    by_time: dict[tuple, list] = defaultdict(list)  # stream -> nodes in commit order
+    service_rows = Q(service_id__in=list(service_team))
+    repo_rows = Q(service__isnull=True, team_id__in=list(teams))
+    candidates = []
+    # Four index range scans (an OR across them would read every commit of the services).
+    for rows, when in (
+        (service_rows, Q(shipped_at__gte=start)),
+        (service_rows, Q(shipped_at__isnull=True, committed_at__gte=oldest)),
+        (repo_rows, Q(shipped_at__gte=start)),
+        (repo_rows, Q(shipped_at__isnull=True, committed_at__gte=oldest)),
     ):
-        stream = _stream(service_id, repository)
+        candidates.extend(
+            Change.objects.filter(rows, when, committed_at__lt=end)
+            .annotate(ct=_epoch("committed_at"), st=_epoch("shipped_at"))
+            .values_list(
+                "pk",
+                "organization_id",
+                "service_id",
+                "repository",
+                "sha",
+                "parent_sha",
+                "ct",
+                "shipped_by_id",
+                "st",
+                "lead_time_seconds",
+                "shipped_estimated",
+            )
+        )
+    candidates.sort(key=lambda c: (c[6], c[0]))
+    for (
+        pk,
+        org_id,
+        service_id,
+        repository,
+        sha,
+        parent,
+        committed,
+        shipped_by,
+        shipped_at,
+        lead,
+        estimated,
+    ) in candidates:
+        stream = ("s", service_id) if service_id else ("r", repository.lower())
         node = [pk, parent, committed, stream, (shipped_by, shipped_at, lead, estimated), repository]
         nodes[(org_id, repository, sha)] = node
         by_sha[(org_id, sha)].append(node)
         by_time[stream].append(node)
+    del candidates
     times = {stream: [n[2] for n in items] for stream, items in by_time.items()}
-    # Commits the deployed sha is known for, but that were shipped before the range (not candidates).
-    known_before = (
-        set(
-            Change.objects.filter(owned, shipped_at__lt=start, sha__in={d[7] for d in deployments if d[7]}).values_list(
-                "organization_id", "sha"
+    # Deployed commits that are known but were shipped before the range (so not candidates),
+    # looked up by the unique (organization, repository, sha) index.
+    missing = defaultdict(set)
+    for d in deployments:
+        if d[7] and d[5] == success and (d[4], d[7]) not in by_sha:
+            missing[(d[4], d[3])].add(d[7])
+    known_before = set()
+    if missing:
+        lookups = [Q(organization_id=org_id, repository=repo, sha__in=shas) for (org_id, repo), shas in missing.items()]
+        for i in range(0, len(lookups), 200):
+            known_before.update(
+                Change.objects.filter(owned)
+                .filter(reduce(operator.or_, lookups[i : i + 200]))
+                .values_list("organization_id", "sha")
             )
-        )
-        if any(d[7] for d in deployments)
-        else set()
-    )
 
     def start_node(org_id, sha, stream, repository):
-        for node in by_sha.get((org_id, sha), ()):
+        found = by_sha.get((org_id, sha), ())
+        for node in found:
             if node[3] == stream:
                 return node
-        for node in by_sha.get((org_id, sha), ()):
+        for node in found:
             if node[5].lower() == (repository or "").lower():
                 return node
         return None
 
     shipped: dict[int, tuple] = {}  # change pk -> (deployment pk, finished, lead seconds or None, estimated)
 
-    def ship(node, dep_pk, finished, estimated):
-        secs = round((finished - node[2]).total_seconds())
-        shipped[node[0]] = (dep_pk, finished, secs if secs > 0 else None, estimated)
-        return secs
-
     # Incidents linked to the range's deployments, and incidents open during it (rework).
     links = defaultdict(list)
-    for dep_id, started, resolved in IncidentDeploymentLink.objects.filter(
-        deployment__in=in_range.filter(status__in=(success, Deployment.Status.FAILURE))
-    ).values_list("deployment_id", "incident__started_at", "incident__resolved_at"):
+    for dep_id, started, resolved in (
+        IncidentDeploymentLink.objects.filter(deployment__in=in_range.filter(status__in=(success, "failure")))
+        .annotate(st=_epoch("incident__started_at"), rt=_epoch("incident__resolved_at"))
+        .values_list("deployment_id", "st", "rt")
+    ):
         links[dep_id].append((started, resolved))
     open_incidents = defaultdict(list)
     for service_id, started, resolved in (
         Incident.services.through.objects.filter(service_id__in=list(service_team), incident__started_at__lt=end)
         .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start))
-        .values_list("service_id", "incident__started_at", "incident__resolved_at")
+        .annotate(st=_epoch("incident__started_at"), rt=_epoch("incident__resolved_at"))
+        .values_list("service_id", "st", "rt")
     ):
         open_incidents[service_id].append((started, resolved))
 
@@ -237,103 +296,109 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
     for service_id, repository, first in (
         prod.filter(status=success, finished_at__gte=end)
         .values("service_id", "repository")
-        .annotate(first=Min("finished_at"))
+        .annotate(first=Min(_epoch("finished_at")))
         .values_list("service_id", "repository", "first")
     ):
         key = _stream(service_id, repository)
         if key not in after or first < after[key]:
             after[key] = first
 
-    facts: dict[tuple, dict] = defaultdict(
-        lambda: {
-            "deployments": 0,
-            "successful": 0,
-            "failed": 0,
-            "lead_times": [],
-            "lead_times_estimated": 0,
-            "recovery_times": [],
-            "rework": 0,
-            "restore_times": [],
-            "incidents": 0,
-        }
-    )
+    facts: dict[tuple, dict] = {}
 
-    def add(team_id, service_id, day, **values):
-        for key in ((team_id, None, day), (team_id, service_id, day)) if service_id else ((team_id, None, day),):
-            row = facts[key]
-            for name, value in values.items():
-                if isinstance(value, list):
-                    row[name].extend(value)
-                else:
-                    row[name] += value
+    def rows_of(team_id, service_id, day):
+        keys = ((team_id, None, day), (team_id, service_id, day)) if service_id else ((team_id, None, day),)
+        out = []
+        for key in keys:
+            row = facts.get(key)
+            if row is None:
+                row = facts[key] = {
+                    "deployments": 0,
+                    "successful": 0,
+                    "failed": 0,
+                    "lead_times": [],
+                    "lead_times_estimated": 0,
+                    "recovery_times": [],
+                    "rework": 0,
+                    "restore_times": [],
+                    "incidents": 0,
+                }
+            out.append(row)
+        return out
 
     waiting: dict[tuple, list] = defaultdict(list)  # stream -> failures waiting for their recovery
     for pk, team_id, service_id, repository, org_id, status, finished, sha, ref, marked in deployments:
         team_id = service_team[service_id] if service_id else team_id
-        day = utc_day(finished)
-        key = _stream(service_id, repository)
+        day = _day(finished)
+        key = ("s", service_id) if service_id else ("r", (repository or "").lower())
         ok = status == success
-        lead, estimated, recovery, rework = [], 0, [], 0
+        rows = rows_of(team_id, service_id, day)
+        lead, estimated, recovery, rework, failed = [], 0, None, 0, not ok
         if ok:
-            floor = finished - LEAD_TIME_LOOKBACK
+            floor = finished - lookback_s
             node = start_node(org_id, sha, key, repository) if sha else None
             if node is not None or (sha and (org_id, sha) in known_before):
+                # Walk the deployed commit's history back to the first commit already shipped.
                 seen = set()
                 while node is not None and node[0] not in seen and node[2] > floor:
                     seen.add(node[0])
                     if node[3] == key:
                         if node[0] in shipped:
                             break
-                        lead.append(ship(node, pk, finished, False))
+                        secs = finished - node[2]
+                        shipped[node[0]] = (pk, finished, secs if secs > 0 else None, False)
+                        if secs > 0:
+                            lead.append(secs)
                     node = nodes.get((org_id, node[5], node[1])) if node[1] else None
             else:
-                prev = max(previous.get(key) or oldest, floor)
+                # The time rule: the stream's commits since the previous successful deployment.
+                prev = max(previous.get(key) or oldest_s, floor)
                 stream_times = times.get(key, ())
                 lo = bisect.bisect_right(stream_times, prev)
                 hi = bisect.bisect_right(stream_times, finished)
                 for candidate in by_time[key][lo:hi] if hi > lo else ():
                     if candidate[0] not in shipped:
-                        lead.append(ship(candidate, pk, finished, True))
-                        estimated += 1 if lead[-1] > 0 else 0
+                        secs = finished - candidate[2]
+                        shipped[candidate[0]] = (pk, finished, secs if secs > 0 else None, True)
+                        if secs > 0:
+                            lead.append(secs)
+                            estimated += 1
             previous[key] = finished
-            for failed_at, fail_team, fail_service, fail_day in waiting.pop(key, ()):
-                add(fail_team, fail_service, fail_day, recovery_times=[round((finished - failed_at).total_seconds())])
-            impacts = links.get(pk, ())
-            if impacts and all(resolved for _, resolved in impacts):
-                recovery = [max(max(0, round((resolved - started).total_seconds())) for started, resolved in impacts)]
+            for failed_at, fail_rows in waiting.pop(key, ()):
+                for row in fail_rows:
+                    row["recovery_times"].append(finished - failed_at)
+            impacts = links.get(pk)
+            if impacts:
+                failed = True
+                if all(resolved is not None for _, resolved in impacts):
+                    recovery = max(max(0, resolved - started) for started, resolved in impacts)
             if marked is not None:
                 rework = int(marked)
-            else:
-                rework = int(
-                    is_rework_ref(ref)
-                    or any(
-                        started <= finished and (resolved is None or finished <= resolved)
-                        for started, resolved in open_incidents.get(service_id, ())
-                    )
-                )
+            elif is_rework_ref(ref) or any(
+                started <= finished and (resolved is None or finished <= resolved)
+                for started, resolved in open_incidents.get(service_id, ())
+            ):
+                rework = 1
         else:
-            waiting[key].append((finished, team_id, service_id, day))
-        add(
-            team_id,
-            service_id,
-            day,
-            deployments=1,
-            successful=int(ok),
-            failed=int(not ok or bool(links.get(pk))),
-            lead_times=[s for s in lead if s > 0],
-            lead_times_estimated=estimated,
-            recovery_times=recovery,
-            rework=rework,
-        )
+            waiting[key].append((finished, rows))
+        for row in rows:
+            row["deployments"] += 1
+            row["successful"] += ok
+            row["failed"] += failed
+            row["lead_times"].extend(lead)
+            row["lead_times_estimated"] += estimated
+            row["rework"] += rework
+            if recovery is not None:
+                row["recovery_times"].append(recovery)
     for key, failures in waiting.items():
         if key in after:
-            for failed_at, fail_team, fail_service, fail_day in failures:
-                add(fail_team, fail_service, fail_day, recovery_times=[round((after[key] - failed_at).total_seconds())])
+            for failed_at, fail_rows in failures:
+                for row in fail_rows:
+                    row["recovery_times"].append(after[key] - failed_at)
 
     incidents = list(
-        Incident.objects.filter(team_id__in=list(teams), started_at__gte=start, started_at__lt=end).values_list(
-            "pk", "team_id", "started_at", "resolved_at"
-        )
+        Incident.objects.filter(team_id__in=list(teams), started_at__gte=start, started_at__lt=end)
+        .annotate(st=_epoch("started_at"), rt=_epoch("resolved_at"))
+        .values_list("pk", "team_id", "st", "rt")
     )
     services_of = defaultdict(list)
     for incident_id, service_id in Incident.services.through.objects.filter(
@@ -341,25 +406,61 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
     ).values_list("incident_id", "service_id"):
         services_of[incident_id].append(service_id)
     for incident_id, team_id, started, resolved in incidents:
-        day = utc_day(started)
-        restore = [max(0, round((resolved - started).total_seconds()))] if resolved else []
-        facts[(team_id, None, day)]["incidents"] += 1
-        facts[(team_id, None, day)]["restore_times"].extend(restore)
-        for service_id in services_of.get(incident_id, ()):
-            # A service's restore time counts the incidents of its own team's services.
-            if service_team.get(service_id) == team_id:
-                facts[(team_id, service_id, day)]["incidents"] += 1
-                facts[(team_id, service_id, day)]["restore_times"].extend(restore)
+        day = _day(started)
+        # A service's restore time counts the incidents of its own team's services.
+        own = [s for s in services_of.get(incident_id, ()) if service_team.get(s) == team_id]
+        rows = [rows_of(team_id, None, day)[0]] + [rows_of(team_id, s, day)[1] for s in own]
+        for row in rows:
+            row["incidents"] += 1
+            if resolved is not None:
+                row["restore_times"].append(max(0, resolved - started))
 
     _write_shipped(nodes, shipped)
     DailyRollup.objects.filter(team_id__in=list(teams), day__gte=since, day__lte=until).delete()
-    rows = [
-        DailyRollup(organization_id=teams[team_id], team_id=team_id, service_id=service_id, day=day, **values)
-        for (team_id, service_id, day), values in facts.items()
-        if since <= day <= until
-    ]
-    DailyRollup.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    keep = [(key, values) for key, values in facts.items() if since <= key[2] <= until]
+    if connection.vendor == "postgresql":
+        now = timezone.now()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {DailyRollup._meta.db_table} (organization_id, team_id, service_id, day, {', '.join(FACTS)}, "
+                "computed_at) FROM STDIN"
+            ) as copy,
+        ):
+            for (team_id, service_id, day), values in keep:
+                copy.write_row(
+                    (
+                        teams[team_id],
+                        team_id,
+                        service_id,
+                        day,
+                        *(json.dumps(values[f]) if f in LISTS else values[f] for f in FACTS),
+                        now,
+                    )
+                )
+    else:
+        DailyRollup.objects.bulk_create(
+            [
+                DailyRollup(organization_id=teams[team_id], team_id=team_id, service_id=service_id, day=day, **values)
+                for (team_id, service_id, day), values in keep
+            ],
+            batch_size=2000,
+        )
+    return len(keep)
+
+
+FACTS = (
+    "deployments",
+    "successful",
+    "failed",
+    "lead_times",
+    "lead_times_estimated",
+    "recovery_times",
+    "rework",
+    "restore_times",
+    "incidents",
+)
+LISTS = {"lead_times", "recovery_times", "restore_times"}
 
 
 def _write_shipped(nodes: dict, shipped: dict) -> None:
@@ -373,38 +474,37 @@ def _write_shipped(nodes: dict, shipped: dict) -> None:
                 clear.append(pk)
         elif old != new:
             sets.append((pk, *new))
-    if clear:
-        for i in range(0, len(clear), 10000):
-            Change.objects.filter(pk__in=clear[i : i + 10000]).update(
-                shipped_by=None, shipped_at=None, lead_time_seconds=None, shipped_estimated=False
-            )
+    for i in range(0, len(clear), 10000):
+        Change.objects.filter(pk__in=clear[i : i + 10000]).update(
+            shipped_by=None, shipped_at=None, lead_time_seconds=None, shipped_estimated=False
+        )
     if not sets:
         return
-    table = Change._meta.db_table
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for i in range(0, len(sets), 50000):
-                part = sets[i : i + 50000]
-                cursor.execute(
-                    f"""UPDATE {table} c SET shipped_by_id = v.dep, shipped_at = v.at, lead_time_seconds = v.secs,
-                        shipped_estimated = v.est
-                    FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::bigint[]) AS dep,
-                                 unnest(%s::timestamptz[]) AS at, unnest(%s::bigint[]) AS secs,
-                                 unnest(%s::boolean[]) AS est) v
-                    WHERE c.id = v.id""",  # noqa: S608 - the table name comes from the model
-                    [
-                        [r[0] for r in part],
-                        [r[1] for r in part],
-                        [r[2] for r in part],
-                        [r[3] for r in part],
-                        [r[4] for r in part],
-                    ],
-                )
-    else:
+    if connection.vendor != "postgresql":
         for pk, dep, at, secs, est in sets:
             Change.objects.filter(pk=pk).update(
-                shipped_by_id=dep, shipped_at=at, lead_time_seconds=secs, shipped_estimated=est
+                shipped_by_id=dep,
+                shipped_at=datetime.fromtimestamp(at, UTC),
+                lead_time_seconds=secs,
+                shipped_estimated=est,
             )
+        return
+    table = Change._meta.db_table
+    with connection.cursor() as cursor:
+        # Many rows at once (the first rebuild writes every commit): COPY into a scratch table, one UPDATE.
+        cursor.execute(
+            "CREATE TEMP TABLE shipped_scratch (id bigint, dep bigint, at bigint, secs bigint, est boolean) "
+            "ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY shipped_scratch (id, dep, at, secs, est) FROM STDIN") as copy:
+            for row in sets:
+                copy.write_row(row)
+        cursor.execute("ANALYZE shipped_scratch")
+        cursor.execute(
+            f"UPDATE {table} c SET shipped_by_id = s.dep, shipped_at = to_timestamp(s.at), "  # noqa: S608
+            "lead_time_seconds = s.secs, shipped_estimated = s.est FROM shipped_scratch s WHERE c.id = s.id"
+        )
+        cursor.execute("DROP TABLE shipped_scratch")
 
 
 def refresh_dirty() -> int:
