@@ -136,6 +136,15 @@ def _epoch(field: str):
     return Func(F(field), template=template, output_field=BigIntegerField())
 
 
+def _raw_rows(queryset) -> list[tuple]:
+    """The rows of a values_list() queryset straight from the cursor (no per-value converters:
+    the columns read this way are ints, strings and booleans)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _day(seconds: int) -> date:
     return EPOCH_DATE + timedelta(days=seconds // 86400)
 
@@ -169,6 +178,7 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
         .order_by("finished_at", "pk")
     )
     in_range = prod.filter(finished_at__gte=start, finished_at__lt=end)
+    deployed = {(d[4], d[7]) for d in deployments if d[7]}
 
     # The previous successful production deployment of every stream, from before the range.
     previous: dict[tuple, int] = {}
@@ -209,20 +219,22 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
         (repo_rows, Q(shipped_at__isnull=True, committed_at__gte=oldest)),
     ):
         candidates.extend(
-            Change.objects.filter(rows, when, committed_at__lt=end)
-            .annotate(ct=_epoch("committed_at"), st=_epoch("shipped_at"))
-            .values_list(
-                "pk",
-                "organization_id",
-                "service_id",
-                "repository",
-                "sha",
-                "parent_sha",
-                "ct",
-                "shipped_by_id",
-                "st",
-                "lead_time_seconds",
-                "shipped_estimated",
+            _raw_rows(
+                Change.objects.filter(rows, when, committed_at__lt=end)
+                .annotate(ct=_epoch("committed_at"), st=_epoch("shipped_at"))
+                .values_list(
+                    "pk",
+                    "organization_id",
+                    "service_id",
+                    "repository",
+                    "sha",
+                    "parent_sha",
+                    "ct",
+                    "shipped_by_id",
+                    "st",
+                    "lead_time_seconds",
+                    "shipped_estimated",
+                )
             )
         )
     candidates.sort(key=lambda c: (c[6], c[0]))
@@ -240,12 +252,13 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
         estimated,
     ) in candidates:
         stream = ("s", service_id) if service_id else ("r", repository.lower())
-        node = [pk, parent, committed, stream, (shipped_by, shipped_at, lead, estimated), repository]
+        node = [pk, parent, committed, stream, (shipped_by, shipped_at, lead, bool(estimated)), repository]
         nodes[(org_id, repository, sha)] = node
-        by_sha[(org_id, sha)].append(node)
+        if (org_id, sha) in deployed:
+            by_sha[(org_id, sha)].append(node)
         by_time[stream].append(node)
     del candidates
-    times = {stream: [n[2] for n in items] for stream, items in by_time.items()}
+    times: dict[tuple, list] = {}
     # Deployed commits that are known but were shipped before the range (so not candidates),
     # looked up by the unique (organization, repository, sha) index.
     missing = defaultdict(set)
@@ -352,7 +365,9 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
             else:
                 # The time rule: the stream's commits since the previous successful deployment.
                 prev = max(previous.get(key) or oldest_s, floor)
-                stream_times = times.get(key, ())
+                stream_times = times.get(key)
+                if stream_times is None:
+                    stream_times = times[key] = [n[2] for n in by_time.get(key, ())]
                 lo = bisect.bisect_right(stream_times, prev)
                 hi = bisect.bisect_right(stream_times, finished)
                 for candidate in by_time[key][lo:hi] if hi > lo else ():
