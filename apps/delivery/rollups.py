@@ -165,7 +165,7 @@ def _refresh_chunk(team_ids: list[int], since: date, until: date) -> int:
     prod = Deployment.objects.filter(owned, is_production=True)
     start, end = day_start(since), day_start(until + timedelta(days=1))
     oldest = start - LEAD_TIME_LOOKBACK
-    start_s, end_s, oldest_s = (int(t.timestamp()) for t in (start, end, oldest))
+    oldest_s = int(oldest.timestamp())
     lookback_s = int(LEAD_TIME_LOOKBACK.total_seconds())
     success = Deployment.Status.SUCCESS
 
