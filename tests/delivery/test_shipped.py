@@ -359,3 +359,34 @@ def test_a_person_marks_rework_and_the_rate_moves(cast, api_for):
     bad = lead.post(reverse("api:deployment-rework", args=[d2.pk]), {"rework": True}, format="json")
     assert bad.status_code == 400 and "successful production" in str(bad.json())
     assert lead.post(url, {"rework": "maybe"}, format="json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_later_recovery_reaches_the_failed_deployments_day(cast):
+    """The success that recovers a failure two days later marks only its own day stale; the
+    refresh still writes the recovery time on the failure's day (where the window counts it)."""
+    resolver = services.Resolver(cast.org)
+    org = cast.org
+    services.deployment_apply(
+        organization=org,
+        integration=None,
+        source="import",
+        resolver=resolver,
+        record=_deploy(cast, "F1", "failure", "", "09:00", "10:00", "main"),
+    )
+    rollups.refresh_dirty()
+    failed_day = DailyRollup.objects.get(team=cast.team, service__isnull=True, day=DAY)
+    assert failed_day.recovery_times == []  # not recovered yet: no value, not 0
+    services.deployment_apply(
+        organization=org,
+        integration=None,
+        source="import",
+        resolver=resolver,
+        record=_deploy(cast, "S1", "success", "", "09:00", "16:00", "main")
+        | {"status_at": at("16:00", DAY + timedelta(days=2))},
+    )
+    rollups.refresh_dirty()
+    failed_day = DailyRollup.objects.get(team=cast.team, service__isnull=True, day=DAY)  # rows are rewritten
+    assert failed_day.recovery_times == [2 * 86400 + 6 * 3600]  # 10:00 day 1 -> 16:00 day 3
+    keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=DAY + timedelta(days=3))[cast.team.pk]
+    assert keys["recovery_time_hours"] == {"median": 54.0, "tier": "medium"}
