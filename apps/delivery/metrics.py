@@ -1,4 +1,8 @@
-"""The DORA four keys and their tiers (DESIGN.md), as pure functions over daily facts.
+"""The DORA metrics (the 2024 set) and their tiers (DESIGN.md), as pure functions over daily facts.
+
+Throughput: deployment frequency, lead time for changes, failed deployment recovery
+time. Instability: change failure rate, deployment rework rate (DORA gives no tiers
+for rework rate, so it has none here).
 
 Tiers, as the 2023 DORA benchmark is commonly encoded:
 
@@ -7,7 +11,7 @@ Tiers, as the 2023 DORA benchmark is commonly encoded:
 | deployment frequency | deploys on most days:      | >= 1 deploy day in   | >= 1 deploy day in the | less than that   |
 |                      | median >= 4 days/week      | the median week      | median 30-day month    |                  |
 | lead time            | < 24 h                     | 24 h - 168 h (1 wk)  | > 168 h - 720 h (30 d) | > 720 h          |
-| time to restore      | < 1 h                      | 1 h - < 24 h         | 24 h - 168 h           | > 168 h          |
+| recovery time        | < 1 h                      | 1 h - < 24 h         | 24 h - 168 h           | > 168 h          |
 | change failure rate  | <= 5 %                     | <= 10 %              | <= 15 %                | > 15 %           |
 
 Weeks and months are consecutive 7- and 30-day blocks ending on the window's
@@ -23,6 +27,12 @@ from datetime import date, timedelta
 ELITE, HIGH, MEDIUM, LOW = "elite", "high", "medium", "low"
 TIERS = (ELITE, HIGH, MEDIUM, LOW)
 TIER_RANK = {ELITE: 4, HIGH: 3, MEDIUM: 2, LOW: 1}
+
+THROUGHPUT = ("deployment_frequency", "lead_time_hours", "recovery_time_hours")
+INSTABILITY = ("change_failure_rate", "deployment_rework_rate")
+GROUPS = {"throughput": THROUGHPUT, "instability": INSTABILITY}
+# The keys DORA gives tiers for.
+TIERED = ("deployment_frequency", "lead_time_hours", "recovery_time_hours", "change_failure_rate")
 
 HOUR = 3600
 DAY_H, WEEK_H, MONTH_H = 24, 24 * 7, 24 * 30
@@ -45,7 +55,7 @@ def lead_time_tier(hours: float | None) -> str | None:
     return LOW
 
 
-def restore_tier(hours: float | None) -> str | None:
+def recovery_tier(hours: float | None) -> str | None:
     if hours is None:
         return None
     if hours < 1:
@@ -104,19 +114,22 @@ def frequency_tier(deploy_days: set[date], window_end: date, window_days: int) -
     return tier, per_week, per_month
 
 
-def four_keys(rows: Iterable[dict], *, window_end: date, window_days: int) -> dict:
-    """The four keys from daily rollup rows (dicts with day, deployments, successful, failed,
-    lead_times, restore_times) of one team or service inside the window."""
-    deployments = successful = failed = 0
+def dora_keys(rows: Iterable[dict], *, window_end: date, window_days: int) -> dict:
+    """The five DORA metrics from daily rollup rows (dicts with day, deployments, successful,
+    failed, lead_times, lead_times_estimated, recovery_times, rework) of one team or service
+    inside the window."""
+    deployments = successful = failed = estimated = rework = 0
     lead: list[float] = []
-    restore: list[float] = []
+    recovery: list[float] = []
     deploy_days: set[date] = set()
     for row in rows:
         deployments += row["deployments"]
         successful += row["successful"]
         failed += row["failed"]
+        estimated += row["lead_times_estimated"]
+        rework += row["rework"]
         lead.extend(row["lead_times"] or ())
-        restore.extend(row["restore_times"] or ())
+        recovery.extend(row["recovery_times"] or ())
         if row["successful"]:
             deploy_days.add(row["day"])
     if deployments:
@@ -132,34 +145,31 @@ def four_keys(rows: Iterable[dict], *, window_end: date, window_days: int) -> di
         frequency = {"per_day": None, "tier": None, "deployments": 0, "days_per_week": None, "days_per_month": None}
     lead_h = median(lead)
     lead_h = lead_h / HOUR if lead_h is not None else None
-    restore_h = median(restore)
-    restore_h = restore_h / HOUR if restore_h is not None else None
+    recovery_h = median(recovery)
+    recovery_h = recovery_h / HOUR if recovery_h is not None else None
     return {
         "deployment_frequency": frequency,
-        "lead_time_hours": {"median": lead_h, "tier": lead_time_tier(lead_h), "changes": len(lead)},
+        "lead_time_hours": {
+            "median": lead_h,
+            "tier": lead_time_tier(lead_h),
+            "changes": len(lead),
+            "estimated": estimated,
+        },
+        "recovery_time_hours": {
+            "median": recovery_h,
+            "tier": recovery_tier(recovery_h),
+            "recoveries": len(recovery),
+        },
         "change_failure_rate": {
             "value": failed / deployments if deployments else None,
             "tier": failure_rate_tier(failed, deployments),
             "failed": failed,
             "deployments": deployments,
         },
-        "time_to_restore_hours": {"median": restore_h, "tier": restore_tier(restore_h), "incidents": len(restore)},
+        "deployment_rework_rate": {
+            "value": rework / deployments if deployments else None,
+            "tier": None,
+            "rework": rework,
+            "deployments": deployments,
+        },
     }
-
-
-def overall_tier(keys: dict) -> str | None:
-    """The median tier of the keys that have one (rounded down), for at-a-glance badges."""
-    ranks = sorted(
-        TIER_RANK[k["tier"]]
-        for k in (
-            keys["deployment_frequency"],
-            keys["lead_time_hours"],
-            keys["change_failure_rate"],
-            keys["time_to_restore_hours"],
-        )
-        if k["tier"]
-    )
-    if not ranks:
-        return None
-    rank = ranks[(len(ranks) - 1) // 2]
-    return next(t for t, r in TIER_RANK.items() if r == rank)

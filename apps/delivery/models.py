@@ -212,6 +212,8 @@ class Change(TimeStampedModel):
     shipped_by = models.ForeignKey(
         "Deployment", on_delete=models.SET_NULL, null=True, blank=True, related_name="shipped_changes", editable=False
     )
+    # The shipping deployment's finish (None: not shipped yet); the rollup job reads from it.
+    shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
     lead_time_seconds = models.BigIntegerField(null=True, blank=True, editable=False)
     shipped_estimated = models.BooleanField(default=False, editable=False)
 
@@ -229,6 +231,7 @@ class Change(TimeStampedModel):
                 condition=models.Q(service__isnull=True),
                 name="change_unattributed_idx",
             ),
+            models.Index(fields=["service", "shipped_at"], name="change_service_shipped_idx"),
         ]
 
     def __str__(self):

@@ -16,7 +16,25 @@ from . import metrics
 from .models import Change, DailyRollup, Deployment, IncidentDeploymentLink, Integration, RawEvent, UnattributedKey
 
 WINDOWS = (30, 90, 180)
-ROLLUP_FIELDS = ("day", "deployments", "successful", "failed", "lead_times", "restore_times")
+ROLLUP_FIELDS = (
+    "day",
+    "deployments",
+    "successful",
+    "failed",
+    "lead_times",
+    "lead_times_estimated",
+    "recovery_times",
+    "rework",
+    "restore_times",
+)
+# What the summary (full=False) keeps of each metric.
+SUMMARY = {
+    "deployment_frequency": ("per_day", "tier"),
+    "lead_time_hours": ("median", "tier", "estimated"),
+    "recovery_time_hours": ("median", "tier"),
+    "change_failure_rate": ("value", "tier"),
+    "deployment_rework_rate": ("value", "tier"),
+}
 
 
 def _until_day(until) -> date:
@@ -35,37 +53,21 @@ def window_bounds(window_days: int, until=None) -> tuple[date, date]:
 def _keys(rows_by_id: dict, ids, *, end: date, window_days: int, full: bool) -> dict:
     out = {}
     for pk in ids:
-        keys = metrics.four_keys(rows_by_id.get(pk, ()), window_end=end, window_days=window_days)
+        keys = metrics.dora_keys(rows_by_id.get(pk, ()), window_end=end, window_days=window_days)
         if not full:
-            keys = {
-                "deployment_frequency": {
-                    "per_day": keys["deployment_frequency"]["per_day"],
-                    "tier": keys["deployment_frequency"]["tier"],
-                },
-                "lead_time_hours": {
-                    "median": keys["lead_time_hours"]["median"],
-                    "tier": keys["lead_time_hours"]["tier"],
-                },
-                "change_failure_rate": {
-                    "value": keys["change_failure_rate"]["value"],
-                    "tier": keys["change_failure_rate"]["tier"],
-                },
-                "time_to_restore_hours": {
-                    "median": keys["time_to_restore_hours"]["median"],
-                    "tier": keys["time_to_restore_hours"]["tier"],
-                },
-            }
+            keys = {name: {field: keys[name][field] for field in fields} for name, fields in SUMMARY.items()}
         out[pk] = keys
     return out
 
 
 def team_dora(*, team_ids, window_days: int = 90, until=None, full: bool = False) -> dict:
-    """{team_id: {"deployment_frequency": {"per_day", "tier"}, "lead_time_hours": {"median", "tier"},
-    "change_failure_rate": {"value", "tier"}, "time_to_restore_hours": {"median", "tier"}}}
+    """{team_id: {"deployment_frequency": {"per_day", "tier"}, "lead_time_hours": {"median", "tier",
+    "estimated"}, "recovery_time_hours": {"median", "tier"}, "change_failure_rate": {"value", "tier"},
+    "deployment_rework_rate": {"value", "tier"}}} (metrics.GROUPS tells throughput from instability)
 
     Over the `window_days` UTC days ending on `until` (default today), from the daily
     rollups: one query whatever the number of teams. `full=True` adds the counts behind
-    each number (deployments, changes, incidents, deploy days per week and month)."""
+    each number (deployments, changes, recoveries, rework, deploy days per week and month)."""
     team_ids = list(team_ids)
     start, end = window_bounds(window_days, until)
     rows = defaultdict(list)
@@ -96,7 +98,7 @@ def incidents_start_unknown(*, team_ids, window_days: int = 90, until=None) -> d
 
 
 def service_dora(*, service_ids, window_days: int = 90, until=None, full: bool = False) -> dict:
-    """The same four keys per service (its deployments, the commits they shipped, its incidents)."""
+    """The same metrics per service (its deployments, the commits they shipped, its incidents)."""
     service_ids = list(service_ids)
     start, end = window_bounds(window_days, until)
     rows = defaultdict(list)
@@ -108,7 +110,8 @@ def service_dora(*, service_ids, window_days: int = 90, until=None, full: bool =
 
 
 def team_trend(*, team_id: int, weeks: int = 13, until=None, service_id: int | None = None) -> list[dict]:
-    """Weekly points (oldest first) for charts: deployments, median lead time (h), failure rate, median restore (h)."""
+    """Weekly points (oldest first) for charts: deployments, median lead time (h), failure rate,
+    median recovery time (h), rework rate."""
     end = _until_day(until)
     start = end - timedelta(days=weeks * 7 - 1)
     qs = DailyRollup.objects.filter(team_id=team_id, day__gte=start, day__lte=end)
@@ -122,14 +125,16 @@ def team_trend(*, team_id: int, weeks: int = 13, until=None, service_id: int | N
         deployments = sum(r["deployments"] for r in week_rows)
         failed = sum(r["failed"] for r in week_rows)
         lead = metrics.median(v for r in week_rows for v in r["lead_times"])
-        restore = metrics.median(v for r in week_rows for v in r["restore_times"])
+        recovery = metrics.median(v for r in week_rows for v in r["recovery_times"])
+        rework = sum(r["rework"] for r in week_rows)
         points.append(
             {
                 "week_start": start + timedelta(days=7 * i),
                 "deployments": sum(r["successful"] for r in week_rows),
                 "lead_time_hours": round(lead / 3600, 2) if lead is not None else None,
                 "change_failure_rate": round(100 * failed / deployments, 1) if deployments else None,
-                "time_to_restore_hours": round(restore / 3600, 2) if restore is not None else None,
+                "recovery_time_hours": round(recovery / 3600, 2) if recovery is not None else None,
+                "deployment_rework_rate": round(100 * rework / deployments, 1) if deployments else None,
             }
         )
     return points
@@ -146,7 +151,7 @@ def org_tier_counts(dora_by_team: dict) -> dict[str, dict[str, int]]:
     return counts
 
 
-KEY_NAMES = ("deployment_frequency", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
+KEY_NAMES = metrics.TIERED
 
 
 # --- lists ------------------------------------------------------------------------

@@ -1067,8 +1067,19 @@ def _mark_link_days(link, new_deployment, incident) -> None:
 
 
 def _mark_incident_day(incident) -> None:
+    """The incident's day (restore time), its services' teams from then on (deployments while it
+    was open are rework) and its linked deployment's day (that failure's recovery time)."""
     if incident.started_at is not None:  # an unknown start is on no day (until it is told)
-        mark_dirty(incident.team_id, utc_day(incident.started_at))
+        day = utc_day(incident.started_at)
+        mark_dirty(incident.team_id, day)
+        for team_id in set(incident.services.values_list("team_id", flat=True)) - {incident.team_id}:
+            mark_dirty(team_id, day)
+    link = IncidentDeploymentLink.objects.filter(incident=incident).select_related("deployment__service").first()
+    dep = link.deployment if link else None
+    if dep is not None and dep.finished_at:
+        team_id = dep.service.team_id if dep.service_id else dep.team_id
+        if team_id:
+            mark_dirty(team_id, utc_day(dep.finished_at))
 
 
 def _relink_incidents_after(deployment: Deployment) -> None:
@@ -1106,6 +1117,35 @@ def _relink_incidents_after(deployment: Deployment) -> None:
     )
     for incident in incidents[:500]:
         incident_link_refresh(incident=incident)
+
+
+# --- rework ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def deployment_rework_mark(*, actor, deployment: Deployment, rework: bool | None) -> Deployment:
+    """Say by hand whether a successful production deployment was an unplanned fix (True), was
+    not (False), or leave it to the rules again (None). The team's lead or an org admin."""
+    deployment = (
+        Deployment.objects.select_for_update(of=("self",)).select_related("service", "team").get(pk=deployment.pk)
+    )
+    team = deployment.service.team if deployment.service_id else deployment.team
+    if actor is not None and not (
+        permissions.can_change(actor, deployment)
+        or (team is not None and permissions.team_role(actor, team) == permissions.TEAM_LEAD)
+    ):
+        raise PermissionDenied("Only the team's lead or an org admin marks a deployment as rework.")
+    if not deployment.is_production or deployment.status != Deployment.Status.SUCCESS:
+        raise ValidationError({"rework": "Only a successful production deployment can be rework."})
+    if deployment.rework_marked == rework:
+        return deployment  # a retried request changes nothing
+    deployment.rework_marked = rework
+    deployment.rework_marked_by = actor if rework is not None else None
+    deployment.rework_marked_at = timezone.now() if rework is not None else None
+    deployment.save(update_fields=["rework_marked", "rework_marked_by", "rework_marked_at", "updated_at"])
+    if team is not None and deployment.finished_at:
+        mark_dirty(team.pk, utc_day(deployment.finished_at))
+    return deployment
 
 
 # --- rollup bookkeeping ---------------------------------------------------------

@@ -22,7 +22,6 @@ from apps.teams.models import Service, Team
 from . import intake, selectors, services
 from . import sources as delivery_sources
 from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
-from .metrics import overall_tier
 from .models import Deployment, IncidentDeploymentLink, Integration
 from .views_evidence import _context, _render, parse_scope, unattributed_context
 
@@ -74,7 +73,7 @@ def _trend_charts(points: list[dict]) -> dict[str, str]:
         # Weeks without deployments have no value: leave the gap rather than draw a line across it.
         "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours", span=False),
         "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%", span=False),
-        "restore": line("time_to_restore_hours", "Median time to restore (hours)", "#d97706", "bar", "hours"),
+        "recovery": line("recovery_time_hours", "Median recovery time (hours)", "#d97706", "bar", "hours"),
     }
 
 
@@ -89,14 +88,14 @@ def index(request):
     window = _window(request)
     teams = list(permissions.viewable(request.user, Team.objects.filter(organization=org)).order_by("name"))
     dora = selectors.team_dora(team_ids=[t.pk for t in teams], window_days=window, full=True)
-    rows = [{"team": t, "keys": dora[t.pk], "overall": overall_tier(dora[t.pk])} for t in teams]
-    with_data = [r for r in rows if r["overall"]]
+    rows = [{"team": t, "keys": dora[t.pk]} for t in teams]
+    with_data = [r for r in rows if any(r["keys"][key]["tier"] for key in selectors.KEY_NAMES)]
     counts = selectors.org_tier_counts({r["team"].pk: r["keys"] for r in with_data})
     chart = _chart(
         {
             "type": "bar",
             "data": {
-                "labels": ["Deployment frequency", "Lead time", "Change failure rate", "Time to restore"],
+                "labels": ["Deployment frequency", "Lead time", "Recovery time", "Change failure rate"],
                 "datasets": [
                     {
                         "label": tier.title(),
@@ -146,7 +145,6 @@ def team_detail(request, pk):
         {
             "team": team,
             "keys": keys,
-            "overall": overall_tier(keys),
             "window": window,
             "windows": selectors.WINDOWS,
             "charts": _trend_charts(selectors.team_trend(team_id=team.pk, weeks=max(4, window // 7))),
@@ -451,7 +449,7 @@ def team_panel(request, team) -> dict:
             "options": {"maintainAspectRatio": False, "plugins": {"legend": {"display": False}}},
         }
     )
-    return {"team": team, "keys": keys, "overall": overall_tier(keys), "spark": spark}
+    return {"team": team, "keys": keys, "spark": spark}
 
 
 def service_panel(request, service) -> dict:

@@ -27,7 +27,7 @@ DIMENSIONS = ("culture", "automation", "lean", "measurement", "sharing")
 DIMENSION_LABELS = {d: d.capitalize() for d in DIMENSIONS}
 TIER_POINTS = {"elite": 100.0, "high": 75.0, "medium": 50.0, "low": 25.0}
 TOIL_GUIDELINE = 0.5  # the SRE book's: toil at most half of the team's time (apps.sre.selectors)
-DORA_KEYS = ("deployment_frequency", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
+DORA_KEYS = ("deployment_frequency", "lead_time_hours", "change_failure_rate", "recovery_time_hours")
 
 # Reliability: a tier-1 service counts three times a tier-3 one in coverage.
 TIER_WEIGHTS = {1: 3.0, 2: 2.0, 3: 1.0}

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.core import figures, permissions
+from apps.delivery import metrics as delivery_metrics
 from apps.teams.models import Department, Service, Team
 
 from . import metrics, pillars
@@ -26,20 +27,21 @@ DORA_LABELS = {
     "deployment_frequency": "Deployment frequency",
     "lead_time_hours": "Lead time",
     "change_failure_rate": "Change failure rate",
-    "time_to_restore_hours": "Time to restore",
+    "recovery_time_hours": "Failed deployment recovery time",
+    "deployment_rework_rate": "Deployment rework rate",
 }
 # Throughput and instability are always shown together, each key with its own tier (never one
-# DORA "overall" tier). The single place to switch when apps/delivery ships the 2024 set
-# (failed deployment recovery time, rework rate): rename the keys here and in DORA_METRIC.
+# DORA "overall" tier): DORA 2024's five metrics, grouped as apps.delivery.metrics.GROUPS says.
 DORA_GROUPS = (
-    ("Throughput", ("deployment_frequency", "lead_time_hours", "time_to_restore_hours")),
-    ("Instability", ("change_failure_rate",)),
+    ("Throughput", delivery_metrics.THROUGHPUT),
+    ("Instability", delivery_metrics.INSTABILITY),
 )
 DORA_METRIC = {
     "deployment_frequency": "dora.deploys_per_day",
     "lead_time_hours": "dora.lead_time_hours",
     "change_failure_rate": "dora.change_failure_rate",
-    "time_to_restore_hours": "dora.time_to_restore_hours",
+    "recovery_time_hours": "dora.time_to_restore_hours",
+    "deployment_rework_rate": "dora.deployment_rework_rate",
 }
 
 

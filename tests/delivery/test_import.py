@@ -66,7 +66,7 @@ def test_json_import_is_idempotent_and_feeds_the_numbers(cast, tmp_path):
     keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=date(2026, 3, 7))[cast.team.pk]
     assert keys["lead_time_hours"]["median"] == 2.0  # median of 3 h and 1 h
     assert keys["change_failure_rate"]["value"] == 1.0
-    assert keys["time_to_restore_hours"]["median"] == pytest.approx(40 / 60)
+    assert keys["recovery_time_hours"]["median"] == pytest.approx(40 / 60)  # the linked incident: 40 min
 
 
 def test_csv_import(cast, tmp_path):

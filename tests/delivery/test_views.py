@@ -216,7 +216,18 @@ def test_api_link_patch_and_dora(cast, world, api_for):
     assert dora.status_code == 200
     keys = dora.json()["keys"]
     assert keys["lead_time_hours"]["median"] == 2.0
+    # The deployment names no commit: its one commit was attributed by time, and the API says so.
+    assert (keys["lead_time_hours"]["changes"], keys["lead_time_hours"]["estimated"]) == (1, 1)
     assert keys["change_failure_rate"]["value"] == 1.0
+    # The incident it caused is still open: no recovery yet (no data, not 0).
+    assert keys["recovery_time_hours"] == {"median": None, "tier": None, "recoveries": 0}
+    assert keys["time_to_restore_hours"] == keys["recovery_time_hours"]  # the deprecated alias
+    # Finished (12:00) before the incident opened (13:00): not rework.
+    assert keys["deployment_rework_rate"] == {"value": 0.0, "tier": None, "rework": 0, "deployments": 1}
+    assert keys["groups"] == {
+        "throughput": ["deployment_frequency", "lead_time_hours", "recovery_time_hours"],
+        "instability": ["change_failure_rate", "deployment_rework_rate"],
+    }
     by_service = api_for("member").get(
         reverse("api:service-dora-detail", args=[cast.service.pk]) + "?window=7&until=2026-03-03"
     )

@@ -8,7 +8,7 @@ def dora(df=None, lt=None, cfr=None, ttr=None, *, per_day=None, lead=None, rate=
         "deployment_frequency": {"per_day": per_day, "tier": df},
         "lead_time_hours": {"median": lead, "tier": lt},
         "change_failure_rate": {"value": rate, "tier": cfr},
-        "time_to_restore_hours": {"median": restore, "tier": ttr},
+        "recovery_time_hours": {"median": restore, "tier": ttr},
     }
 
 

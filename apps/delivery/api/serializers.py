@@ -4,6 +4,7 @@ from rest_framework import serializers
 from apps.core.api import ScopedPrimaryKeyRelatedField
 from apps.teams.models import Organization, Service, Team
 
+from .. import metrics
 from ..models import Change, Deployment, IncidentDeploymentLink, Integration, ServiceMapping
 
 
@@ -107,11 +108,13 @@ class ChangeSerializer(serializers.ModelSerializer):
             "url",
             "committed_at",
             "source",
+            "parent_sha",
             "shipped_by",
+            "shipped_at",
             "lead_time_seconds",
             "shipped_estimated",
         ]
-        read_only_fields = ["shipped_by", "lead_time_seconds", "shipped_estimated"]
+        read_only_fields = ["parent_sha", "shipped_by", "shipped_at", "lead_time_seconds", "shipped_estimated"]
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -133,7 +136,15 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "url",
             "started_at",
             "finished_at",
+            "rework_marked",
         ]
+        read_only_fields = ["rework_marked"]
+
+
+class ReworkMarkSerializer(serializers.Serializer):
+    rework = serializers.BooleanField(
+        allow_null=True, help_text="true: an unplanned fix; false: not one; null: back to the rules."
+    )
 
 
 class IncidentDeploymentLinkSerializer(serializers.ModelSerializer):
@@ -162,7 +173,11 @@ class FrequencySerializer(TierValueSerializer):
 
 class LeadTimeSerializer(TierValueSerializer):
     median = serializers.FloatField(allow_null=True, help_text="Hours.")
-    changes = serializers.IntegerField()
+    changes = serializers.IntegerField(help_text="Shipped commits behind the median.")
+    estimated = serializers.IntegerField(
+        help_text="Of those, how many were attributed by the time rule (the deployed sha was unknown): "
+        "the figure is an estimate when this is above 0."
+    )
 
 
 class FailureRateSerializer(TierValueSerializer):
@@ -171,16 +186,34 @@ class FailureRateSerializer(TierValueSerializer):
     deployments = serializers.IntegerField()
 
 
-class RestoreSerializer(TierValueSerializer):
+class RecoverySerializer(TierValueSerializer):
     median = serializers.FloatField(allow_null=True, help_text="Hours.")
-    incidents = serializers.IntegerField()
+    recoveries = serializers.IntegerField(help_text="Recovered change failures behind the median.")
 
 
-class FourKeysSerializer(serializers.Serializer):
+class ReworkSerializer(TierValueSerializer):
+    value = serializers.FloatField(allow_null=True, help_text="0-1; DORA gives no tiers, so tier is always null.")
+    rework = serializers.IntegerField()
+    deployments = serializers.IntegerField()
+
+
+class DoraKeysSerializer(serializers.Serializer):
+    """DORA's 2024 set. Throughput: deployment_frequency, lead_time_hours, recovery_time_hours;
+    instability: change_failure_rate, deployment_rework_rate (`groups` names them)."""
+
     deployment_frequency = FrequencySerializer()
     lead_time_hours = LeadTimeSerializer()
+    recovery_time_hours = RecoverySerializer()
     change_failure_rate = FailureRateSerializer()
-    time_to_restore_hours = RestoreSerializer()
+    deployment_rework_rate = ReworkSerializer()
+    time_to_restore_hours = RecoverySerializer(
+        source="recovery_time_hours",
+        help_text="Deprecated alias of recovery_time_hours (DORA's earlier name), kept for this API version.",
+    )
+    groups = serializers.SerializerMethodField()
+
+    def get_groups(self, obj) -> dict[str, list[str]]:
+        return {name: list(keys) for name, keys in metrics.GROUPS.items()}
 
 
 class TeamDoraSerializer(serializers.Serializer):
@@ -188,7 +221,7 @@ class TeamDoraSerializer(serializers.Serializer):
     name = serializers.CharField()
     window_days = serializers.IntegerField()
     until = serializers.DateField()
-    keys = FourKeysSerializer()
+    keys = DoraKeysSerializer()
 
 
 class ServiceDoraSerializer(serializers.Serializer):
@@ -197,4 +230,4 @@ class ServiceDoraSerializer(serializers.Serializer):
     name = serializers.CharField()
     window_days = serializers.IntegerField()
     until = serializers.DateField()
-    keys = FourKeysSerializer()
+    keys = DoraKeysSerializer()

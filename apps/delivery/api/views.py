@@ -2,6 +2,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -161,7 +162,7 @@ class ChangeFilter(WindowFilter):
 
     class Meta:
         model = Change
-        fields = ["organization", "service", "repository", "shipped_by"]
+        fields = ["organization", "service", "repository", "shipped_by", "shipped_estimated"]
 
     def filter_team(self, queryset, name, value):
         return queryset.filter(
@@ -191,6 +192,19 @@ class DeploymentViewSet(ScopedReadOnlyViewSet):
     search_fields = ["repository", "sha", "external_id"]
     ordering_fields = ["finished_at", "started_at"]
     ordering = ["-finished_at"]
+
+    @extend_schema(request=serializers.ReworkMarkSerializer, responses={200: serializers.DeploymentSerializer})
+    @action(detail=True, methods=["post"], url_path="rework")
+    def rework(self, request, pk=None):
+        """Mark a successful production deployment as rework (or not); the team's lead or an org admin."""
+        # Visible rows only (others 404); who may mark is the service's rule, not the model's editors.
+        deployment = get_object_or_404(self.get_queryset(), pk=pk)
+        body = serializers.ReworkMarkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deployment = services.deployment_rework_mark(
+            actor=request.user, deployment=deployment, rework=body.validated_data["rework"]
+        )
+        return Response(serializers.DeploymentSerializer(deployment).data)
 
 
 class ChangeViewSet(ScopedReadOnlyViewSet):
