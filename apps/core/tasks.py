@@ -30,6 +30,17 @@ def idempotent_task(*args, **options):
     return shared_task(*args, **defaults)
 
 
+def enqueue(task, *args) -> bool:
+    """Queue `task(*args)`; when the broker is away, log a warning and return False instead of
+    failing the write that asked for it (the caller's periodic job catches up, or says why not)."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.warning("could not queue %s%r; the broker is away", task.name, args, exc_info=True)
+        return False
+    return True
+
+
 @idempotent_task
 def heartbeat():
     """Record that a worker is alive and beat is scheduling (shown by /healthz)."""

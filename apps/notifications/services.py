@@ -485,6 +485,10 @@ def pending_ids(*, kind: str | None = None, period: str | None = None, organizat
 
 def due_retry_ids(now=None) -> list[int]:
     now = now or timezone.now()
+    # Retries whose backoff has passed, and deliveries planned but never queued (the broker was away).
+    lost = Q(status=Delivery.Status.PENDING, created_at__lte=now - timedelta(minutes=5))
     return list(
-        Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=now).values_list("pk", flat=True)
+        Delivery.objects.filter(Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now) | lost).values_list(
+            "pk", flat=True
+        )
     )

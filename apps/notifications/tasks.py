@@ -6,7 +6,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from apps.core.tasks import idempotent_task
+from apps.core.tasks import enqueue, idempotent_task
 from apps.teams.models import Organization
 
 from . import kinds, services
@@ -19,7 +19,7 @@ def send_delivery(delivery_id: int) -> str:
 
 
 def _queue(pk: int) -> None:
-    send_delivery.delay(pk)
+    enqueue(send_delivery, pk)  # not queued: retry_due_deliveries picks it up
 
 
 @idempotent_task

@@ -23,8 +23,13 @@ def overflow(page) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_printed_report_has_no_sidebar_and_every_column(page, live_server, cast):
+    from tests.scoring.conftest import give_slo_evidence
+
     for i in range(3):
-        ServiceFactory(team=TeamFactory(organization=cast.org, name=f"Platform team {i}", slug=f"team-{i}"), tier=1)
+        service = ServiceFactory(
+            team=TeamFactory(organization=cast.org, name=f"Platform team {i}", slug=f"team-{i}"), tier=1
+        )
+        give_slo_evidence(service)  # measured teams are ranked (with their gaps); unmeasured ones are listed apart
     scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
     login(page, live_server, cast.leader)
     page.goto(f"{live_server.url}/scoring/report/")

@@ -301,11 +301,12 @@ def test_dora_of_a_history_sent_as_actions_runs_equals_the_same_sent_as_deployme
     keys = as_actions[cast.team.pk]
     # Hand-checked: 3 successful production deployments in 7 days; lead times 2 h, 28 h (the
     # failed deploy's commit ships with the next success: 3 Mar 08:00 -> 4 Mar 12:00), 6 h, 1 h;
-    # failures: the failed run and the deployment the incident links to = 2 of 4.
+    # failures: the failed run and the deployment the incident links to = 2 of 4; they recover
+    # in 24 h (the next success) and 1.5 h (the incident resolved): median 12.75 h.
     assert keys["deployment_frequency"]["per_day"] == 3 / 7
     assert keys["lead_time_hours"]["median"] == 4.0
     assert keys["change_failure_rate"]["value"] == 0.5
-    assert keys["time_to_restore_hours"]["median"] == 1.5
+    assert (keys["recovery_time_hours"]["median"], keys["recovery_time_hours"]["recoveries"]) == (12.75, 2)
 
 
 # --- the integration page says which event types count -------------------------------------

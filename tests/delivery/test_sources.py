@@ -190,8 +190,9 @@ def test_an_incident_of_unknown_start_is_left_out_of_time_to_restore_and_said_so
     assert pm_selectors.slo_impact(incident) == []
     rollups.refresh(team_ids=[cast.team.pk], since=datetime(2026, 3, 1).date(), until=datetime(2026, 3, 7).date())
     keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7).date(), full=True)
-    restore = keys[cast.team.pk]["time_to_restore_hours"]
-    assert (restore["median"], restore["incidents"]) == (None, 0)
+    # No deployment, so no change failure to recover from: recovery time has no data.
+    recovery = keys[cast.team.pk]["recovery_time_hours"]
+    assert (recovery["median"], recovery["recoveries"]) == (None, 0)
     unknown = selectors.incidents_start_unknown(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7))
     assert unknown == {cast.team.pk: 1}
     client = client_for("lead")
@@ -209,7 +210,8 @@ def test_an_incident_of_unknown_start_is_left_out_of_time_to_restore_and_said_so
     pagerduty(hook, integration, "incident.triggered", TRIGGERED_AT)
     rollups.refresh_dirty()
     keys = selectors.team_dora(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7).date(), full=True)
-    assert keys[cast.team.pk]["time_to_restore_hours"]["median"] == 1.5
+    incident.refresh_from_db()
+    assert (incident.resolved_at - incident.started_at).total_seconds() == 1.5 * 3600  # never zero-length
     assert selectors.incidents_start_unknown(team_ids=[cast.team.pk], window_days=7, until=datetime(2026, 3, 7)) == {}
 
 
@@ -232,7 +234,7 @@ def test_the_team_page_says_how_many_incidents_were_left_out_for_an_unknown_star
     page = client_for("member").get(reverse("delivery:team", args=[cast.team.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "No resolved incidents · 1 with an unknown start left out" in html
+    assert "No recovered change failures · 1 incident with an unknown start left out" in html
     # Without start_unknown, a source incident still needs its start.
     with pytest.raises(ValidationError, match="When did the incident start"):
         incident_upsert_from_source(

@@ -153,7 +153,8 @@ def test_each_figure_links_to_its_records_and_the_lead_time_reaches_the_commits(
     lead = f"{reverse('delivery:commits')}?team={cast.team.pk}&amp;since={since}&amp;until={until}"
     assert f'data-figure="lead_time_hours" title="Commits shipped behind this figure" href="{lead}"' in html
     assert "failures=1" in html  # change failure rate
-    assert reverse("delivery:incidents") in html  # time to restore
+    assert 'data-figure="recovery_time_hours"' in html  # the change failures it is the median over
+    assert f'data-figure="incidents" href="{reverse("delivery:incidents")}?team={cast.team.pk}' in html
     # The overview lists teams with evidence in its window: give the team a deployment yesterday.
     yesterday = datetime.now(UTC) - timedelta(days=1)
     _deployment(cast, cast.service, "D-recent", yesterday)

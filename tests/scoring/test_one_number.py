@@ -13,11 +13,22 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.core import figures
+from apps.scoring.inputs import DORA_WINDOW_DAYS
 from apps.scoring.models import PILLAR_KEYS, Snapshot
 from apps.scoring.pillars import reliability_parts
 from apps.teams.models import Organization, OrgMembership, Team
 
 pytestmark = pytest.mark.django_db
+
+# The DORA figures as the scorecard and comparison name them (slugs of apps.scoring.selectors.DORA_LABELS),
+# with the delivery pages' name for the same figure.
+DORA_LABELS = {
+    "deployment-frequency": "deployment_frequency",
+    "lead-time": "lead_time_hours",
+    "failed-deployment-recovery-time": "recovery_time_hours",
+    "change-failure-rate": "change_failure_rate",
+    "deployment-rework-rate": "deployment_rework_rate",
+}
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -118,9 +129,14 @@ def test_every_shared_figure_agrees_across_pages_csv_and_api(demo):
         assert learning == [panel[(None, "sev12-published")]], t.name
         assert any(k.endswith("last-90-days") for (_team, k) in card if k.startswith("sev1-2"))
         # The DORA keys as the scorecard writes them (value · tier), kept to compare with the comparison.
-        for label in ("deployment-frequency", "lead-time", "change-failure-rate", "time-to-restore"):
+        for label in DORA_LABELS:
             [shown_value] = [v for (_team, k), v in card.items() if k.startswith(label + "-")]
             expected[t.pk][f"dora-{label}"] = shown_value[0].split(" · ")[0]
+        # The delivery team page shows the same DORA figures for the same 90 days (its first,
+        # the team's, of each: the per-service rows follow).
+        delivery = figures_of(client.get(reverse("delivery:team", args=[t.pk]) + f"?window={DORA_WINDOW_DAYS}"))
+        for label, figure in DORA_LABELS.items():
+            assert delivery[(None, figure)][0] == expected[t.pk][f"dora-{label}"], (t.name, label)
         # Tier-weighted SLO coverage: the scorecard's figure is the CSV's, by its own name (below).
         expected[t.pk]["coverage"] = card.get((None, "slo-coverage-tier-weighted"), ["none owned"])[0]
 
@@ -130,7 +146,7 @@ def test_every_shared_figure_agrees_across_pages_csv_and_api(demo):
         for t in chunk:
             want = expected[t.pk]["overall"] if latest[t.pk].is_measured else "not yet measured"
             assert found[(str(t.pk), "overall")] == [want], t.name
-            for label in ("deployment-frequency", "lead-time", "change-failure-rate", "time-to-restore"):
+            for label in DORA_LABELS:
                 assert found[(str(t.pk), f"dora-{label}")] == [expected[t.pk][f"dora-{label}"]], (t.name, label)
 
     # 4. The CSV: more decimals allowed, never another value.
