@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
@@ -63,19 +64,11 @@ def campaign_create(request):
                 by=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Opened {campaign.name} for {campaign.assessments.count()} teams.")
             return redirect(campaign)
     return render(request, "assessments/campaign_form.html", {"form": form, "campaign": None})
-
-
-def _add_errors(form, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @login_required
@@ -98,7 +91,7 @@ def campaign_edit(request, pk):
                 teams=data["teams"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved {campaign.name}.")
             return redirect(campaign)

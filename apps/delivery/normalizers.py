@@ -359,19 +359,26 @@ def _github_workflow_run(payload: dict, integration) -> Parsed:
     status_at = parse_time(run.get("updated_at")) or started
     if status_at is None:
         raise PayloadError(f"Workflow run {name or run_id} has no updated_at or run_started_at.")
+    return _actions_deployment(
+        payload, run, f"actions:{run_id}:{attempt}", environment, status, status_at=status_at, started=started
+    )
+
+
+def _actions_deployment(payload, item: dict, external_id: str, environment: str, status: str, *, status_at, started):
+    """A production deployment from a matching workflow run or job (both carry head_sha, head_branch, html_url)."""
     record = {
-        "external_id": f"actions:{run_id}:{attempt}",
+        "external_id": external_id,
         "repository": _text(_dict(payload.get("repository")).get("full_name")),
         "environment": environment,
         "is_production": True,
         "status": status,
         "status_at": status_at,
         "started_at": started,
-        "sha": _text(run.get("head_sha"), 64),
-        "ref": _text(run.get("head_branch"), 200),
-        "url": _text(run.get("html_url"), 500),
+        "sha": _text(item.get("head_sha"), 64),
+        "ref": _text(item.get("head_branch"), 200),
+        "url": _text(item.get("html_url"), 500),
     }
-    return Parsed(deployments=[record], subject=f"deployment:{record['external_id']}", occurred_at=status_at)
+    return Parsed(deployments=[record], subject=f"deployment:{external_id}", occurred_at=status_at)
 
 
 def _github_workflow_job(payload: dict, integration) -> Parsed:
@@ -395,19 +402,9 @@ def _github_workflow_job(payload: dict, integration) -> Parsed:
     status_at = (finished if status in ("success", "failure", "canceled") else None) or started
     if status_at is None:
         raise PayloadError(f"Job {name or job_id} has no started_at or completed_at.")
-    record = {
-        "external_id": f"actions-job:{job_id}",
-        "repository": _text(_dict(payload.get("repository")).get("full_name")),
-        "environment": environment,
-        "is_production": True,
-        "status": status,
-        "status_at": status_at,
-        "started_at": started,
-        "sha": _text(job.get("head_sha"), 64),
-        "ref": _text(job.get("head_branch"), 200),
-        "url": _text(job.get("html_url"), 500),
-    }
-    return Parsed(deployments=[record], subject=f"deployment:{record['external_id']}", occurred_at=status_at)
+    return _actions_deployment(
+        payload, job, f"actions-job:{job_id}", environment, status, status_at=status_at, started=started
+    )
 
 
 # --- GitLab -------------------------------------------------------------------

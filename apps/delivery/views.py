@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
@@ -247,18 +248,10 @@ def integration_create(request):
                 **form.patterns(),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return _secret_page(request, integration, secret, created=True)
     return render(request, "delivery/integration_form.html", {"form": form, "title": "Add an integration"})
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _secret_page(request, integration, secret: str, *, created: bool):
@@ -326,7 +319,7 @@ def integration_edit(request, pk):
             )
             services.integration_mappings_set(actor=request.user, integration=integration, mappings=data["mappings"])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved {integration.name}.")
             return redirect(integration)
@@ -347,7 +340,7 @@ def integration_rotate(request, pk):
                 actor=request.user, integration=integration, secret=form.cleaned_data["secret"] or None
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return _secret_page(request, integration, secret, created=False)
     return render(

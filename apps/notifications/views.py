@@ -7,20 +7,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
 from . import kinds, selectors, services
 from .forms import PreferencesForm, TargetForm
 from .models import Target
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @login_required
@@ -93,7 +86,7 @@ def target_new(request):
                 kind_keys=data["kinds"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Target “{target.name}” added.")
             return redirect(target)
@@ -138,7 +131,7 @@ def target_edit(request, pk: int):
                 active=data["active"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Target saved.")
             return redirect(target)

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
@@ -50,15 +51,6 @@ def _date(value):
 
 def _chart(config) -> str | None:
     return json.dumps(config) if config else None
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form's fields (unknown keys go to the top)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- library ------------------------------------------------------------------------
@@ -168,7 +160,7 @@ def incident_create(request):
                 actor=request.user, team=form.cleaned_data["team"], services=form.cleaned_data["services"], **data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Reported {incident}.")
             return redirect(incident)
@@ -206,7 +198,7 @@ def incident_edit(request, pk):
                     actor=request.user, incident=incident, services=form.cleaned_data["services"], **data
                 )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Saved the incident.")
             return redirect(incident)
@@ -291,7 +283,7 @@ def edit(request, pk):
                 **fields,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Saved the draft.")
             if "submit" in request.POST:
@@ -438,7 +430,7 @@ def action_create(request, pk):
         try:
             item, created = services.action_item_create(actor=request.user, postmortem=postmortem, **data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if created:
                 messages.success(request, f"Added “{item.title}”.")
@@ -458,7 +450,7 @@ def action_edit(request, pk):
         try:
             services.action_item_update(actor=request.user, item=item, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Saved the action item.")
             target = request.POST.get("next", "")

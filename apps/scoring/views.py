@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
@@ -197,8 +198,7 @@ def exemption_request(request, pk):
                 expires_on=form.cleaned_data["expires_on"],
             )
         except ValidationError as exc:
-            for fld, errors in exc.message_dict.items():
-                form.add_error(fld if fld in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Exemption requested; an org admin will decide.")
             return redirect("scoring:team", pk=team.pk)

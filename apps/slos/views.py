@@ -16,6 +16,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
@@ -186,11 +187,7 @@ def _save_form(form, save) -> bool:
         save()
         return True
     except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for fname, errs in exc.message_dict.items():
-                form.add_error(fname if fname in form.fields else None, errs)
-        else:
-            form.add_error(None, exc.messages)
+        add_service_errors(form, exc)
         return False
 
 

@@ -9,6 +9,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
@@ -74,11 +75,6 @@ def override_create(request, pk):
 # --- toil ------------------------------------------------------------------------------
 
 
-def _form_errors_to(form, exc: ValidationError) -> None:
-    for field, errs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errs)
-
-
 def _toil_chart(trend: list[dict]) -> str:
     config = {
         "type": "line",
@@ -127,7 +123,7 @@ def toil_create(request, team_id):
         try:
             services.toil_item_create(team=team, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors_to(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Toil logged.")
             return redirect("sre:toil", team.pk)
@@ -143,7 +139,7 @@ def toil_edit(request, pk):
         try:
             services.toil_item_update(item=item, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors_to(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Saved.")
             return redirect("sre:toil", item.team_id)
@@ -161,7 +157,7 @@ def toil_review(request, team_id):
         try:
             services.toil_review_record(team=team, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors_to(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Review recorded.")
             return redirect("sre:toil", team.pk)
@@ -228,7 +224,7 @@ def _runbook_form_save(request, form, runbook=None):
             runbook.team = team
         return services.runbook_update(runbook=runbook, **data)
     except ValidationError as exc:
-        _form_errors_to(form, exc)
+        add_service_errors(form, exc)
         return None
 
 
