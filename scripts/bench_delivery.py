@@ -408,10 +408,10 @@ def bench_dora(team_count: int, days: int = 90, per_day: int = 20, reuse: bool =
         cursor.execute(
             f"""
             INSERT INTO {tables["change"]} (created_at, updated_at, organization_id, team_id, service_id, repository,
-                sha, message, author, url, committed_at, source, parent_sha, shipped_estimated)
+                sha, message, author, url, committed_at, source, parent_sha, shipped_estimated, paths)
             SELECT now(), now(), dep.organization_id, dep.team_id, dep.service_id, dep.repository,
                 dep.external_id || '-' || c, '', '', '',
-                dep.finished_at - (10 + floor(random() * 2990)) * interval '1 minute', 'bench', '', false
+                dep.finished_at - (10 + floor(random() * 2990)) * interval '1 minute', 'bench', '', false, '[]'::jsonb
             FROM {tables["deployment"]} dep CROSS JOIN generate_series(0, 1) c
             WHERE dep.organization_id = %s
             """,
