@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -306,13 +307,15 @@ def evidence_reattribute(*, integration: Integration, key: str, service: Service
         # A monorepo: each commit goes where its files say (rows without paths only by the repository).
         if not move:
             candidates = commits.filter(Q(service__isnull=True) | ~Q(paths=[]))
+        moves: dict[Service, list[int]] = defaultdict(list)
         for change in candidates.only("pk", "repository", "paths", "service_id", "team_id", "committed_at"):
             target = resolver.service_for_commit(change.repository, change.paths)
             if target is not None and target.pk != change.service_id:
-                Change.objects.filter(pk=change.pk).update(service=target, team_id=target.team_id)
+                moves[target].append(change.pk)
                 dirty_from(change.team_id, change.committed_at)
                 dirty_from(target.team_id, change.committed_at)
-                counts["commits"] += 1
+        for target, pks in moves.items():  # one UPDATE per service, not per commit
+            counts["commits"] += Change.objects.filter(pk__in=pks).update(service=target, team_id=target.team_id)
     else:
         rows = candidates.exclude(service=service)
         days = [d for d in rows.values_list("committed_at", flat=True) if d]
@@ -374,6 +377,7 @@ def service_evidence_reattribute(*, service: Service) -> int:
     if not service.repository_url:
         return 0
     moved = 0
+    resolvers: dict[int, Resolver] = {}  # one per integration: each loads its mappings and services once
     rows = UnattributedKey.objects.filter(organization_id=service.organization_id, mapped_service__isnull=True)
     for row in rows.select_related("integration__organization"):
         integration = row.integration
@@ -381,7 +385,8 @@ def service_evidence_reattribute(*, service: Service) -> int:
             continue
         if not _repo_matches(service.repository_url, split_key(row.key)[0].lower()):
             continue
-        if Resolver(integration.organization, integration).service(row.key) != service:
+        resolver = resolvers.setdefault(integration.pk, Resolver(integration.organization, integration))
+        if resolver.service(row.key) != service:
             continue
         evidence_reattribute(integration=integration, key=row.key, service=service)
         row.refresh_from_db()

@@ -36,13 +36,13 @@ def incident_deleted(sender, instance, **kwargs):
 
 def service_saved(sender, instance, **kwargs):
     """A service added, or its repository URL set or changed: the unattributed evidence the
-    fallback now matches to it alone is re-attributed (services.service_evidence_reattribute)."""
+    fallback now matches to it alone is re-attributed, by a job (a long history must not hold
+    up the save)."""
     if not instance.repository_url:
         return
+    from apps.core.tasks import enqueue
 
-    def run():
-        from . import services
+    from .tasks import reattribute_service_evidence
 
-        services.service_evidence_reattribute(service=instance)
-
-    transaction.on_commit(run)
+    service_id = instance.pk
+    transaction.on_commit(lambda: enqueue(reattribute_service_evidence, service_id))

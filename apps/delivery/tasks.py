@@ -26,3 +26,12 @@ def refresh_rollups() -> int:
 def rebuild_rollups(days: int = 120) -> int:
     """Nightly: recompute the last `days` days of every team (links changed by hand, moved services)."""
     return rollups.rebuild(days=days)
+
+
+@idempotent_task
+def reattribute_service_evidence(service_id: int) -> int:
+    """A service's repository URL was set or changed: give it the unattributed history it now matches."""
+    from apps.teams.models import Service
+
+    service = Service.objects.filter(pk=service_id).first()
+    return services.service_evidence_reattribute(service=service) if service is not None else 0
