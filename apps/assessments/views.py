@@ -14,18 +14,13 @@ from django.views.decorators.http import require_POST
 
 from apps.core import permissions
 from apps.core.forms import add_service_errors
+from apps.core.validation import error_text
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
 from . import selectors, services
 from .forms import CampaignForm
 from .models import Assessment, Campaign, Question
-
-
-def _errors_text(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
-    return " ".join(exc.messages)
 
 
 @login_required
@@ -191,7 +186,7 @@ def answer_save(request, pk, question_pk):
     try:
         answer = services.answer_save(assessment=assessment, question=question, by=request.user, **values)
     except ValidationError as exc:
-        error = _errors_text(exc)
+        error = error_text(exc, with_fields=False)
         # "answers[0].comment" -> "comment": shown under that field as well as in the status line.
         field_errors = {key.rsplit(".", 1)[-1]: " ".join(msgs) for key, msgs in exc.message_dict.items()}
     if not request.htmx:
@@ -227,7 +222,7 @@ def assessment_submit(request, pk):
     try:
         services.assessment_submit(assessment=assessment, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
+        messages.error(request, error_text(exc, with_fields=False))
         return redirect(assessment)
     messages.success(request, f"Submitted {assessment.team.name}'s assessment. Here is the result.")
     return redirect("assessments:result", pk=assessment.pk)
@@ -242,7 +237,7 @@ def assessment_reopen(request, pk):
     try:
         services.assessment_reopen(assessment=assessment, by=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors_text(exc))
+        messages.error(request, error_text(exc, with_fields=False))
         return redirect("assessments:result", pk=assessment.pk)
     messages.info(request, "Reopened: the team can change its answers until the campaign closes.")
     return redirect(assessment)

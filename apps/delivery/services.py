@@ -20,6 +20,7 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from apps.core import permissions
+from apps.core.validation import error_text
 from apps.teams.models import Service, Team
 
 from . import intake, normalizers
@@ -623,7 +624,7 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
             unattributed = {exc.key: exc.reason}
         except (normalizers.PayloadError, ValidationError) as exc:
             event.status = RawEvent.Status.FAILED
-            event.error = _error_text(exc)
+            event.error = error_text(exc)
         except Exception as exc:
             from apps.core.tasks import TRANSIENT_ERRORS
 
@@ -653,14 +654,6 @@ def raw_event_process(*, raw_event_id: int) -> str | None:
             for row in UnattributedKey.objects.filter(integration=event.integration, key__iexact=held_for):
                 unattributed_recount(row=row)
         return event.status
-
-
-def _error_text(exc) -> str:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())[:4000]
-        return " ".join(exc.messages)[:4000]
-    return str(exc)[:4000]
 
 
 def _summary(parsed) -> str:

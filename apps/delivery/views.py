@@ -3,19 +3,17 @@ integrations (with the intake endpoint) and the incident-to-deployment link."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.charts import chart_attr
 from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
@@ -37,15 +35,11 @@ def _window(request) -> int:
     return value if value in selectors.WINDOWS else 90
 
 
-def _chart(config: dict) -> str:
-    return escape(json.dumps(config, default=str))
-
-
 def _trend_charts(points: list[dict]) -> dict[str, str]:
     labels = [p["week_start"].strftime("%d %b") for p in points]
 
     def line(key, label, color, kind="line", suffix="", span=True):
-        return _chart(
+        return chart_attr(
             {
                 "type": kind,
                 "data": {
@@ -92,7 +86,7 @@ def index(request):
     rows = [{"team": t, "keys": dora[t.pk]} for t in teams]
     with_data = [r for r in rows if any(r["keys"][key]["tier"] for key in selectors.KEY_NAMES)]
     counts = selectors.org_tier_counts({r["team"].pk: r["keys"] for r in with_data})
-    chart = _chart(
+    chart = chart_attr(
         {
             "type": "bar",
             "data": {
@@ -426,7 +420,7 @@ def intake_view(request, token):
 def team_panel(request, team) -> dict:
     keys = selectors.team_dora(team_ids=[team.pk], window_days=90, full=True)[team.pk]
     points = selectors.team_trend(team_id=team.pk, weeks=13)
-    spark = _chart(
+    spark = chart_attr(
         {
             "type": "bar",
             "data": {

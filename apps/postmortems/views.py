@@ -2,7 +2,6 @@
 Views check input and call services or selectors; every object goes through apps.core.permissions."""
 
 import datetime as dt
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +17,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
+from apps.core.charts import chart_attr
 from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
@@ -47,10 +47,6 @@ def _date(value):
         return dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-def _chart(config) -> str | None:
-    return json.dumps(config) if config else None
 
 
 # --- library ------------------------------------------------------------------------
@@ -139,7 +135,7 @@ def incident_list(request):
             "severities": Incident.Severity.choices,
             "statuses": Incident.Status.choices,
             "can_report": editable.exists(),
-            "chart": _chart(selectors.incidents_per_month(user=request.user, organization=org)),
+            "chart": chart_attr(selectors.incidents_per_month(user=request.user, organization=org)),
             "needing": selectors.incidents_needing_postmortem(user=request.user, organization=org)[:8],
         },
     )
@@ -412,7 +408,7 @@ def board(request):
             "kinds": ActionItem.Kind.choices,
             "priorities": ActionItem.Priority.choices,
             "today": timezone.localdate(),
-            "chart": _chart(selectors.board_chart(data["by_team"])),
+            "chart": chart_attr(selectors.board_chart(data["by_team"])),
         },
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -12,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.core import figures, permissions
+from apps.core.charts import chart_attr
 from apps.delivery import metrics as delivery_metrics
 from apps.teams.models import Department, Service, Team
 
@@ -65,10 +65,6 @@ def _url(name: str, *args) -> str | None:
         return reverse(name, args=args)
     except NoReverseMatch:
         return None
-
-
-def _chart(config: dict) -> str:
-    return json.dumps(config, separators=(",", ":"))
 
 
 def score_band(value: float | None) -> str:
@@ -206,7 +202,7 @@ def _trend_chart(history: list[Snapshot]) -> str | None:
             "pointRadius": 0,
         }
     )
-    return _chart(
+    return chart_attr(
         {
             "type": "line",
             "data": {"labels": labels, "datasets": datasets},
@@ -677,7 +673,7 @@ def _org_trend_chart(teams: QuerySet, as_of: date, departments: dict[int | None,
                 "pointRadius": 0,
             }
         )
-    return _chart(
+    return chart_attr(
         {
             "type": "line",
             "data": {"labels": [d.isoformat() for d in days], "datasets": datasets},
@@ -698,7 +694,7 @@ LEVEL_COLOURS = {1: "#ef4444", 2: "#f59e0b", 3: "#eab308", 4: "#10b981", 5: "#4f
 def _levels_chart(departments: list[Rollup]) -> str | None:
     if not departments:
         return None
-    return _chart(
+    return chart_attr(
         {
             "type": "bar",
             "data": {
@@ -814,7 +810,7 @@ def comparison(*, user, organization, team_ids: list[int]) -> Comparison:
     scored = [c for c in columns if c.snapshot]
     radar = calms = None
     if scored:
-        radar = _chart(
+        radar = chart_attr(
             {
                 "type": "radar",
                 "data": {
@@ -840,7 +836,7 @@ def comparison(*, user, organization, team_ids: list[int]) -> Comparison:
                 },
             }
         )
-        calms = _chart(
+        calms = chart_attr(
             {
                 "type": "bar",
                 "data": {

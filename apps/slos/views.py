@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 
 from django.contrib import messages
@@ -12,10 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
+from apps.core.charts import chart_attr
 from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
@@ -28,10 +27,6 @@ from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
 def _int_param(request, name):
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() else None
-
-
-def _chart(config: dict) -> str:
-    return escape(json.dumps(config, separators=(",", ":")))
 
 
 CATALOG_PAGE_SIZE = 100
@@ -172,8 +167,8 @@ def slo_detail(request, pk):
             # Other apps' panels (e.g. the release gate's decisions).
             "panels": panels.render_context("slo", request, slo),
             "policy_reached": maths.policy_steps_reached(policy.steps, status.consumed) if policy else [],
-            "burndown_json": _chart(burndown),
-            "sli_json": _chart(sli_chart),
+            "burndown_json": chart_attr(burndown),
+            "sli_json": chart_attr(sli_chart),
             "series_step": maths.duration_label(series["step"]),
             "has_series": any(v is not None for v in series["sli"]),
             "can_edit": permissions.can_change(request.user, slo),

@@ -4,6 +4,7 @@ from the first evidence, throughput and instability together."""
 
 import csv
 import io
+import html
 import json
 from datetime import timedelta
 
@@ -92,7 +93,7 @@ def test_trend_starts_where_evidence_starts(client_for, cast):
     # Weeks 4 and 3 had no evidence: the trend has the three measured weeks only, no leading zeros.
     assert Snapshot.objects.filter(team=cast.team, overall__isnull=True).count() == 2
     card = client_for("member").get(reverse("scoring:team", args=[cast.team.pk])).context["card"]
-    chart = json.loads(card.trend_chart)
+    chart = json.loads(html.unescape(card.trend_chart))
     assert chart["data"]["labels"][0] == (today - timedelta(weeks=2)).isoformat()
     assert len(chart["data"]["labels"]) == 3
     assert None not in chart["data"]["datasets"][0]["data"]
