@@ -3,8 +3,8 @@ baseline first, rankings within the cohort the leader picks, unmeasured teams ap
 from the first evidence, throughput and instability together."""
 
 import csv
-import io
 import html
+import io
 import json
 from datetime import timedelta
 
