@@ -65,13 +65,14 @@ def setup_django():
 
 
 def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk", duration: int = 20) -> dict:
+    from apps.core.permissions import SYSTEM
     from apps.delivery import services
     from apps.delivery.models import RawEvent
     from apps.teams import services as team_services
 
-    org = team_services.organization_upsert(name="Bench", slug="bench")
-    team = team_services.team_upsert(organization=org, name="Intake", slug="intake")
-    team_services.service_upsert(organization=org, team=team, name="checkout-api")
+    org = team_services.organization_upsert(actor=SYSTEM, name="Bench", slug="bench")
+    team = team_services.team_upsert(actor=SYSTEM, organization=org, name="Intake", slug="intake")
+    team_services.service_upsert(actor=SYSTEM, organization=org, team=team, name="checkout-api")
     secret = "bench-secret-" + secrets.token_hex(16)
     integration, _ = services.integration_create(
         actor=None,

@@ -47,15 +47,16 @@ def setup(days: int) -> tuple[int, str]:
 
     from apps.accounts.models import User
     from apps.accounts.services import api_token_create
+    from apps.core.permissions import SYSTEM
     from apps.slos import services as slo_services
     from apps.slos.models import ErrorBudgetPolicy
     from apps.teams import services as team_services
 
-    org = team_services.organization_upsert(name="Bench", slug="bench")
-    team = team_services.team_upsert(organization=org, name="Gate", slug="gate")
-    service = team_services.service_upsert(organization=org, team=team, name="checkout-api")
+    org = team_services.organization_upsert(actor=SYSTEM, name="Bench", slug="bench")
+    team = team_services.team_upsert(actor=SYSTEM, organization=org, name="Gate", slug="gate")
+    service = team_services.service_upsert(actor=SYSTEM, organization=org, team=team, name="checkout-api")
     ci = User.objects.create_user(email="ci@example.test", password="bench-password-2026")
-    team_services.team_membership_set(team=team, user=ci, role="member")
+    team_services.team_membership_set(actor=SYSTEM, team=team, user=ci, role="member")
     ErrorBudgetPolicy.objects.create(team=team)
     now = int(time.time()) // BUCKET * BUCKET
     start = now - days * 86400
@@ -64,7 +65,7 @@ def setup(days: int) -> tuple[int, str]:
         slo_services.slo_create(sli=sli, name=f"{name} 99%", target=Decimal("0.99"))
         rows = [(sli.pk, b, good, 1000.0) for b in range(start, now, BUCKET)]
         slo_services.samples_upsert(rows)
-    _, raw = api_token_create(user=ci, name="bench ci")
+    _, raw = api_token_create(actor=ci, user=ci, name="bench ci")
     return service.pk, raw
 
 

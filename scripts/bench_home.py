@@ -28,15 +28,16 @@ from pgdb import recreate_migrated  # noqa: E402
 def people(org):
     """A leader, an org admin and a member of the first team."""
     from apps.accounts.models import User
+    from apps.core.permissions import SYSTEM
     from apps.teams import services as team_services
     from apps.teams.models import Team
 
     leader = bench.leader_of(org)
     admin = User.objects.create_user(email=f"admin@{org.slug}.example", password="bench-password-2026")
-    team_services.org_membership_set(organization=org, user=admin, role="admin")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=admin, role="admin")
     member = User.objects.create_user(email=f"member@{org.slug}.example", password="bench-password-2026")
     team_services.team_membership_set(
-        team=Team.objects.filter(organization=org).order_by("pk").first(), user=member, role="member"
+        actor=SYSTEM, team=Team.objects.filter(organization=org).order_by("pk").first(), user=member, role="member"
     )
     return {"leader": leader, "org admin": admin, "member": member}
 

@@ -163,6 +163,7 @@ def year_of_snapshots(org, weeks: int) -> float:
 
 def build(slug: str, teams: int, slos: int, weeks: int, rng: random.Random) -> dict:
     from apps.accounts.models import User
+    from apps.core.permissions import SYSTEM
     from apps.teams import services as team_services
 
     started = time.perf_counter()
@@ -172,7 +173,7 @@ def build(slug: str, teams: int, slos: int, weeks: int, rng: random.Random) -> d
     scoring = year_of_snapshots(org, weeks)
     leader = bench_scoring.leader_of(org)
     admin = User.objects.create_user(email=f"admin@{slug}.example", password="bench-password-2026")
-    team_services.org_membership_set(organization=org, user=admin, role="admin")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=admin, role="admin")
     return {
         "org": org,
         "leader": leader,

@@ -181,10 +181,11 @@ def build_org(slug: str, n_teams: int, rng: random.Random):
 
 def leader_of(org):
     from apps.accounts.models import User
+    from apps.core.permissions import SYSTEM
     from apps.teams import services as team_services
 
     user = User.objects.create_user(email=f"leader@{org.slug}.example", password="bench-password-2026")
-    team_services.org_membership_set(organization=org, user=user, role="leader")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=user, role="leader")
     return user
 
 

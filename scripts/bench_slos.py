@@ -76,13 +76,14 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
     from rest_framework.test import APIClient
 
     from apps.accounts.models import User
+    from apps.core.permissions import SYSTEM
     from apps.slos import services
     from apps.slos.models import SLI, SLIRollup, SLISample
     from apps.teams import services as team_services
     from apps.teams.models import Service
 
-    org = team_services.organization_upsert(name="Bench ingest", slug="bench-ingest")
-    team = team_services.team_upsert(organization=org, name="Ingest", slug="ingest")
+    org = team_services.organization_upsert(actor=SYSTEM, name="Bench ingest", slug="bench-ingest")
+    team = team_services.team_upsert(actor=SYSTEM, organization=org, name="Ingest", slug="ingest")
     service = Service.objects.filter(organization=org).first() or Service.objects.create(
         organization=org, team=team, name="ingest", slug="ingest", tier=1
     )
@@ -104,7 +105,7 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
     ]
     total = len(rows)
     user = User.objects.get(email="bench-admin@example.test")
-    team_services.org_membership_set(organization=org, user=user, role="admin")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=user, role="admin")
 
     def _iso(b):
         return datetime.fromtimestamp(b, UTC).isoformat()
@@ -210,14 +211,15 @@ def setup_catalog(slug: str, n_slos: int, admin):
     30-day rolling, a tenth 28-day, a tenth calendar month, a tenth 15-minute timeslices."""
     from decimal import Decimal
 
+    from apps.core.permissions import SYSTEM
     from apps.slos.models import SLI, SLO
     from apps.teams import services as team_services
     from apps.teams.models import Service
 
-    org = team_services.organization_upsert(name=f"Bench {slug}", slug=slug)
-    team = team_services.team_upsert(organization=org, name="Bench team", slug="bench-team")
-    other_team = team_services.team_upsert(organization=org, name="Small team", slug="small-team")
-    team_services.org_membership_set(organization=org, user=admin, role="admin")
+    org = team_services.organization_upsert(actor=SYSTEM, name=f"Bench {slug}", slug=slug)
+    team = team_services.team_upsert(actor=SYSTEM, organization=org, name="Bench team", slug="bench-team")
+    other_team = team_services.team_upsert(actor=SYSTEM, organization=org, name="Small team", slug="small-team")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=admin, role="admin")
     if SLO.objects.filter(organization=org).count() == n_slos:
         return org, other_team, False
     SLO.objects.filter(organization=org).delete()

@@ -22,6 +22,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from apps.core.permissions import SYSTEM
 from apps.teams import services as team_services
 from tests.factories import OrganizationFactory, ServiceFactory, TeamFactory, UserFactory
 
@@ -119,20 +120,20 @@ class Cast:
 def cast(db):
     org = OrganizationFactory(name="Acme", slug="acme")
     other_org = OrganizationFactory(name="Initech", slug="initech")
-    department = team_services.department_upsert(organization=org, name="Engineering", slug="engineering")
+    department = team_services.department_upsert(actor=SYSTEM, organization=org, name="Engineering", slug="engineering")
     team = TeamFactory(organization=org, name="Checkout", slug="checkout", department=department)
     other_team = TeamFactory(organization=org, name="Search", slug="search", department=department)
     foreign_team = TeamFactory(organization=other_org, name="Billing", slug="billing")
     people = {
         role: UserFactory(email=f"{role}@example.test", name=role.replace("_", " ").title()) for role in ROLES[:-1]
     }
-    team_services.org_membership_set(organization=org, user=people["org_admin"], role="admin")
-    team_services.org_membership_set(organization=org, user=people["leader"], role="leader")
-    team_services.team_membership_set(team=team, user=people["lead"], role="lead")
-    team_services.team_membership_set(team=team, user=people["member"], role="member")
-    team_services.team_membership_set(team=other_team, user=people["other_member"], role="member")
-    team_services.org_membership_set(organization=other_org, user=people["outsider"], role="admin")
-    team_services.team_membership_set(team=foreign_team, user=people["outsider"], role="lead")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=people["org_admin"], role="admin")
+    team_services.org_membership_set(actor=SYSTEM, organization=org, user=people["leader"], role="leader")
+    team_services.team_membership_set(actor=SYSTEM, team=team, user=people["lead"], role="lead")
+    team_services.team_membership_set(actor=SYSTEM, team=team, user=people["member"], role="member")
+    team_services.team_membership_set(actor=SYSTEM, team=other_team, user=people["other_member"], role="member")
+    team_services.org_membership_set(actor=SYSTEM, organization=other_org, user=people["outsider"], role="admin")
+    team_services.team_membership_set(actor=SYSTEM, team=foreign_team, user=people["outsider"], role="lead")
     return Cast(
         org=org,
         other_org=other_org,

@@ -70,8 +70,13 @@ class UserAdmin(ScopedListFiltersMixin, DjangoUserAdmin):
             obj.set_unusable_password()
         super().save_model(request, obj, form, change)
         if not change:
-            email_address_trust(user=obj)
-            org_membership_set(organization=form.cleaned_data["organization"], user=obj, role=form.cleaned_data["role"])
+            email_address_trust(actor=request.user, user=obj)
+            org_membership_set(
+                actor=request.user,
+                organization=form.cleaned_data["organization"],
+                user=obj,
+                role=form.cleaned_data["role"],
+            )
             if form.cleaned_data.get("send_invite"):
                 # allauth's own reset flow doubles as the invitation: the link sets a first password.
                 reset = ResetPasswordForm(data={"email": obj.email})

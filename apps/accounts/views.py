@@ -15,7 +15,10 @@ def profile(request):
     new_key = None
     if request.method == "POST" and form.is_valid():
         token, new_key = services.api_token_create(
-            user=request.user, name=form.cleaned_data["name"], expires_at=form.cleaned_data["expires_at"]
+            actor=request.user,
+            user=request.user,
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data["expires_at"],
         )
         form = ApiTokenForm()
         messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
@@ -37,6 +40,6 @@ def profile(request):
 def token_revoke(request, pk):
     # Scoped to the requesting user: someone else's token id is a 404.
     token = get_object_or_404(request.user.api_tokens, pk=pk)
-    services.api_token_revoke(token=token)
+    services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:profile")

@@ -112,6 +112,27 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         return scope
 
 
+class ServiceModelViewSet(ScopedModelViewSet):
+    """A scoped viewset whose writes are one service call each (docs/CONVENTIONS.md, "Writes").
+
+    Subclasses implement `create_with(data)` and `update_with(instance, data)`, which pass the
+    validated input and `actor=self.request.user` to the app's service and return the row. The
+    service checks the caller's rights (PermissionDenied is a 403) and the rules (Django's
+    ValidationError is a 400), so these hooks add no check of their own."""
+
+    def perform_create(self, serializer):
+        serializer.instance = self.create_with(dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        serializer.instance = self.update_with(serializer.instance, dict(serializer.validated_data))
+
+    def create_with(self, data: dict):
+        raise NotImplementedError(f"{type(self).__name__}.create_with calls the app's create service.")
+
+    def update_with(self, instance, data: dict):
+        raise NotImplementedError(f"{type(self).__name__}.update_with calls the app's update service.")
+
+
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A related-object field that only accepts rows the requester can see:
     an id from another org is "does not exist", exactly like a wrong id."""
@@ -136,5 +157,6 @@ __all__ = [
     "ScopedModelViewSet",
     "ScopedPrimaryKeyRelatedField",
     "ScopedReadOnlyViewSet",
+    "ServiceModelViewSet",
     "exception_handler",
 ]

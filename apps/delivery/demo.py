@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from apps.core.permissions import SYSTEM
 from apps.teams.models import Organization, Service, Team
 
 from . import intake, rollups, secrets, services
@@ -268,6 +269,7 @@ def _import_incidents(org, team, incidents) -> None:
 
     for planned in incidents:
         incident, _created = incident_upsert_from_source(
+            actor=SYSTEM,
             organization=org,
             team=team,
             source="api",

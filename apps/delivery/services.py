@@ -949,6 +949,7 @@ def incident_apply(*, organization, integration, source: str, record: dict, reso
         if record.get(name)
     }
     incident, created = incident_upsert_from_source(
+        actor=permissions.SYSTEM,
         organization=organization,
         team=team,
         source=incident_source,

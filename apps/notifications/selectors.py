@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from apps.assessments import selectors as assessment_selectors
 from apps.core import permissions
@@ -251,4 +252,31 @@ def target_deliveries(target: Target, limit: int = 30) -> QuerySet:
 def targets_with_recent(qs: QuerySet) -> QuerySet:
     return qs.prefetch_related(
         Prefetch("deliveries", queryset=Delivery.objects.order_by("-created_at", "-pk")[:1], to_attr="latest")
+    )
+
+
+# --- for the sending jobs -----------------------------------------------------------------
+
+
+def pending_ids(*, kind: str | None = None, period: str | None = None, organization=None) -> list[int]:
+    """Planned deliveries not sent yet, of one kind, period and organization when given."""
+    qs = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if period:
+        qs = qs.filter(period=period)
+    if organization is not None:
+        qs = qs.filter(organization=organization)
+    return list(qs.values_list("pk", flat=True))
+
+
+def due_retry_ids(now=None) -> list[int]:
+    """Deliveries to send again now: retries whose backoff has passed, and planned ones never queued."""
+    now = now or timezone.now()
+    # Retries whose backoff has passed, and deliveries planned but never queued (the broker was away).
+    lost = Q(status=Delivery.Status.PENDING, created_at__lte=now - timedelta(minutes=5))
+    return list(
+        Delivery.objects.filter(Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now) | lost).values_list(
+            "pk", flat=True
+        )
     )

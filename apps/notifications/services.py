@@ -5,6 +5,9 @@ retried job find the rows it already wrote -- and sent at most once: rows are cl
 committed) before anything goes out, then marked sent or failed. A failed send is retried with exponential backoff by
 `deliveries_retry_due` (every minute) up to MAX_ATTEMPTS; each webhook delivery is its own task, so a
 failing or slow target never holds up the others.
+
+Rights: a person sets their own preferences; org admins (and a team's lead, for a team target) manage
+targets; planning and sending are the jobs' (`permissions.SYSTEM`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core import permissions
+from apps.core.validation import require_same_organization
 from apps.scoring import selectors as scoring_selectors
 from apps.teams.models import Organization, Team
 
@@ -47,25 +51,40 @@ class SendError(Exception):
     """A delivery could not be sent (the message says why, for the target's page)."""
 
 
+def _require_self(actor, user) -> None:
+    if permissions.is_system(actor) or getattr(actor, "is_superuser", False):
+        return
+    if getattr(actor, "pk", None) is None or actor.pk != user.pk:
+        raise PermissionDenied("You may only change your own notification settings.")
+
+
+def _require_job(actor) -> None:
+    """Planning and sending are the scheduled jobs' work (or a superuser's, from a shell)."""
+    if not (permissions.is_system(actor) or getattr(actor, "is_superuser", False)):
+        raise PermissionDenied("Only the notification jobs plan and send deliveries.")
+
+
 # --- preferences -------------------------------------------------------------------------
 
 
-def preference_set(*, user, kind: str, enabled: bool) -> Preference:
+def preference_set(*, actor, user, kind: str, enabled: bool) -> Preference:
+    _require_self(actor, user)
     if kind not in kinds.KINDS:
         raise ValidationError({"kind": f"Unknown kind of notification: {kind!r}."})
     pref, _ = Preference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": enabled})
     return pref
 
 
-def preferences_save(*, user, enabled_kinds) -> None:
+def preferences_save(*, actor, user, enabled_kinds) -> None:
     """Turn on exactly `enabled_kinds` for this person, every other kind off."""
+    _require_self(actor, user)
     enabled_kinds = set(enabled_kinds)
     unknown = enabled_kinds - set(kinds.KINDS)
     if unknown:
         raise ValidationError({"kinds": f"Unknown kinds of notification: {', '.join(sorted(unknown))}."})
     with transaction.atomic():
         for key in kinds.KINDS:
-            preference_set(user=user, kind=key, enabled=key in enabled_kinds)
+            preference_set(actor=actor, user=user, kind=key, enabled=key in enabled_kinds)
 
 
 # --- targets -----------------------------------------------------------------------------
@@ -97,8 +116,7 @@ def _clean_target(*, organization, team, channel: str, address: str, kind_keys) 
             raise ValidationError({"address": "Enter the webhook's https:// URL."})
         if _internal_host(parts.hostname or ""):
             raise ValidationError({"address": "The webhook must be a public address, not this network's."})
-    if team is not None and team.organization_id != organization.pk:
-        raise ValidationError({"team": "That team is in another organization."})
+    require_same_organization(organization, field="team", obj=team)
     scope = "team" if team is not None else "org"
     allowed = kinds.for_scope(scope)
     kind_keys = list(dict.fromkeys(kind_keys or []))
@@ -113,10 +131,15 @@ def _clean_target(*, organization, team, channel: str, address: str, kind_keys) 
 
 @transaction.atomic
 def target_create(
-    *, user, organization: Organization, team: Team | None, name: str, channel: str, address: str, kind_keys
+    *, actor, organization: Organization, team: Team | None, name: str, channel: str, address: str, kind_keys
 ) -> Target:
-    if not permissions.can_create(user, Target, organization=organization, team=team):
-        raise PermissionDenied("Only an org admin, or the team's lead for a team target, adds targets.")
+    permissions.require_create(
+        actor,
+        Target,
+        organization=organization,
+        team=team,
+        message="Only an org admin, or the team's lead for a team target, adds targets.",
+    )
     address, kind_keys = _clean_target(
         organization=organization, team=team, channel=channel, address=address, kind_keys=kind_keys
     )
@@ -129,14 +152,13 @@ def target_create(
         channel=channel,
         address=address,
         kinds=kind_keys,
-        created_by=user,
+        created_by=permissions.person(actor),
     )
 
 
 @transaction.atomic
-def target_update(*, user, target: Target, name: str, channel: str, address: str, kind_keys, active: bool) -> Target:
-    if not permissions.can_change(user, target):
-        raise PermissionDenied("You may not change this target.")
+def target_update(*, actor, target: Target, name: str, channel: str, address: str, kind_keys, active: bool) -> Target:
+    permissions.require_change(actor, target, "You may not change this target.")
     address, kind_keys = _clean_target(
         organization=target.organization, team=target.team, channel=channel, address=address, kind_keys=kind_keys
     )
@@ -154,9 +176,8 @@ def target_update(*, user, target: Target, name: str, channel: str, address: str
     return target
 
 
-def target_delete(*, user, target: Target) -> None:
-    if not permissions.can_change(user, target):
-        raise PermissionDenied("You may not delete this target.")
+def target_delete(*, actor, target: Target) -> None:
+    permissions.require_change(actor, target, "You may not delete this target.")
     target.delete()
 
 
@@ -207,9 +228,10 @@ def _rows_for(
     return rows
 
 
-def digests_plan(*, organization: Organization, as_of: date) -> str:
+def digests_plan(*, actor, organization: Organization, as_of: date) -> str:
     """Plan this week's team digests (to each team's members and targets) and leader digest
     (to org admins, leaders and org-wide targets). Returns the period ("2026-W49")."""
+    _require_job(actor)
     period = selectors.iso_week(as_of)
     teams = Team.objects.filter(organization=organization).order_by("pk")
     digests = selectors.team_digests(teams=teams, as_of=as_of)
@@ -249,11 +271,12 @@ def digests_plan(*, organization: Organization, as_of: date) -> str:
     return period
 
 
-def level_changes_plan(*, team_ids, as_of: date) -> list[int]:
+def level_changes_plan(*, actor, team_ids, as_of: date) -> list[int]:
     """Plan a message to each team whose level on `as_of` differs from its latest level before that day.
 
     Only for a recent day (today or yesterday): a backfill of old snapshots tells no one.
     Returns the ids of the teams that changed."""
+    _require_job(actor)
     if as_of < timezone.localdate() - timedelta(days=1):
         return []
     teams_qs = Team.objects.filter(pk__in=list(team_ids))
@@ -322,7 +345,7 @@ def _send_email(delivery: Delivery, connection) -> None:
         raise SendError(f"The mail server refused the message: {exc}.") from exc
 
 
-def backoff(attempts: int) -> timedelta:
+def _backoff(attempts: int) -> timedelta:
     """Wait before attempt number `attempts + 1`: 1, 2, 4, 8, 16 minutes (at most an hour)."""
     return timedelta(seconds=min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_MAX))
 
@@ -360,7 +383,7 @@ def _failed(delivery: Delivery, exc: Exception, now) -> str:
     if attempts >= MAX_ATTEMPTS:
         status, next_at = Delivery.Status.FAILED, None
     else:
-        status, next_at = Delivery.Status.RETRYING, now + backoff(attempts)
+        status, next_at = Delivery.Status.RETRYING, now + _backoff(attempts)
     Delivery.objects.filter(pk=delivery.pk).update(
         status=status, attempts=attempts, next_attempt_at=next_at, last_error=error, updated_at=now
     )
@@ -382,8 +405,9 @@ def _target_result(target: Target, now, error: str = "") -> None:
         )
 
 
-def delivery_send(*, delivery_id: int) -> str:
+def delivery_send(*, actor, delivery_id: int) -> str:
     """Send one delivery (a webhook, or a retried email) if it is still due; returns its status afterwards."""
+    _require_job(actor)
     now = timezone.now()
     if not _claim([delivery_id], now):
         return "skipped"
@@ -446,9 +470,10 @@ def _send_emails(ids, counts: dict[str, int]) -> None:
             connection.close()
 
 
-def deliveries_send(*, delivery_ids, queue_webhook) -> dict[str, int]:
+def deliveries_send(*, actor, delivery_ids, queue_webhook) -> dict[str, int]:
     """Send these deliveries: emails here in chunks through one mail connection, each webhook through
     `queue_webhook(id)` (a task of its own, so a slow or failing target holds up no one). Returns counts."""
+    _require_job(actor)
     counts: dict[str, int] = {}
     rows = list(Delivery.objects.filter(pk__in=list(delivery_ids)).values_list("pk", "target__channel").order_by("pk"))
     emails = [pk for pk, channel in rows if channel in (None, Target.Channel.EMAIL)]
@@ -461,34 +486,13 @@ def deliveries_send(*, delivery_ids, queue_webhook) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def deliveries_abandon_stale(now=None) -> int:
+def deliveries_abandon_stale(*, actor, now=None) -> int:
     """Deliveries left "sending" by a worker that died mid-send: whether they went out is unknown, so
     they are marked failed (never resent: a duplicate is worse than a gap the page shows)."""
+    _require_job(actor)
     now = now or timezone.now()
     return Delivery.objects.filter(status=Delivery.Status.SENDING, updated_at__lt=now - STALE_SENDING).update(
         status=Delivery.Status.FAILED,
         last_error="The worker stopped while sending; not resent, so that no one gets it twice.",
         updated_at=now,
-    )
-
-
-def pending_ids(*, kind: str | None = None, period: str | None = None, organization=None) -> list[int]:
-    qs = Delivery.objects.filter(status=Delivery.Status.PENDING)
-    if kind:
-        qs = qs.filter(kind=kind)
-    if period:
-        qs = qs.filter(period=period)
-    if organization is not None:
-        qs = qs.filter(organization=organization)
-    return list(qs.values_list("pk", flat=True))
-
-
-def due_retry_ids(now=None) -> list[int]:
-    now = now or timezone.now()
-    # Retries whose backoff has passed, and deliveries planned but never queued (the broker was away).
-    lost = Q(status=Delivery.Status.PENDING, created_at__lte=now - timedelta(minutes=5))
-    return list(
-        Delivery.objects.filter(Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now) | lost).values_list(
-            "pk", flat=True
-        )
     )

@@ -23,7 +23,7 @@ def index(request):
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            services.preferences_save(user=request.user, enabled_kinds=form.cleaned_data["kinds"])
+            services.preferences_save(actor=request.user, user=request.user, enabled_kinds=form.cleaned_data["kinds"])
             messages.success(request, "Notification settings saved.")
             return redirect("notifications:index")
     else:
@@ -77,7 +77,7 @@ def target_new(request):
         data = form.cleaned_data
         try:
             target = services.target_create(
-                user=request.user,
+                actor=request.user,
                 organization=organization,
                 team=data.get("team"),
                 name=data["name"],
@@ -122,7 +122,7 @@ def target_edit(request, pk: int):
         data = form.cleaned_data
         try:
             services.target_update(
-                user=request.user,
+                actor=request.user,
                 target=target,
                 name=data["name"],
                 channel=data["channel"],
@@ -142,6 +142,6 @@ def target_edit(request, pk: int):
 @require_POST
 def target_delete(request, pk: int):
     target = selectors.target_detail(user=request.user, pk=pk, change=True)
-    services.target_delete(user=request.user, target=target)
+    services.target_delete(actor=request.user, target=target)
     messages.success(request, "Target deleted.")
     return redirect("notifications:targets")

@@ -10,7 +10,8 @@ class PostmortemsConfig(AppConfig):
     def ready(self):
         from apps.core import panels, permissions
 
-        from . import models, views
+        from . import models
+        from .panels import team_panel
 
         def reviewed_by(user):
             return models.PostmortemReview.objects.filter(reviewer_id=user.pk).values("postmortem_id")
@@ -61,4 +62,4 @@ class PostmortemsConfig(AppConfig):
         for catalogue in (models.PostmortemTemplate, models.ContributingFactorCategory, models.Tag):
             permissions.register(catalogue, org="organization", editors=permissions.EDITORS_ADMIN)
 
-        panels.register("team", template="postmortems/_team_panel.html", context=views.team_panel, order=30)
+        panels.register("team", template="postmortems/_team_panel.html", context=team_panel, order=30)

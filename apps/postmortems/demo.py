@@ -6,9 +6,10 @@ import datetime as dt
 
 from django.utils import timezone
 
+from apps.core.permissions import SYSTEM
 from apps.teams.models import TeamMembership
 
-from . import services
+from . import policy, services
 from .models import MARKDOWN_FIELDS, ActionItem, ContributingFactorCategory, Incident, Postmortem, PostmortemEvent
 
 SCENARIOS = [
@@ -210,7 +211,7 @@ def _people(team):
 
 
 def _business_days_after(day: dt.date, n: int) -> dt.date:
-    return services.add_business_days(day, n)
+    return policy.add_business_days(day, n)
 
 
 def seed(context):
@@ -238,6 +239,7 @@ def seed(context):
         open_now = index == len(SEVERITY_PLAN) - 1
         words = {"service": service.name, "minutes": minutes, "users": rng.choice([300, 1200, 4800, 15000])}
         incident, _ = services.incident_upsert_from_source(
+            actor=SYSTEM,
             organization=org,
             team=team,
             source=Incident.Source.PAGERDUTY,

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from apps.core.models import TimeStampedModel
+from apps.core.validation import foreign_message
 
 # The times of an incident, in the order they must hold.
 TIME_ORDER = ("started_at", "detected_at", "mitigated_at", "resolved_at")
@@ -104,7 +105,7 @@ class Incident(TimeStampedModel):
     def clean(self):
         errors = {}
         if self.team_id and self.organization_id and self.team.organization_id != self.organization_id:
-            errors["team"] = "The team belongs to another organization."
+            errors["team"] = foreign_message("The team")
         if self.source == self.Source.MANUAL and self.external_id:
             errors["external_id"] = "A manual incident has no external id."
         errors.update(

@@ -1,26 +1,22 @@
-"""Reads: incidents, the postmortem library and search, the action-item board, the
-learning numbers used for scoring. Lists are scoped by apps.core.permissions and
-their query counts do not grow with rows (or with teams)."""
+"""Reads: incidents, postmortem pages and queues, the action-item board, the learning numbers
+used for scoring, and what the notification digests need. Lists are scoped by
+apps.core.permissions and their query counts do not grow with rows (or with teams).
+The library's full-text search is in search.py, chart configs in charts.py, the team page
+panel in panels.py, the Markdown export in exports.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField, Value
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
 from apps.core import permissions
 
-from .markdown import plain
 from .models import (
-    MARKDOWN_FIELDS,
     ActionItem,
     ContributingFactor,
     ContributingFactorCategory,
@@ -42,7 +38,7 @@ def learning_window(as_of: dt.date | None = None) -> tuple[dt.datetime, dt.datet
     return until - dt.timedelta(days=LEARNING_WINDOW_DAYS), until
 
 
-def _visible(user, organization, qs: QuerySet) -> QuerySet:
+def visible_in_org(user, organization, qs: QuerySet) -> QuerySet:
     """`qs` (rows of `organization`) narrowed to what the user may read, without DISTINCT:
     admins and leaders read every row of their org; others go through a primary-key subquery."""
     if permissions.sees_whole_org(user, organization):
@@ -80,8 +76,9 @@ def postmortem_of(*, user, incident: Incident) -> Postmortem | None:
     return permissions.viewable(user, Postmortem.objects.filter(incident=incident)).first()
 
 
-def incidents_per_month(*, user, organization, months: int = 6) -> dict:
-    """Chart.js config: incidents per month, stacked by severity (last `months` months)."""
+def incidents_by_month(*, user, organization, months: int = 6) -> dict:
+    """Incidents the user may read per calendar month (local time) of the last `months` months,
+    by severity: {"labels": ["Jan 2026", ...], "counts": {severity: [count per month]}}."""
     today = timezone.localdate()
     first = (today.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
     labels, keys = [], []
@@ -96,26 +93,9 @@ def incidents_per_month(*, user, organization, months: int = 6) -> dict:
     for started_at, severity in rows.values_list("started_at", "severity"):
         local = timezone.localtime(started_at)
         counts[(local.year, local.month, severity)] += 1
-    colours = {1: "#dc3545", 2: "#fd7e14", 3: "#0dcaf0", 4: "#6c757d", 5: "#adb5bd"}
-    datasets = [
-        {
-            "label": f"SEV{sev}",
-            "data": [counts[(y, m, sev)] for (y, m) in keys],
-            "backgroundColor": colours[sev],
-            "stack": "incidents",
-        }
-        for sev in range(1, 6)
-    ]
     return {
-        "type": "bar",
-        "data": {"labels": labels, "datasets": datasets},
-        "options": {
-            "responsive": True,
-            "maintainAspectRatio": False,
-            "animation": False,
-            "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}}},
-            "plugins": {"legend": {"position": "bottom"}},
-        },
+        "labels": labels,
+        "counts": {sev: [counts[(y, m, sev)] for (y, m) in keys] for sev in Incident.Severity.values},
     }
 
 
@@ -179,11 +159,6 @@ def tags_for(organization) -> QuerySet:
     return Tag.objects.filter(organization=organization).order_by("name")
 
 
-def _started_ts(incident: Incident) -> float:
-    """For sorting: an incident whose start is not known yet sorts as the oldest."""
-    return incident.started_at.timestamp() if incident.started_at else float("-inf")
-
-
 def slo_impact(incident: Incident) -> list[dict]:
     """The error budget each SLO of the impacted services lost in the incident window.
 
@@ -211,212 +186,6 @@ def slo_impact(incident: Incident) -> list[dict]:
     return rows
 
 
-@dataclass
-class LibraryFilters:
-    q: str = ""
-    team: int | None = None
-    service: int | None = None
-    severity: int | None = None
-    tag: str = ""
-    category: int | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-    status: str = Postmortem.Status.PUBLISHED  # "" means every status the user may read
-
-    def active(self) -> bool:
-        return any([self.q, self.team, self.service, self.severity, self.tag, self.category, self.since, self.until])
-
-
-@dataclass
-class SearchResult:
-    postmortem: Postmortem
-    rank: float = 0.0
-    title_html: SafeString = field(default_factory=lambda: mark_safe(""))  # a constant string # nosec B308
-    snippet_html: SafeString = field(default_factory=lambda: mark_safe(""))  # a constant string # nosec B308
-
-
-START, STOP = "\u27e6", "\u27e7"  # ⟦ ⟧: markers no author types, turned into <mark> after escaping
-
-
-def _marks_to_html(text: str) -> SafeString:
-    return mark_safe(escape(text).replace(START, "<mark>").replace(STOP, "</mark>"))  # noqa: S308 - escaped first # nosec B308, B703
-
-
-def library(*, user, organization, filters: LibraryFilters) -> QuerySet:
-    """Postmortems matching the filters (not the text query), readable by the user.
-
-    Scoping and the many-valued filters are subqueries on the primary key, so the result
-    needs no DISTINCT (which would make PostgreSQL compute ranks and headlines for every row)."""
-    qs = _visible(user, organization, Postmortem.objects.filter(organization=organization))
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.team:
-        qs = qs.filter(team_id=filters.team)
-    if filters.severity:
-        qs = qs.filter(incident__severity=filters.severity)
-    if filters.since:
-        qs = qs.filter(incident__started_at__date__gte=filters.since)
-    if filters.until:
-        qs = qs.filter(incident__started_at__date__lte=filters.until)
-    many = {
-        "incident__services": filters.service,
-        "tags__name": filters.tag,
-        "factors__category_id": filters.category,
-    }
-    for lookup, value in many.items():
-        if value:
-            qs = qs.filter(pk__in=Postmortem.objects.filter(**{lookup: value}).values("pk"))
-    return qs.select_related("team", "incident").prefetch_related("tags", "incident__services")
-
-
-class SearchResults:
-    """The ranked results of a search, sliced lazily: Paginator counts them, and only the
-    page asked for is fetched and highlighted (SearchHeadline is the expensive part)."""
-
-    def __init__(self, qs, q: str):
-        self.q = q.strip()
-        self.terms = [t for t in re.split(r"\s+", self.q) if t][:8]
-        self.postgres = connection.vendor == "postgresql"
-        self._fallback: list[SearchResult] | None = None
-        if not self.q:
-            self.matching = qs.order_by(F("incident__started_at").desc(nulls_last=True), "-pk")
-        elif self.postgres:
-            from django.contrib.postgres.search import SearchQuery, SearchRank
-
-            self.query = SearchQuery(self.q, search_type="websearch", config="english")
-            self.matching = (
-                qs.filter(search_vector=self.query)
-                .annotate(rank=SearchRank(F("search_vector"), self.query))
-                .order_by("-rank", F("incident__started_at").desc(nulls_last=True), "-pk")
-            )
-        else:
-            self.matching = qs
-
-    def count(self) -> int:
-        if self.q and not self.postgres:
-            return len(self._fallback_results())
-        return self.matching.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __iter__(self):
-        return iter(self[0 : self.count()])
-
-    def __getitem__(self, item):
-        if not isinstance(item, slice):
-            return self[item : item + 1][0]
-        if self.q and not self.postgres:
-            return self._fallback_results()[item]
-        rows = list(self.matching[item])
-        if not self.q:
-            return [SearchResult(postmortem=p, title_html=escape(p.title), snippet_html=_snippet(p, [])) for p in rows]
-        return self._highlight(rows)
-
-    def _highlight(self, rows: list[Postmortem]) -> list[SearchResult]:
-        from django.contrib.postgres.search import SearchHeadline
-        from django.db.models.functions import Concat
-
-        body = Concat(
-            "summary",
-            Value("\n"),
-            "root_causes",
-            Value("\n"),
-            "impact",
-            Value("\n"),
-            "resolution",
-            Value("\n"),
-            "trigger",
-            output_field=TextField(),
-        )
-        headlines = {
-            row["pk"]: row
-            for row in Postmortem.objects.filter(pk__in=[p.pk for p in rows])
-            .annotate(
-                title_hl=SearchHeadline(
-                    "title", self.query, config="english", start_sel=START, stop_sel=STOP, highlight_all=True
-                ),
-                body_hl=SearchHeadline(
-                    body,
-                    self.query,
-                    config="english",
-                    start_sel=START,
-                    stop_sel=STOP,
-                    max_words=30,
-                    min_words=12,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                ),
-            )
-            .values("pk", "title_hl", "body_hl")
-        }
-        return [
-            SearchResult(
-                postmortem=p,
-                rank=round(float(p.rank), 4),
-                title_html=_marks_to_html(headlines[p.pk]["title_hl"]),
-                snippet_html=_marks_to_html(_strip_markdown(headlines[p.pk]["body_hl"])),
-            )
-            for p in rows
-        ]
-
-    def _fallback_results(self) -> list[SearchResult]:
-        if self._fallback is None:
-            self._fallback = _search_fallback(self.matching, self.q, None)
-        return self._fallback
-
-
-def search(*, user, organization, filters: LibraryFilters, limit: int | None = None):
-    """Full-text search: PostgreSQL ranks with SearchRank over the stored weighted vector and
-    highlights the page shown with SearchHeadline; SQLite falls back to icontains with a simple
-    score. Returns a lazily sliced `SearchResults` (or a list of the first `limit`)."""
-    results = SearchResults(library(user=user, organization=organization, filters=filters), filters.q)
-    return results[:limit] if limit else results
-
-
-def _strip_markdown(text: str) -> str:
-    return re.sub(r"[*_`#>\[\]]+", "", text or "")
-
-
-def _search_fallback(qs, q: str, limit):
-    terms = [t for t in re.split(r"\s+", q) if t][:8]
-    weights = {**dict.fromkeys(MARKDOWN_FIELDS, 1), "title": 3, "summary": 2, "root_causes": 2}
-    cond = Q()
-    for term in terms:
-        cond &= Q(*(Q(**{f"{name}__icontains": term}) for name in weights), _connector=Q.OR)
-    results = []
-    for p in qs.filter(cond):
-        score = sum(w * getattr(p, n).lower().count(t.lower()) for t in terms for n, w in weights.items())
-        results.append(
-            SearchResult(
-                postmortem=p, rank=float(score), title_html=_highlight(p.title, terms), snippet_html=_snippet(p, terms)
-            )
-        )
-    results.sort(key=lambda r: (-r.rank, -_started_ts(r.postmortem.incident), -r.postmortem.pk))
-    return results[:limit] if limit else results
-
-
-def _highlight(text: str, terms: list[str]) -> SafeString:
-    marked = text
-    for term in terms:
-        marked = re.sub(re.escape(term), lambda m: f"{START}{m.group(0)}{STOP}", marked, flags=re.IGNORECASE)
-    return _marks_to_html(marked)
-
-
-def _snippet(p: Postmortem, terms: list[str], width: int = 220) -> SafeString:
-    text = " ".join(plain(getattr(p, n)) for n in ("summary", "root_causes", "impact", "resolution")).strip()
-    text = re.sub(r"\s+", " ", text)
-    if not terms:
-        return escape(text[:width] + ("…" if len(text) > width else ""))
-    lower = text.lower()
-    hits = [lower.find(t.lower()) for t in terms if lower.find(t.lower()) >= 0]
-    start = max(0, min(hits) - 60) if hits else 0
-    if start:  # begin at a word
-        start = text.find(" ", start) + 1 or start
-    piece = ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
-    return _highlight(piece, terms)
-
-
 def related_postmortems(*, user, postmortem: Postmortem, limit: int = 5) -> list[Postmortem]:
     """Published postmortems sharing services, tags or factor categories, most in common first."""
     service_ids = [s.pk for s in postmortem.incident.services.all()]
@@ -437,7 +206,7 @@ def related_postmortems(*, user, postmortem: Postmortem, limit: int = 5) -> list
     }
     score = sum((F(name) * shared[name][2] for name in annotations), Value(0))
     qs = (
-        _visible(
+        visible_in_org(
             user,
             postmortem.organization_id,
             Postmortem.objects.filter(organization_id=postmortem.organization_id, status="published"),
@@ -523,7 +292,7 @@ def action_board(*, user, organization, filters: BoardFilters) -> dict:
     """The org's action items with counts of open and overdue ones by team and by owner."""
     today = timezone.localdate()
     # A subquery, not the scoped queryset itself: its reviewer/member joins would multiply the counts.
-    base = _visible(user, organization, ActionItem.objects.filter(organization=organization))
+    base = visible_in_org(user, organization, ActionItem.objects.filter(organization=organization))
     if filters.team:
         base = base.filter(team_id=filters.team)
     if filters.owner:
@@ -558,34 +327,6 @@ def action_board(*, user, organization, filters: BoardFilters) -> dict:
     )
     totals = base.aggregate(open=Count("pk", filter=open_q), overdue=Count("pk", filter=overdue_q))
     return {"items": items, "by_team": by_team, "by_owner": by_owner, "totals": totals}
-
-
-def board_chart(by_team: list[dict]) -> dict | None:
-    if not by_team:
-        return None
-    rows = by_team[:12]
-    return {
-        "type": "bar",
-        "data": {
-            "labels": [r["team__name"] for r in rows],
-            "datasets": [
-                {"label": "Overdue", "data": [r["overdue"] for r in rows], "backgroundColor": "#dc3545"},
-                {
-                    "label": "Open, on time",
-                    "data": [r["open"] - r["overdue"] for r in rows],
-                    "backgroundColor": "#0d6efd",
-                },
-            ],
-        },
-        "options": {
-            "indexAxis": "y",
-            "responsive": True,
-            "maintainAspectRatio": False,
-            "animation": False,
-            "scales": {"x": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}}, "y": {"stacked": True}},
-            "plugins": {"legend": {"position": "bottom"}},
-        },
-    }
 
 
 # --- learning numbers for scoring --------------------------------------------------------

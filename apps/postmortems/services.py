@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core import permissions
+from apps.core.validation import error_text, foreign_message, require_same_organization
 
 from .models import (
     MARKDOWN_FIELDS,
@@ -22,12 +22,13 @@ from .models import (
     Postmortem,
     PostmortemEvent,
     PostmortemReview,
-    PostmortemTemplate,
     SupportingLink,
     Tag,
     TimelineEntry,
     clean_tag_names,
 )
+from .policy import add_business_days, template_for
+from .search import search_document
 
 INCIDENT_FIELDS = {"title", "description", "severity", "status", *TIME_ORDER}
 
@@ -39,7 +40,7 @@ def _check_services(organization, services: Iterable) -> list:
     services = list(services or [])
     foreign = [s for s in services if s.organization_id != organization.pk]
     if foreign:
-        raise ValidationError({"services": f"{', '.join(s.name for s in foreign)} belongs to another organization."})
+        raise ValidationError({"services": foreign_message(", ".join(s.name for s in foreign))})
     return services
 
 
@@ -66,8 +67,8 @@ def incident_create(
     """An incident reported by a person (web form or API)."""
     _unknown(fields, INCIDENT_FIELDS)
     organization = organization or team.organization
-    if actor is not None and not permissions.can_create(actor, Incident, team=team):
-        raise PermissionDenied("You may not report incidents for this team.")
+    permissions.require_create(actor, Incident, team=team, message="You may not report incidents for this team.")
+    require_same_organization(organization, field="team", obj=team)
     if source not in (Incident.Source.MANUAL, Incident.Source.API):
         raise ValidationError({"source": "People report manual or API incidents; alert sources use their webhooks."})
     incident = Incident(
@@ -78,7 +79,7 @@ def incident_create(
         severity=severity,
         status=status,
         source=source,
-        created_by=actor,
+        created_by=permissions.person(actor),
         **fields,
     )
     incident.full_clean()
@@ -90,10 +91,16 @@ def incident_create(
 
 @transaction.atomic
 def incident_update(*, actor, incident: Incident, services: Iterable | None = None, **fields) -> Incident:
-    """Change an incident's details (a person's edit; times must stay in order)."""
+    """Change an incident's details (a person's edit; times must stay in order). Handing it to
+    another team needs the right to report incidents for that team too."""
     _unknown(fields, INCIDENT_FIELDS | {"team"})
-    if actor is not None and not permissions.can_change(actor, incident):
-        raise PermissionDenied("You may not change this incident.")
+    permissions.require_change(actor, incident, "You may not change this incident.")
+    new_team = fields.get("team")
+    if new_team is not None and new_team.pk != incident.team_id:
+        require_same_organization(incident.organization, field="team", obj=new_team)
+        permissions.require_create(
+            actor, Incident, team=new_team, message="You may not hand this incident to that team."
+        )
     for name, value in fields.items():
         setattr(incident, name, value)
     incident.full_clean()
@@ -131,6 +138,7 @@ def _merge_source_fields(incident: Incident, fields: dict) -> None:
 @transaction.atomic
 def incident_upsert_from_source(
     *,
+    actor,
     organization,
     team,
     source: str,
@@ -146,15 +154,17 @@ def incident_upsert_from_source(
     `start_unknown=True`: the event does not tell when the incident started (a PagerDuty resolve
     that came before its trigger): a new incident is stored without a start, which a later event
     fills in; never a zero-length incident.
-    Returns (incident, created). Raises ValidationError when times are out of order."""
+    Returns (incident, created). Raises ValidationError when times are out of order.
+    Webhook intake and imports pass `actor=permissions.SYSTEM`; a person needs the right to report
+    incidents for the team."""
     _unknown(fields, INCIDENT_FIELDS)
     external_id = (external_id or "").strip()
     if not external_id:
         raise ValidationError({"external_id": "A source incident needs its external id."})
     if source == Incident.Source.MANUAL or source not in Incident.Source.values:
         raise ValidationError({"source": f"Unknown incident source {source!r}."})
-    if team.organization_id != organization.pk:
-        raise ValidationError({"team": "The team belongs to another organization."})
+    require_same_organization(organization, field="team", obj=team)
+    permissions.require_create(actor, Incident, team=team, message="You may not report incidents for this team.")
     services = _check_services(organization, services or [])
     if fields.get("status") and fields["status"] not in Incident.Status.values:
         raise ValidationError({"status": f"Unknown status {fields['status']!r}."})
@@ -206,38 +216,13 @@ def _after_incident_change(incident: Incident) -> None:
             Postmortem.objects.filter(pk=postmortem.pk).update(team=incident.team)
             ActionItem.objects.filter(postmortem=postmortem, team_id=postmortem.team_id).update(team=incident.team)
             postmortem.team = incident.team
-        postmortem_refresh_due(postmortem, incident=incident)
+        _refresh_due(postmortem, incident=incident)
 
 
-# --- publish-by policy ------------------------------------------------------------
+# --- publish-by policy (the rules themselves are in policy.py) --------------------------
 
 
-def add_business_days(start: dt.date, days: int) -> dt.date:
-    """`days` working days (Monday-Friday) after `start`."""
-    current, left = start, days
-    while left > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
-
-
-def template_for(*, organization, severity: int) -> PostmortemTemplate | None:
-    """The org's own template covering the severity, else the default one."""
-    candidates = PostmortemTemplate.objects.filter(
-        Q(organization=organization) | Q(organization__isnull=True),
-        min_severity__lte=severity,
-        max_severity__gte=severity,
-    )
-    # Org templates first (NULL organization sorts last), the narrowest range first.
-    return (
-        sorted(candidates, key=lambda t: (t.organization_id is None, t.max_severity - t.min_severity, t.pk))[0]
-        if candidates
-        else None
-    )
-
-
-def postmortem_refresh_due(postmortem: Postmortem, *, incident: Incident | None = None) -> Postmortem:
+def _refresh_due(postmortem: Postmortem, *, incident: Incident | None = None) -> Postmortem:
     """Recompute the publish-by date: resolution day + the policy's business days."""
     incident = incident or postmortem.incident
     template = template_for(organization=postmortem.organization, severity=incident.severity)
@@ -254,25 +239,23 @@ def postmortem_refresh_due(postmortem: Postmortem, *, incident: Incident | None 
 # --- postmortems ------------------------------------------------------------------
 
 
-def _require_change(actor, obj, message: str) -> None:
-    if actor is not None and not permissions.can_change(actor, obj):
-        raise PermissionDenied(message)
-
-
 def _event(postmortem, actor, kind, comment: str = "") -> PostmortemEvent:
-    return PostmortemEvent.objects.create(postmortem=postmortem, actor=actor, kind=kind, comment=comment)
+    return PostmortemEvent.objects.create(
+        postmortem=postmortem, actor=permissions.person(actor), kind=kind, comment=comment
+    )
 
 
 @transaction.atomic
 def postmortem_create(*, actor, incident: Incident, title: str = "") -> tuple[Postmortem, bool]:
     """Start the postmortem of an incident from the template for its severity.
     One per incident: asking again returns the existing one (created False)."""
+    permissions.require_create(
+        actor, Postmortem, team=incident.team, message="Only the incident's team writes its postmortem."
+    )
     Incident.objects.select_for_update().filter(pk=incident.pk).first()
     existing = Postmortem.objects.filter(incident=incident).first()
     if existing is not None:
         return existing, False
-    if actor is not None and not permissions.can_create(actor, Postmortem, team=incident.team):
-        raise PermissionDenied("You may not write postmortems for this team.")
     # The template's prompts guide the authors (shown beside each field); the text starts empty.
     template = template_for(organization=incident.organization, severity=incident.severity)
     postmortem = Postmortem.objects.create(
@@ -282,12 +265,25 @@ def postmortem_create(*, actor, incident: Incident, title: str = "") -> tuple[Po
         template=template,
         title=(title or incident.title)[:300],
     )
-    if actor is not None:
+    if permissions.person(actor) is not None:
         postmortem.authors.add(actor)
     _event(postmortem, actor, PostmortemEvent.Kind.CREATED)
-    postmortem_refresh_due(postmortem, incident=incident)
-    postmortem_reindex(postmortem)
+    _refresh_due(postmortem, incident=incident)
+    _reindex(postmortem)
     return postmortem, True
+
+
+@transaction.atomic
+def postmortem_open(*, actor, incident: Incident, title: str = "", **edit) -> Postmortem:
+    """Start an incident's postmortem and write its first draft in one step (the API's create).
+    Unlike `postmortem_create` a second one for the same incident is an error, not the same row."""
+    if Postmortem.objects.filter(incident=incident).exists():
+        raise ValidationError({"incident": "This incident already has a postmortem."})
+    postmortem, _created = postmortem_create(actor=actor, incident=incident, title=title)
+    fields = {**edit, "title": title} if title else edit
+    if fields:
+        postmortem = postmortem_update(actor=actor, postmortem=postmortem, **fields)
+    return postmortem
 
 
 def _check_tags(names: Iterable[str]) -> list[str]:
@@ -328,7 +324,7 @@ def postmortem_update(
 ) -> Postmortem:
     """Edit a draft. Lists given (timeline, factors, links, tags, reviewers, authors) replace
     the current ones, so sending the same edit twice leaves the same postmortem."""
-    _require_change(actor, postmortem, "You may not edit this postmortem.")
+    permissions.require_change(actor, postmortem, "You may not edit this postmortem.")
     postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     if postmortem.status != Postmortem.Status.DRAFT:
         raise ValidationError(
@@ -395,7 +391,7 @@ def postmortem_update(
         postmortem.authors.set(authors)
     if reviewers is not None:
         _set_reviewers(postmortem, reviewers)
-    postmortem_reindex(postmortem)
+    _reindex(postmortem)
     return postmortem
 
 
@@ -403,8 +399,7 @@ def _full_clean(obj, label: str, exclude: list[str]) -> None:
     try:
         obj.full_clean(exclude=exclude)
     except ValidationError as exc:
-        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        raise ValidationError({label: messages}) from exc
+        raise ValidationError({label: error_text(exc)}) from exc
 
 
 def _set_reviewers(postmortem: Postmortem, reviewers: list) -> None:
@@ -422,7 +417,7 @@ REQUIRED_TO_SUBMIT = ("summary", "impact", "root_causes", "resolution")
 @transaction.atomic
 def postmortem_submit(*, actor, postmortem: Postmortem) -> Postmortem:
     """Draft -> in review. Every named reviewer starts again from "pending"."""
-    _require_change(actor, postmortem, "You may not submit this postmortem.")
+    permissions.require_change(actor, postmortem, "You may not submit this postmortem.")
     postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     if postmortem.status == Postmortem.Status.IN_REVIEW:
         return postmortem  # a retried submit
@@ -449,7 +444,7 @@ def postmortem_submit(*, actor, postmortem: Postmortem) -> Postmortem:
 @transaction.atomic
 def postmortem_withdraw(*, actor, postmortem: Postmortem) -> Postmortem:
     """In review -> draft, by the authors' team (to keep editing)."""
-    _require_change(actor, postmortem, "You may not withdraw this postmortem.")
+    permissions.require_change(actor, postmortem, "You may not withdraw this postmortem.")
     postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     if postmortem.status == Postmortem.Status.DRAFT:
         return postmortem
@@ -465,7 +460,8 @@ def postmortem_withdraw(*, actor, postmortem: Postmortem) -> Postmortem:
 def postmortem_review(*, actor, postmortem: Postmortem, decision: str, comment: str = "") -> PostmortemReview:
     """A named reviewer approves or asks for changes (which sends the postmortem back to draft)."""
     postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
-    review = postmortem.reviews.filter(reviewer=actor).first() if actor is not None else None
+    reviewer = permissions.person(actor)
+    review = postmortem.reviews.filter(reviewer=reviewer).first() if reviewer is not None else None
     if review is None:
         raise PermissionDenied("Only the named reviewers review this postmortem.")
     if decision not in (PostmortemReview.Decision.APPROVED, PostmortemReview.Decision.CHANGES_REQUESTED):
@@ -494,7 +490,7 @@ def postmortem_review(*, actor, postmortem: Postmortem, decision: str, comment: 
 @transaction.atomic
 def postmortem_publish(*, actor, postmortem: Postmortem) -> Postmortem:
     """In review -> published, once every named reviewer approved. Then the whole org reads it."""
-    _require_change(actor, postmortem, "You may not publish this postmortem.")
+    permissions.require_change(actor, postmortem, "You may not publish this postmortem.")
     postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     if postmortem.status == Postmortem.Status.PUBLISHED:
         return postmortem
@@ -510,25 +506,14 @@ def postmortem_publish(*, actor, postmortem: Postmortem) -> Postmortem:
     return postmortem
 
 
-def search_document(postmortem: Postmortem) -> tuple[str, str, str]:
-    """(A, B, C)-weighted text of a postmortem: title; summary, tags, causes; the rest."""
-    from .markdown import plain
-
-    tags = " ".join(postmortem.tags.values_list("name", flat=True))
-    factors = " ".join(
-        f"{f.category.name} {plain(f.description)}" for f in postmortem.factors.select_related("category")
-    )
-    services = " ".join(postmortem.incident.services.values_list("name", flat=True))
-    a = postmortem.title
-    b = " ".join([plain(postmortem.summary), plain(postmortem.root_causes), tags, factors, services])
-    c = " ".join(
-        [plain(getattr(postmortem, n)) for n in MARKDOWN_FIELDS if n not in ("summary", "root_causes")]
-        + [plain(e.description) for e in postmortem.timeline.all()]
-    )
-    return a, b, c
+def postmortem_reindex(*, actor, postmortem: Postmortem) -> None:
+    """Store the postmortem's weighted full-text document again (every write here does it; this is
+    for rebuilds and benchmarks). Whoever may see the postmortem may refresh its index."""
+    permissions.require_view(actor, postmortem)
+    _reindex(postmortem)
 
 
-def postmortem_reindex(postmortem: Postmortem) -> None:
+def _reindex(postmortem: Postmortem) -> None:
     """Store the weighted full-text document (PostgreSQL only; SQLite searches with icontains)."""
     if connection.vendor != "postgresql":
         return
@@ -549,8 +534,7 @@ ACTION_FIELDS = {"title", "kind", "priority", "owner", "team", "due_date", "stat
 
 
 def _check_action(item: ActionItem) -> None:
-    if item.team.organization_id != item.organization_id:
-        raise ValidationError({"team": "The owning team belongs to another organization."})
+    require_same_organization(item.organization_id, field="team", obj=item.team, label="The owning team")
     if item.owner is not None:
         _check_people(item.organization, [item.owner], "owner")
     item.full_clean()
@@ -571,7 +555,9 @@ def action_item_create(*, actor, postmortem: Postmortem, title: str, team=None, 
     unknown = set(fields) - ACTION_FIELDS
     if unknown:
         raise TypeError(f"Unknown action item fields: {', '.join(sorted(unknown))}")
-    _require_change_or_team(actor, postmortem)
+    # The owning team first: naming another organization's team is bad input whoever asks.
+    require_same_organization(postmortem.organization_id, field="team", obj=team, label="The owning team")
+    permissions.require_change(actor, postmortem, "You may not add action items to this postmortem.")
     title = (title or "").strip()
     existing = ActionItem.objects.filter(postmortem=postmortem, title__iexact=title).first() if title else None
     if existing is not None:
@@ -585,19 +571,12 @@ def action_item_create(*, actor, postmortem: Postmortem, title: str, team=None, 
     return item, True
 
 
-def _require_change_or_team(actor, postmortem: Postmortem) -> None:
-    if actor is None:
-        return
-    if not (permissions.can_change(actor, postmortem)):
-        raise PermissionDenied("You may not add action items to this postmortem.")
-
-
 @transaction.atomic
 def action_item_update(*, actor, item: ActionItem, **fields) -> ActionItem:
     unknown = set(fields) - ACTION_FIELDS
     if unknown:
         raise TypeError(f"Unknown action item fields: {', '.join(sorted(unknown))}")
-    _require_change(actor, item, "You may not change this action item.")
+    permissions.require_change(actor, item, "You may not change this action item.")
     item = ActionItem.objects.select_for_update().get(pk=item.pk)
     previous, previous_team_id = item.status, item.team_id
     for name, value in fields.items():
@@ -605,7 +584,6 @@ def action_item_update(*, actor, item: ActionItem, **fields) -> ActionItem:
     team_moves = "team" in fields and getattr(fields["team"], "pk", None) != previous_team_id
     if (
         team_moves
-        and actor is not None
         and not permissions.can_create(actor, ActionItem, team=item.team)
         and not permissions.can_change(actor, item.postmortem)
     ):

@@ -153,7 +153,9 @@ class TeamAdmin(ScopedImportExportMixin, OrgScopedAdmin):
         if request.method == "POST" and form.is_valid():
             texts = [(f.name, f.read().decode("utf-8", errors="replace")) for f in form.cleaned_data["files"]]
             try:
-                result = backstage.import_catalog(organization=form.cleaned_data["organization"], texts=texts)
+                result = backstage.import_catalog(
+                    actor=request.user, organization=form.cleaned_data["organization"], texts=texts
+                )
             except backstage.CatalogError as exc:
                 errors = exc.errors
             else:

@@ -90,7 +90,7 @@ def parse_documents(texts: list[tuple[str, str]]) -> list[tuple[str, dict]]:
     return entities
 
 
-def import_catalog(*, organization: Organization, texts: list[tuple[str, str]]) -> CatalogResult:
+def import_catalog(*, actor, organization: Organization, texts: list[tuple[str, str]]) -> CatalogResult:
     """Validate every entity, then write them all in one transaction (idempotent: upserts by name)."""
     entities = parse_documents(texts)
     errors: list[str] = []
@@ -162,7 +162,7 @@ def import_catalog(*, organization: Organization, texts: list[tuple[str, str]]) 
             spec = doc.get("spec") or {}
             parent = department_for(_entity_name(spec["parent"]), (*seen, group_name)) if spec.get("parent") else None
             dept = services.department_upsert(
-                organization=organization, slug=group_name, name=_display_name(doc), parent=parent
+                actor=actor, organization=organization, slug=group_name, name=_display_name(doc), parent=parent
             )
             departments[group_name] = dept
             result.departments.append(dept.name)
@@ -177,6 +177,7 @@ def import_catalog(*, organization: Organization, texts: list[tuple[str, str]]) 
             spec = doc.get("spec") or {}
             parent = department_for(_entity_name(spec["parent"])) if spec.get("parent") else None
             team = services.team_upsert(
+                actor=actor,
                 organization=organization,
                 slug=name,
                 name=_display_name(doc),
@@ -189,6 +190,7 @@ def import_catalog(*, organization: Organization, texts: list[tuple[str, str]]) 
             team = teams.get(owner) or organization.teams.get(slug=owner)
             repository, runbook = _links(meta)
             service = services.service_upsert(
+                actor=actor,
                 organization=organization,
                 team=team,
                 slug=meta["name"],

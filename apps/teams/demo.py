@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
 from apps.accounts.services import email_address_trust
+from apps.core.permissions import SYSTEM
 
 from . import services
 from .models import OrgMembership, TeamMembership
@@ -154,28 +155,28 @@ def _person(email: str, name: str, *, superuser: bool = False):
         _hashed_password = _hashed_password or make_password(DEMO_PASSWORD)
         user = User(email=email, name=name, is_staff=superuser, is_superuser=superuser, password=_hashed_password)
         user.save()
-        email_address_trust(user=user)
+        email_address_trust(actor=SYSTEM, user=user)
     return user
 
 
 def seed(context):
     rng = context["rng"]
-    org = services.organization_upsert(name="Northwind Commerce", slug="northwind")
+    org = services.organization_upsert(actor=SYSTEM, name="Northwind Commerce", slug="northwind")
     context["organization"] = org
 
     superuser = _person("root@example.com", "Platform Superuser", superuser=True)
     admin = _person("admin@northwind.example", "Olivia Admin")
     leader = _person("cto@northwind.example", "Leo Leader")
-    services.org_membership_set(organization=org, user=admin, role=OrgMembership.Role.ADMIN)
-    services.org_membership_set(organization=org, user=leader, role=OrgMembership.Role.LEADER)
+    services.org_membership_set(actor=SYSTEM, organization=org, user=admin, role=OrgMembership.Role.ADMIN)
+    services.org_membership_set(actor=SYSTEM, organization=org, user=leader, role=OrgMembership.Role.LEADER)
 
     teams = []
     name_index = 0
     for dept_slug, (dept_name, team_specs) in DEPARTMENTS.items():
-        department = services.department_upsert(organization=org, name=dept_name, slug=dept_slug)
+        department = services.department_upsert(actor=SYSTEM, organization=org, name=dept_name, slug=dept_slug)
         for slug, name, description, service_names in team_specs:
             team = services.team_upsert(
-                organization=org, name=name, slug=slug, department=department, description=description
+                actor=SYSTEM, organization=org, name=name, slug=slug, department=department, description=description
             )
             teams.append(team)
             for position in range(4):
@@ -184,10 +185,11 @@ def seed(context):
                 email = f"{first.lower()}.{slug}@northwind.example"
                 user = _person(email, f"{first} {name.split()[0]}")
                 role = TeamMembership.Role.LEAD if position == 0 else TeamMembership.Role.MEMBER
-                services.team_membership_set(team=team, user=user, role=role)
+                services.team_membership_set(actor=SYSTEM, team=team, user=user, role=role)
             for service_name in service_names:
                 tier = 1 if service_name in TIER_ONE else 3 if service_name in TIER_THREE else 2
                 services.service_upsert(
+                    actor=SYSTEM,
                     organization=org,
                     team=team,
                     name=service_name,
@@ -200,40 +202,50 @@ def seed(context):
                 )
 
     # A second, small organization shows tenancy: nobody in it sees Northwind.
-    other = services.organization_upsert(name="Globex Logistics", slug="globex")
+    other = services.organization_upsert(actor=SYSTEM, name="Globex Logistics", slug="globex")
     globex_admin = _person("admin@globex.example", "Gina Globex")
-    services.org_membership_set(organization=other, user=globex_admin, role=OrgMembership.Role.ADMIN)
-    routing = services.team_upsert(organization=other, name="Routing", slug="routing")
-    services.team_membership_set(team=routing, user=globex_admin, role=TeamMembership.Role.LEAD)
-    services.service_upsert(organization=other, team=routing, name="route-planner", slug="route-planner", tier=1)
+    services.org_membership_set(actor=SYSTEM, organization=other, user=globex_admin, role=OrgMembership.Role.ADMIN)
+    routing = services.team_upsert(actor=SYSTEM, organization=other, name="Routing", slug="routing")
+    services.team_membership_set(actor=SYSTEM, team=routing, user=globex_admin, role=TeamMembership.Role.LEAD)
+    services.service_upsert(
+        actor=SYSTEM, organization=other, team=routing, name="route-planner", slug="route-planner", tier=1
+    )
     # A believable small tenant: a few teams, some with evidence (Routing: SLO and deployments;
     # Fleet Tracking: deployments), one with a service but no evidence yet, one without services.
-    operations = services.department_upsert(organization=other, name="Operations", slug="operations")
-    services.team_upsert(organization=other, name="Routing", slug="routing", department=operations)
-    services.service_upsert(organization=other, team=routing, name="route-api", slug="route-api", tier=2)
+    operations = services.department_upsert(actor=SYSTEM, organization=other, name="Operations", slug="operations")
+    services.team_upsert(actor=SYSTEM, organization=other, name="Routing", slug="routing", department=operations)
+    services.service_upsert(actor=SYSTEM, organization=other, team=routing, name="route-api", slug="route-api", tier=2)
     fleet = services.team_upsert(
+        actor=SYSTEM,
         organization=other,
         name="Fleet Tracking",
         slug="fleet-tracking",
         department=operations,
         description="Truck telemetry and arrival estimates.",
     )
-    services.service_upsert(organization=other, team=fleet, name="fleet-telemetry", slug="fleet-telemetry", tier=2)
+    services.service_upsert(
+        actor=SYSTEM, organization=other, team=fleet, name="fleet-telemetry", slug="fleet-telemetry", tier=2
+    )
     warehouse = services.team_upsert(
+        actor=SYSTEM,
         organization=other,
         name="Warehouse Systems",
         slug="warehouse-systems",
         department=operations,
         description="Warehouse management sync; joined the platform this month.",
     )
-    services.service_upsert(organization=other, team=warehouse, name="wms-sync", slug="wms-sync", tier=3)
+    services.service_upsert(actor=SYSTEM, organization=other, team=warehouse, name="wms-sync", slug="wms-sync", tier=3)
     services.team_upsert(
-        organization=other, name="Customs Docs", slug="customs-docs", description="Customs paperwork; no services yet."
+        actor=SYSTEM,
+        organization=other,
+        name="Customs Docs",
+        slug="customs-docs",
+        description="Customs paperwork; no services yet.",
     )
     fleet_lead = _person("fleet.lead@globex.example", "Farid Fleet")
-    services.team_membership_set(team=fleet, user=fleet_lead, role=TeamMembership.Role.LEAD)
+    services.team_membership_set(actor=SYSTEM, team=fleet, user=fleet_lead, role=TeamMembership.Role.LEAD)
     # The leader also advises Globex, so the organization switcher has two entries.
-    services.org_membership_set(organization=other, user=leader, role=OrgMembership.Role.LEADER)
+    services.org_membership_set(actor=SYSTEM, organization=other, user=leader, role=OrgMembership.Role.LEADER)
 
     checkout = next(t for t in teams if t.slug == "checkout")
     lead = checkout.memberships.get(role=TeamMembership.Role.LEAD).user

@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 
 from apps.core.models import TimeStampedModel
+from apps.core.validation import require_same_organization
 
 
 class Organization(TimeStampedModel):
@@ -53,8 +54,7 @@ class Department(TimeStampedModel):
     def clean(self):
         if self.parent_id is None:
             return
-        if self.parent.organization_id != self.organization_id:
-            raise ValidationError({"parent": "The parent department belongs to another organization."})
+        require_same_organization(self.organization_id, field="parent", obj=self.parent, label="The parent department")
         node, seen = self.parent, set()
         while node is not None:
             if node.pk == self.pk or node.pk in seen:
@@ -95,8 +95,8 @@ class Team(TimeStampedModel):
         return reverse("teams:detail", args=[self.pk])
 
     def clean(self):
-        if self.department_id and self.department.organization_id != self.organization_id:
-            raise ValidationError({"department": "The department belongs to another organization."})
+        if self.department_id:
+            require_same_organization(self.organization_id, field="department", obj=self.department)
 
 
 class TeamMembership(TimeStampedModel):
@@ -150,5 +150,5 @@ class Service(TimeStampedModel):
         return reverse("teams:service", args=[self.pk])
 
     def clean(self):
-        if self.team_id and self.organization_id and self.team.organization_id != self.organization_id:
-            raise ValidationError({"team": "The owning team belongs to another organization."})
+        if self.team_id and self.organization_id:
+            require_same_organization(self.organization_id, field="team", obj=self.team, label="The owning team")

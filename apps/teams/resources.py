@@ -156,7 +156,7 @@ class TeamMembershipResource(resources.ModelResource):
         return TeamMembership(team=team), True
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        user, _ = user_get_or_create(email=row["email"], name=(row.get("name") or "").strip())
-        membership = services.team_membership_set(team=instance.team, user=user, role=instance.role)
+        user, _ = user_get_or_create(actor=self.user, email=row["email"], name=(row.get("name") or "").strip())
+        membership = services.team_membership_set(actor=self.user, team=instance.team, user=user, role=instance.role)
         instance.pk = membership.pk
         instance.user = user

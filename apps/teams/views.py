@@ -1,12 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core import panels, permissions
+from apps.core.forms import add_service_errors
 
-from . import selectors
+from . import selectors, services
 from .forms import ServiceForm
 from .middleware import SESSION_KEY, current_organization
 from .models import Organization, Service
@@ -65,9 +67,13 @@ def service_edit(request, pk):
     service = permissions.get_for_user(request.user, Service.objects.select_related("team"), change=True, pk=pk)
     form = ServiceForm(request.POST or None, instance=service)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"Saved {service.name}.")
-        return redirect(service)
+        try:
+            services.service_update(actor=request.user, service=service, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Saved {service.name}.")
+            return redirect(service)
     return render(request, "teams/service_form.html", {"form": form, "service": service})
 
 

@@ -45,7 +45,7 @@ from apps.delivery.models import Integration
 from apps.teams.models import Organization, Team
 org = Organization.objects.get(slug='northwind')
 leader = User.objects.get(email='cto@northwind.example')
-_, key = api_token_create(user=leader, name='load test')
+_, key = api_token_create(actor=leader, user=leader, name='load test')
 Integration.objects.filter(organization=org, name='Load test').delete()
 secret = secrets.token_urlsafe(32)
 team = Team.objects.filter(organization=org).order_by('pk').first()

@@ -26,7 +26,7 @@ def test_token_form_errors(cast, client_for):
 
 
 def test_revoking_someone_elses_token_is_a_404(cast, client_for):
-    token, _ = api_token_create(user=cast.lead, name="lead's")
+    token, _ = api_token_create(actor=cast.lead, user=cast.lead, name="lead's")
     assert client_for("member").post(f"/account/tokens/{token.pk}/revoke/").status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
@@ -71,8 +71,11 @@ def test_people_an_admin_creates_can_turn_on_two_factor(cast, client):
     from allauth.account.models import EmailAddress
 
     from apps.accounts.services import user_get_or_create
+    from apps.core.permissions import SYSTEM
 
-    user, created = user_get_or_create(email="Invited@Example.test", name="Invited", password="correct-horse-battery")
+    user, created = user_get_or_create(
+        actor=SYSTEM, email="Invited@Example.test", name="Invited", password="correct-horse-battery"
+    )
     assert created
     assert EmailAddress.objects.get(user=user).verified
     client.force_login(user)

@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.assessments import services as assessment_services
+from apps.core.permissions import SYSTEM
 from apps.delivery import services as delivery_services
 from apps.postmortems import services as pm_services
 from apps.scoring import services as scoring_services
@@ -29,7 +30,7 @@ FOREIGN = ["Initech", "Billing", "outsider@example.test", "Outsider", "initech-l
 def foreign(cast):
     """Initech rows in every app, and a person in both organizations (the leader)."""
     billing = Team.objects.get(organization=cast.other_org, slug="billing")
-    team_services.department_upsert(organization=cast.other_org, name="Initech Finance", slug="finance")
+    team_services.department_upsert(actor=SYSTEM, organization=cast.other_org, name="Initech Finance", slug="finance")
     service = ServiceFactory(team=billing, name="initech-ledger", tier=1)
     make_slo(make_sli(service, name="Initech ledger availability"), name="Initech ledger 99.9")
     incident = IncidentFactory(team=billing, title="Initech outage")
@@ -58,7 +59,7 @@ def foreign(cast):
     )
     scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=today)
     # The leader also belongs to Initech: their memberships must not name it to Acme's admin.
-    team_services.org_membership_set(organization=cast.other_org, user=cast.leader, role="member")
+    team_services.org_membership_set(actor=SYSTEM, organization=cast.other_org, user=cast.leader, role="member")
     return billing
 
 
@@ -127,8 +128,8 @@ def test_superusers_still_see_every_organization_in_filters(client, cast, foreig
 
 def test_filter_lists_only_used_rows_of_the_admins_orgs(client, cast, foreign):
     # The admin runs two organizations, so the filter has something to choose from.
-    labs = team_services.organization_upsert(name="Acme Labs", slug="acme-labs")
-    team_services.org_membership_set(organization=labs, user=cast.org_admin, role="admin")
+    labs = team_services.organization_upsert(actor=SYSTEM, name="Acme Labs", slug="acme-labs")
+    team_services.org_membership_set(actor=SYSTEM, organization=labs, user=cast.org_admin, role="admin")
     client.force_login(cast.org_admin)
     html = client.get(reverse("admin:accounts_user_changelist")).content.decode()
     # "By organization" on people: the admin's two, not the leader's other organization.

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import metrics, rollups, selectors, services
 from apps.delivery.models import DailyRollup
 from apps.postmortems.services import incident_upsert_from_source
@@ -130,6 +131,7 @@ def dataset(cast):
         )
     # I1 links automatically to D4 (the last successful production deployment before it): 0.5 h to restore.
     incident_upsert_from_source(
+        actor=SYSTEM,
         organization=org,
         team=cast.team,
         source="api",
@@ -140,6 +142,7 @@ def dataset(cast):
     )
     # I2 would link to D2, but a person said no deployment caused it: 24 h to restore.
     i2, _ = incident_upsert_from_source(
+        actor=SYSTEM,
         organization=org,
         team=cast.team,
         source="api",

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import services
 from apps.delivery.models import Change, Deployment, DirtyDay, IncidentDeploymentLink, RawEvent
 from apps.postmortems.models import Incident
@@ -319,7 +320,12 @@ def test_member_and_other_team_cannot_set_the_link(cast, make_integration, hook)
     from apps.postmortems.services import incident_upsert_from_source
 
     incident, _ = incident_upsert_from_source(
-        organization=cast.org, team=cast.team, source="api", external_id="i-1", started_at=t("2026-03-06T12:00:00Z")
+        actor=SYSTEM,
+        organization=cast.org,
+        team=cast.team,
+        source="api",
+        external_id="i-1",
+        started_at=t("2026-03-06T12:00:00Z"),
     )
     for user in (cast.member, cast.other_member, cast.leader):
         with pytest.raises(PermissionDenied):

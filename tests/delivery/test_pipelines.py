@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import Deployment, Integration, RawEvent
 from apps.postmortems.services import incident_upsert_from_source
@@ -270,6 +271,7 @@ def _deliver_history(hook, integration, as_actions: bool):
                 send_github(hook, integration, "deployment_status", status)
     # One incident an hour after the fourth deployment, resolved 90 minutes later.
     incident_upsert_from_source(
+        actor=SYSTEM,
         organization=integration.organization,
         team=integration.team,
         source="api",

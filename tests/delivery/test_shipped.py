@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import Change, DailyRollup, Deployment, IncidentDeploymentLink
 from apps.postmortems.models import Incident
@@ -87,6 +88,7 @@ def _events(cast):
         # Open 14:30-15:30: D4 finished inside it (rework); it links by default to D1 (the latest
         # successful deployment finished at or before 14:30), a change failure recovered in 1 h.
         incident, _ = incident_upsert_from_source(
+            actor=SYSTEM,
             organization=org,
             team=cast.team,
             source="api",
@@ -280,6 +282,7 @@ def test_random_histories_are_order_independent(cast):
 
         def incident(n=n, s=started, svc=service):
             incident, _ = incident_upsert_from_source(
+                actor=SYSTEM,
                 organization=org,
                 team=svc.team,
                 source="api",

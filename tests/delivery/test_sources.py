@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import normalizers
 from apps.delivery.models import RawEvent
 from apps.postmortems.models import Incident
@@ -201,7 +202,7 @@ def test_an_incident_of_unknown_start_is_left_out_of_time_to_restore_and_said_so
     assert "not counted: start unknown" in page.content.decode()
     detail = client.get(incident.get_absolute_url())
     assert detail.status_code == 200 and "unknown (start not told yet)" in detail.content.decode()
-    postmortem, _ = postmortem_create(actor=None, incident=incident, title="Checkout errors")
+    postmortem, _ = postmortem_create(actor=SYSTEM, incident=incident, title="Checkout errors")
     export = client.get(reverse("postmortems:export", args=[postmortem.pk]))
     assert export.status_code == 200
     assert export["Content-Disposition"] == 'attachment; filename="start-unknown-checkout-errors.md"'
@@ -222,6 +223,7 @@ def test_the_team_page_says_how_many_incidents_were_left_out_for_an_unknown_star
     from apps.postmortems.services import incident_upsert_from_source
 
     incident_upsert_from_source(
+        actor=SYSTEM,
         organization=cast.org,
         team=cast.team,
         source="pagerduty",
@@ -238,5 +240,10 @@ def test_the_team_page_says_how_many_incidents_were_left_out_for_an_unknown_star
     # Without start_unknown, a source incident still needs its start.
     with pytest.raises(ValidationError, match="When did the incident start"):
         incident_upsert_from_source(
-            organization=cast.org, team=cast.team, source="pagerduty", external_id="PNOSTART", status="open"
+            actor=SYSTEM,
+            organization=cast.org,
+            team=cast.team,
+            source="pagerduty",
+            external_id="PNOSTART",
+            status="open",
         )

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import Change, Deployment, UnattributedKey
 from apps.postmortems.services import incident_upsert_from_source
@@ -126,6 +127,7 @@ def test_deployments_page_filters_by_service_window_and_change_failures(cast, cl
 def test_incidents_page_shows_the_link_that_made_each_count(cast, client_for, history):
     d1, _, _ = history
     incident, _ = incident_upsert_from_source(
+        actor=SYSTEM,
         organization=cast.org,
         team=cast.team,
         source="api",
@@ -248,6 +250,7 @@ def test_a_team_lead_maps_the_keys_of_their_teams_integration(cast, client_for, 
 def test_changing_an_incidents_link_moves_the_figures_after_the_refresh_and_is_recorded(cast, client_for, history):
     d1, _, _ = history
     incident, _ = incident_upsert_from_source(
+        actor=SYSTEM,
         organization=cast.org,
         team=cast.team,
         source="api",
@@ -297,6 +300,7 @@ def test_api_lists_filter_to_the_records_behind_each_figure(cast, api_for, histo
     window = client.get(reverse("api:deployment-list"), {"since": "2026-03-02", "until": "2026-03-02"}).json()
     assert [d["external_id"] for d in window["results"]] == ["D3"]
     incident, _ = incident_upsert_from_source(
+        actor=SYSTEM,
         organization=cast.org,
         team=cast.team,
         source="api",
@@ -339,6 +343,7 @@ def test_records_pages_do_not_query_per_row(cast, client_for, history):
             deployment = _deployment(cast, cast.service, f"X{n}", at("2026-03-03T10:00:00") + timedelta(hours=n))
             _shipped(cast, deployment, f"{n:040x}", at("2026-03-03T09:00:00"))
             incident, _ = incident_upsert_from_source(
+                actor=SYSTEM,
                 organization=cast.org,
                 team=cast.team,
                 source="api",

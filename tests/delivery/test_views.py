@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from apps.core.permissions import SYSTEM
 from apps.delivery import services
 from apps.delivery.models import Deployment, IncidentDeploymentLink, Integration
 from apps.postmortems.services import incident_upsert_from_source
@@ -62,6 +63,7 @@ def world(cast):
         ],
     )
     incident, _ = incident_upsert_from_source(
+        actor=SYSTEM,
         organization=cast.org,
         team=cast.team,
         source="api",
@@ -328,6 +330,7 @@ def test_incident_page_shows_the_deployment_link_panel(cast, client_for):
     from django.utils import timezone
 
     incident, _ = incident_upsert_from_source(
+        actor=SYSTEM,
         organization=cast.org,
         team=cast.team,
         source="api",

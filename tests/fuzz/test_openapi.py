@@ -104,7 +104,7 @@ def _fuzz(base_url: str, token: str, role: str) -> subprocess.CompletedProcess:
 @pytest.mark.django_db(transaction=True)
 def test_api_holds_its_schema_for_every_role(cast, tmp_path):
     _some_records(cast)
-    tokens = {role: api_token_create(user=cast.user(role), name="fuzz")[1] for role in ROLES}
+    tokens = {role: api_token_create(actor=cast.user(role), user=cast.user(role), name="fuzz")[1] for role in ROLES}
     # A real server (gunicorn, 2 workers x 4 threads) on this test's database.
     server = Gunicorn(settings.REDIS_URL, database_url(), tmp_path)
     base_url = server.url

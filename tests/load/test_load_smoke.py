@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.django_db(transaction=True)
 def test_the_load_mix_runs_without_errors(cast, tmp_path):
-    _, key = api_token_create(user=cast.leader, name="load smoke")
+    _, key = api_token_create(actor=cast.leader, user=cast.leader, name="load smoke")
     secret = "load-smoke-secret-0123456789abcdef"
     integration, _ = delivery_services.integration_create(
         actor=None, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=secret

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.assessments import services as assessment_services
 from apps.assessments.models import Assessment, Campaign, Framework
+from apps.core.permissions import SYSTEM
 from apps.notifications import kinds, messages, selectors, services, tasks
 from apps.notifications.models import Delivery, Target
 from apps.postmortems.models import ActionItem, Postmortem
@@ -253,8 +254,8 @@ def test_failing_target_is_retried_with_backoff_and_others_get_theirs(cast, week
 
 
 def test_preference_off_means_nothing_sent(cast, week):
-    services.preference_set(user=cast.member, kind=kinds.TEAM_DIGEST, enabled=False)
-    services.preference_set(user=cast.leader, kind=kinds.LEADER_DIGEST, enabled=False)
+    services.preference_set(actor=cast.member, user=cast.member, kind=kinds.TEAM_DIGEST, enabled=False)
+    services.preference_set(actor=cast.leader, user=cast.leader, kind=kinds.LEADER_DIGEST, enabled=False)
     tasks.send_weekly_digests(AS_OF.isoformat())
     to = sorted(m.to[0] for m in mail.outbox)
     assert to == [
@@ -269,7 +270,7 @@ def test_preference_off_means_nothing_sent(cast, week):
 
 def test_unknown_kind_is_refused(cast):
     with pytest.raises(services.ValidationError):
-        services.preference_set(user=cast.member, kind="nope", enabled=False)
+        services.preference_set(actor=cast.member, user=cast.member, kind="nope", enabled=False)
 
 
 def test_level_change_message_after_scoring(cast):
@@ -278,7 +279,7 @@ def test_level_change_message_after_scoring(cast):
     snap(cast.other_team, today - dt.timedelta(days=1), 1, 30.0)
     snap(cast.team, today, 3, 75.0)
     snap(cast.other_team, today, 1, 31.0)
-    services.preference_set(user=cast.member, kind=kinds.LEVEL_CHANGE, enabled=False)
+    services.preference_set(actor=cast.member, user=cast.member, kind=kinds.LEVEL_CHANGE, enabled=False)
     assert tasks.notify_level_changes([cast.team.pk, cast.other_team.pk], today.isoformat()) == 1
     assert [(m.to[0], m.subject) for m in mail.outbox] == [
         ("lead@example.test", "Checkout moved up to level 3 (Defined)")
@@ -309,8 +310,8 @@ def test_scoring_run_queues_level_changes(cast, django_capture_on_commit_callbac
 def test_a_worker_lost_mid_send_never_sends_twice(cast, week):
     """A job killed after claiming (rows "sending") and retried: the retry sends none of them again;
     after 30 minutes they are marked failed, with the reason, and still not resent."""
-    services.digests_plan(organization=cast.org, as_of=AS_OF)
-    claimed = services._claim(services.pending_ids(organization=cast.org), timezone.now())
+    services.digests_plan(actor=SYSTEM, organization=cast.org, as_of=AS_OF)
+    claimed = services._claim(selectors.pending_ids(organization=cast.org), timezone.now())
     assert len(claimed) == 5
     tasks.send_weekly_digests(AS_OF.isoformat())
     assert [m.to[0] for m in mail.outbox] == ["outsider@example.test"] * 2  # only the other org's, never claimed
@@ -327,7 +328,7 @@ def test_a_target_paused_after_planning_is_not_sent_to(cast, week, receiver):
         organization=cast.org, team=cast.team, name="#checkout", channel="slack",
         address=receiver.url("/ok"), kinds=[kinds.TEAM_DIGEST],
     )  # fmt: skip
-    services.digests_plan(organization=cast.org, as_of=AS_OF)
+    services.digests_plan(actor=SYSTEM, organization=cast.org, as_of=AS_OF)
     Target.objects.filter(pk=hook.pk).update(active=False)
     tasks.send_weekly_digests(AS_OF.isoformat())
     assert receiver.posts == []

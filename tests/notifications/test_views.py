@@ -182,7 +182,7 @@ def test_changing_the_address_clears_the_failure_record(cast, team_target):
     Target.objects.filter(pk=team_target.pk).update(health="failing", consecutive_failures=3, last_error="boom")
     team_target.refresh_from_db()
     services.target_update(
-        user=cast.lead, target=team_target, name="#checkout", channel="slack",
+        actor=cast.lead, target=team_target, name="#checkout", channel="slack",
         address="https://hooks.slack.example/services/new", kind_keys=["team_digest"], active=True,
     )  # fmt: skip
     team_target.refresh_from_db()

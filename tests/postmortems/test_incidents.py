@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from apps.core.permissions import SYSTEM
 from apps.postmortems import services
 from apps.postmortems.models import Incident
 
@@ -75,7 +76,7 @@ class TestTimeOrder:
 class TestUpsertFromSource:
     def upsert(self, cast, **fields):
         return services.incident_upsert_from_source(
-            organization=cast.org, team=cast.team, source="pagerduty", external_id="PD-42", **fields
+            actor=SYSTEM, organization=cast.org, team=cast.team, source="pagerduty", external_id="PD-42", **fields
         )
 
     def test_same_event_twice_is_one_incident(self, cast):
@@ -127,10 +128,17 @@ class TestUpsertFromSource:
 
         self.upsert(cast, title="a", started_at=at(0))
         services.incident_upsert_from_source(
-            organization=cast.org, team=cast.team, source="opsgenie", external_id="PD-42", title="b", started_at=at(0)
+            actor=SYSTEM,
+            organization=cast.org,
+            team=cast.team,
+            source="opsgenie",
+            external_id="PD-42",
+            title="b",
+            started_at=at(0),
         )
         foreign_team = TeamFactory(organization=cast.other_org)
         services.incident_upsert_from_source(
+            actor=SYSTEM,
             organization=cast.other_org,
             team=foreign_team,
             source="pagerduty",
@@ -144,13 +152,14 @@ class TestUpsertFromSource:
     def test_bad_keys(self, cast, bad):
         kwargs = {"organization": cast.org, "team": cast.team, "source": "pagerduty", "external_id": "X1", **bad}
         with pytest.raises(ValidationError):
-            services.incident_upsert_from_source(**kwargs, title="x", started_at=at(0))
+            services.incident_upsert_from_source(actor=SYSTEM, **kwargs, title="x", started_at=at(0))
 
     def test_team_of_another_org_is_refused(self, cast):
         from tests.factories import TeamFactory
 
         with pytest.raises(ValidationError):
             services.incident_upsert_from_source(
+                actor=SYSTEM,
                 organization=cast.org,
                 team=TeamFactory(organization=cast.other_org),
                 source="pagerduty",

@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.core.permissions import SYSTEM
+from apps.postmortems import search as pm_search
 from apps.postmortems import selectors, services
 from apps.postmortems.models import ContributingFactorCategory, Postmortem
 from tests.postmortems.factories import IncidentFactory, make_postmortem
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def search(user, org, **kw):
-    return list(selectors.search(user=user, organization=org, filters=selectors.LibraryFilters(**kw)))
+    return list(pm_search.search(user=user, organization=org, filters=pm_search.LibraryFilters(**kw)))
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def corpus(cast):
         )
         if tags:  # published postmortems are read-only in the workflow: tag them directly
             p.tags.set(services._tags_get_or_create(cast.org, tags))
-            services.postmortem_reindex(p)
+            services.postmortem_reindex(actor=SYSTEM, postmortem=p)
         return p
 
     return {
@@ -83,14 +85,14 @@ def test_postgres_stems_and_highlights(cast, corpus):
 
 
 def test_results_are_sliced_lazily(cast, corpus):
-    results = selectors.search(user=cast.member, organization=cast.org, filters=selectors.LibraryFilters(q="pool"))
+    results = pm_search.search(user=cast.member, organization=cast.org, filters=pm_search.LibraryFilters(q="pool"))
     assert results.count() == 3 and len(results[1:3]) == 2
     assert results[0].postmortem.title == "Connection pool exhausted"
 
 
 def test_fallback_search_ranks_by_weighted_hits(cast, corpus):
-    qs = selectors.library(user=cast.member, organization=cast.org, filters=selectors.LibraryFilters())
-    results = selectors._search_fallback(qs, "pool", None)
+    qs = pm_search.library(user=cast.member, organization=cast.org, filters=pm_search.LibraryFilters())
+    results = pm_search._search_fallback(qs, "pool", None)
     assert [r.postmortem.title for r in results][0] == "Connection pool exhausted"
     assert {r.postmortem.title for r in results} == {"Connection pool exhausted", "Checkout errors", "Slow search"}
     assert "<mark>pool</mark>" in results[0].title_html

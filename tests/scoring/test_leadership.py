@@ -3,8 +3,8 @@ baseline first, rankings within the cohort the leader picks, unmeasured teams ap
 from the first evidence, throughput and instability together."""
 
 import csv
-import io
 import html
+import io
 import json
 from datetime import timedelta
 
@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.permissions import SYSTEM
 from apps.scoring import services
 from apps.scoring.models import Snapshot
 from apps.teams.models import Team
@@ -117,7 +118,7 @@ def test_comparison_picks_within_a_cohort_and_warns_across_departments(client_fo
     from apps.teams import services as team_services
     from tests.factories import TeamFactory
 
-    sales = team_services.department_upsert(organization=scored.org, name="Sales", slug="sales")
+    sales = team_services.department_upsert(actor=SYSTEM, organization=scored.org, name="Sales", slug="sales")
     crm = TeamFactory(organization=scored.org, name="CRM", slug="crm", department=sales)
     mixed = client_for("leader").get(reverse("scoring:compare") + f"?teams={scored.team.pk},{crm.pk}")
     assert "These teams come from 2 departments" in mixed.content.decode()

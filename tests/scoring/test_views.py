@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.permissions import SYSTEM
 from apps.scoring import services
 from apps.scoring.models import Exemption, ScoringRun, Snapshot
 from apps.teams.models import Team
@@ -127,7 +128,7 @@ def test_exemption_reject_matrix(client_for, requested):
 def test_department_filter_includes_nested_departments(client_for, scored):
     from apps.teams import services as team_services
 
-    child = team_services.department_upsert(organization=scored.org, name="Payments", slug="payments")
+    child = team_services.department_upsert(actor=SYSTEM, organization=scored.org, name="Payments", slug="payments")
     child.parent = scored.department
     child.save()
     Team.objects.filter(pk=scored.other_team.pk).update(department=child)

@@ -31,7 +31,7 @@ def test_denied_then_overridden_on_the_slo_page(page, live_server, cast):
     ErrorBudgetPolicy.objects.create(team=cast.team)
     end = live_now_ts()
     fill(sli, start_ts=end - 12 * BUCKET_SECONDS, end_ts=end, good=980, total=1000)
-    _, token = api_token_create(user=cast.member, name="ci")
+    _, token = api_token_create(actor=cast.member, user=cast.member, name="ci")
 
     login(page, live_server, cast.lead)
     # The lead logs the team's toil from the team page.

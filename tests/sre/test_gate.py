@@ -173,7 +173,7 @@ def test_token_calls_take_the_short_path_with_the_same_answers(client, cast, dja
         user = cast.user(role)
         if user is None:
             return Client()
-        tokens[role] = api_token_create(user=user, name="ci")
+        tokens[role] = api_token_create(actor=user, user=user, name="ci")
         return Client(HTTP_AUTHORIZATION=f"Bearer {tokens[role][1]}")
 
     class JsonClient:
@@ -203,7 +203,7 @@ def test_token_calls_take_the_short_path_with_the_same_answers(client, cast, dja
     # A warm call: the token, the caller's roles, the INSERT (verdicts and override from the cache).
     with django_assert_max_num_queries(3):
         assert c.post(url, json.dumps({}), content_type="application/json").status_code == 200
-    api_token_revoke(token=tokens["member"][0])
+    api_token_revoke(actor=tokens["member"][0].user, token=tokens["member"][0])
     assert c.post(url, json.dumps({}), content_type="application/json").status_code == 401
     missing = Client(HTTP_AUTHORIZATION="Bearer dm_nope").post(url, "{}", content_type="application/json")
     assert missing.status_code == 401 and missing.json()["detail"]

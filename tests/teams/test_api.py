@@ -162,7 +162,7 @@ class TestOrgMembershipAPI(APICrudTests):
 @pytest.mark.django_db
 class TestTokenAuth:
     def test_bearer_token_acts_as_its_user(self, cast, client):
-        token, raw = api_token_create(user=cast.member, name="ci")
+        token, raw = api_token_create(actor=cast.member, user=cast.member, name="ci")
         response = client.get("/api/v1/teams/", HTTP_AUTHORIZATION=f"Bearer {raw}")
         assert response.status_code == 200
         assert {r["slug"] for r in response.json()["results"]} == {"checkout", "search"}
@@ -174,16 +174,18 @@ class TestTokenAuth:
 
         from django.utils import timezone
 
-        token, raw = api_token_create(user=cast.member, name="ci")
-        api_token_revoke(token=token)
+        token, raw = api_token_create(actor=cast.member, user=cast.member, name="ci")
+        api_token_revoke(actor=token.user, token=token)
         assert client.get("/api/v1/teams/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
-        _expired, raw2 = api_token_create(user=cast.member, name="old", expires_at=timezone.now() - timedelta(days=1))
+        _expired, raw2 = api_token_create(
+            actor=cast.member, user=cast.member, name="old", expires_at=timezone.now() - timedelta(days=1)
+        )
         assert client.get("/api/v1/teams/", HTTP_AUTHORIZATION=f"Bearer {raw2}").status_code == 401
         assert client.get("/api/v1/teams/", HTTP_AUTHORIZATION="Bearer dm_not-a-token").status_code == 401
         assert client.get("/api/v1/teams/", HTTP_AUTHORIZATION="Token").status_code == 401
 
     def test_only_the_hash_is_stored(self, cast):
-        token, raw = api_token_create(user=cast.member, name="ci")
+        token, raw = api_token_create(actor=cast.member, user=cast.member, name="ci")
         assert raw not in (token.key_hash, token.key_prefix) and len(token.key_hash) == 64
         assert raw.startswith(token.key_prefix)
 

@@ -12,7 +12,9 @@ CATALOG = Path(__file__).parent / "data" / "catalog-info.yaml"
 
 
 def test_groups_and_components_become_departments_teams_and_services(cast):
-    result = backstage.import_catalog(organization=cast.org, texts=[("catalog-info.yaml", CATALOG.read_text())])
+    result = backstage.import_catalog(
+        actor=cast.org_admin, organization=cast.org, texts=[("catalog-info.yaml", CATALOG.read_text())]
+    )
     assert result.teams == ["Payments Team"] and result.departments == ["Commerce"]
     assert result.skipped == ["API payments-api"]
     team = Team.objects.get(organization=cast.org, slug="payments")
@@ -31,14 +33,14 @@ def test_groups_and_components_become_departments_teams_and_services(cast):
 
 def test_import_is_idempotent(cast):
     for _ in range(2):
-        backstage.import_catalog(organization=cast.org, texts=[("c.yaml", CATALOG.read_text())])
+        backstage.import_catalog(actor=cast.org_admin, organization=cast.org, texts=[("c.yaml", CATALOG.read_text())])
     assert Team.objects.filter(organization=cast.org).count() == 3
     assert Service.objects.filter(organization=cast.org).count() == 4
 
 
 def test_owner_may_be_an_existing_team(cast):
     doc = "kind: Component\nmetadata: {name: cart}\nspec: {owner: 'group:default/checkout', lifecycle: production}\n"
-    backstage.import_catalog(organization=cast.org, texts=[("c.yaml", doc)])
+    backstage.import_catalog(actor=cast.org_admin, organization=cast.org, texts=[("c.yaml", doc)])
     assert Service.objects.get(slug="cart").team == cast.team
 
 
@@ -49,7 +51,7 @@ def test_any_bad_entity_refuses_the_whole_upload(cast):
         "---\nkind: Group\nmetadata: {}\nspec: {type: team}\n"
     )
     with pytest.raises(backstage.CatalogError) as exc:
-        backstage.import_catalog(organization=cast.org, texts=[("c.yaml", docs)])
+        backstage.import_catalog(actor=cast.org_admin, organization=cast.org, texts=[("c.yaml", docs)])
     errors = "\n".join(exc.value.errors)
     assert "orphan" in errors and "spec.owner “group:default/nobody”" in errors
     assert "weird" in errors and "spec.lifecycle" in errors
@@ -60,7 +62,9 @@ def test_any_bad_entity_refuses_the_whole_upload(cast):
 
 def test_invalid_yaml_is_reported(cast):
     with pytest.raises(backstage.CatalogError) as exc:
-        backstage.import_catalog(organization=cast.org, texts=[("broken.yaml", "kind: [unclosed")])
+        backstage.import_catalog(
+            actor=cast.org_admin, organization=cast.org, texts=[("broken.yaml", "kind: [unclosed")]
+        )
     assert "broken.yaml: invalid YAML" in exc.value.errors[0]
 
 

@@ -35,7 +35,7 @@ def test_pages_answer_without_an_organization(client, nobody, path):
 
 @pytest.mark.parametrize("path", ["/api/v1/postmortem-search/", "/api/v1/openslo/export/"])
 def test_the_api_asks_for_an_organization_instead_of_failing(client, nobody, path):
-    _, raw = api_token_create(user=nobody, name="fuzz")
+    _, raw = api_token_create(actor=nobody, user=nobody, name="fuzz")
     response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code in (400, 404), (path, response.status_code, response.content[:300])
     assert "organization" in response.content.decode().lower()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.core.permissions import SYSTEM
 from apps.teams.models import Service
 from tests.roles import API_SHARED_READ, HTML_SHARED_READ, assert_matrix
 
@@ -182,7 +183,7 @@ def test_api_deletes(cast, api_for):
 def test_switch_organization(cast, client_for):
     from apps.teams.services import org_membership_set
 
-    org_membership_set(organization=cast.other_org, user=cast.leader, role="leader")
+    org_membership_set(actor=SYSTEM, organization=cast.other_org, user=cast.leader, role="leader")
     client = client_for("leader")
     assert client.post("/teams/switch-organization/", {"organization": cast.other_org.pk}).status_code == 302
     assert "Billing" in client.get("/teams/").content.decode()
@@ -198,7 +199,10 @@ def test_people_start_in_the_organization_they_joined_first(cast, client_for):
 
     # "Aardvark" sorts before "Acme" but the leader joined it later.
     org_membership_set(
-        organization=OrganizationFactory(name="Aardvark", slug="aardvark"), user=cast.leader, role="leader"
+        actor=SYSTEM,
+        organization=OrganizationFactory(name="Aardvark", slug="aardvark"),
+        user=cast.leader,
+        role="leader",
     )
     page = client_for("leader").get("/teams/").content.decode()
     assert "Checkout" in page

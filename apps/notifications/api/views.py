@@ -43,5 +43,5 @@ class PreferenceViewSet(viewsets.ViewSet):
     def create(self, request):
         serializer = serializers.PreferenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.preference_set(user=request.user, **serializer.validated_data)
+        services.preference_set(actor=request.user, user=request.user, **serializer.validated_data)
         return self.list(request)

@@ -5,7 +5,6 @@ from rest_framework import serializers
 from apps.core.api import ScopedPrimaryKeyRelatedField
 from apps.teams.models import Service, Team
 
-from .. import services
 from ..models import (
     MARKDOWN_FIELDS,
     ActionItem,
@@ -97,19 +96,6 @@ class IncidentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(errors)
         return attrs
 
-    def create(self, validated_data):
-        request = self.context["request"]
-        svcs = validated_data.pop("services", [])
-        team = validated_data.pop("team")
-        return services.incident_create(
-            actor=request.user, team=team, services=svcs, source=Incident.Source.API, **validated_data
-        )
-
-    def update(self, instance, validated_data):
-        request = self.context["request"]
-        svcs = validated_data.pop("services", None)
-        return services.incident_update(actor=request.user, incident=instance, services=svcs, **validated_data)
-
 
 class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
@@ -170,17 +156,6 @@ class ActionItemSerializer(serializers.ModelSerializer):
         if self.instance is not None and "postmortem" in attrs and attrs["postmortem"] != self.instance.postmortem:
             raise serializers.ValidationError({"postmortem": "An action item stays with its postmortem."})
         return attrs
-
-    def create(self, validated_data):
-        request = self.context["request"]
-        postmortem = validated_data.pop("postmortem")
-        item, created = services.action_item_create(actor=request.user, postmortem=postmortem, **validated_data)
-        self.context["created"] = created
-        return item
-
-    def update(self, instance, validated_data):
-        validated_data.pop("postmortem", None)
-        return services.action_item_update(actor=self.context["request"].user, item=instance, **validated_data)
 
 
 class ActionItemSummarySerializer(serializers.ModelSerializer):
@@ -248,33 +223,6 @@ class PostmortemSerializer(serializers.ModelSerializer):
         if self.instance is not None and "incident" in attrs and attrs["incident"] != self.instance.incident:
             raise serializers.ValidationError({"incident": "A postmortem stays with its incident."})
         return attrs
-
-    def _lists(self, data: dict) -> dict:
-        out = {}
-        for name in ("tags", "reviewers", "authors", "timeline", "factors", "links"):
-            if name in data:
-                out[name] = data.pop(name)
-        return out
-
-    def create(self, validated_data):
-        request = self.context["request"]
-        incident = validated_data.pop("incident")
-        lists = self._lists(validated_data)
-        postmortem, _created = services.postmortem_create(
-            actor=request.user, incident=incident, title=validated_data.get("title", "")
-        )
-        if lists or validated_data:
-            postmortem = services.postmortem_update(
-                actor=request.user, postmortem=postmortem, **lists, **validated_data
-            )
-        return postmortem
-
-    def update(self, instance, validated_data):
-        validated_data.pop("incident", None)
-        lists = self._lists(validated_data)
-        return services.postmortem_update(
-            actor=self.context["request"].user, postmortem=instance, **lists, **validated_data
-        )
 
 
 class ReviewDecisionSerializer(serializers.Serializer):

@@ -6,9 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
-from apps.core.api import ScopedModelViewSet, requested_organization
+from apps.core.api import ServiceModelViewSet, requested_organization
 
-from .. import selectors, services
+from .. import search, services
 from ..models import ActionItem, ContributingFactor, Incident, Postmortem, PostmortemReview
 from ..views import library_filters
 from . import serializers
@@ -16,7 +16,7 @@ from . import serializers
 NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
 
-class IncidentViewSet(ScopedModelViewSet):
+class IncidentViewSet(ServiceModelViewSet):
     """Incidents of the organization (shared with every member; the owning team changes them)."""
 
     queryset = Incident.objects.select_related("team", "postmortem").prefetch_related("services")
@@ -26,8 +26,21 @@ class IncidentViewSet(ScopedModelViewSet):
     ordering_fields = ["started_at", "severity", "created_at"]
     http_method_names = NO_DELETE
 
+    def create_with(self, data):
+        return services.incident_create(
+            actor=self.request.user,
+            team=data.pop("team"),
+            services=data.pop("services", []),
+            source=Incident.Source.API,
+            **data,
+        )
 
-class PostmortemViewSet(ScopedModelViewSet):
+    def update_with(self, incident, data):
+        services_ = data.pop("services", None)
+        return services.incident_update(actor=self.request.user, incident=incident, services=services_, **data)
+
+
+class PostmortemViewSet(ServiceModelViewSet):
     """Postmortems with their timeline, factors, links, reviews and action items.
     Drafts are visible to the team and the named reviewers; published ones to the whole org."""
 
@@ -45,17 +58,12 @@ class PostmortemViewSet(ScopedModelViewSet):
     ordering_fields = ["created_at", "published_at", "publish_due_on"]
     http_method_names = NO_DELETE
 
-    def creation_scope(self, validated_data):
-        incident = validated_data.get("incident")
-        if incident is None:
-            return super().creation_scope(validated_data)
-        return {"organization": incident.organization, "team": incident.team}
+    def create_with(self, data):
+        return services.postmortem_open(actor=self.request.user, incident=data.pop("incident"), **data)
 
-    def perform_create(self, serializer):
-        incident = serializer.validated_data["incident"]
-        if Postmortem.objects.filter(incident=incident).exists():
-            raise DRFValidationError({"incident": "This incident already has a postmortem."})
-        super().perform_create(serializer)
+    def update_with(self, postmortem, data):
+        data.pop("incident", None)  # the serializer refuses another incident
+        return services.postmortem_update(actor=self.request.user, postmortem=postmortem, **data)
 
     def _transition(self, request, func):
         postmortem = self.get_object()
@@ -91,7 +99,7 @@ class PostmortemViewSet(ScopedModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=postmortem.pk)).data)
 
 
-class ActionItemViewSet(ScopedModelViewSet):
+class ActionItemViewSet(ServiceModelViewSet):
     """Action items across the org; the owning team, the postmortem's team and the owner change them."""
 
     queryset = ActionItem.objects.select_related("team", "owner", "postmortem")
@@ -100,24 +108,20 @@ class ActionItemViewSet(ScopedModelViewSet):
     search_fields = ["title"]
     ordering_fields = ["due_date", "priority", "created_at"]
 
-    def perform_create(self, serializer):
-        postmortem = serializer.validated_data["postmortem"]
-        team = serializer.validated_data.get("team")
-        if team is not None and team.organization_id != postmortem.organization_id:
-            raise DRFValidationError({"team": "The owning team belongs to another organization."})
-        serializer.save()  # the service checks the right to change the postmortem
+    created = None
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        self._context = context
-        return context
+    def create_with(self, data):
+        item, self.created = services.action_item_create(
+            actor=self.request.user, postmortem=data.pop("postmortem"), **data
+        )
+        return item
 
-    def perform_update(self, serializer):
-        serializer.save()  # the service checks who may change and where the item may move
+    def update_with(self, item, data):
+        data.pop("postmortem", None)  # the serializer refuses another postmortem
+        return services.action_item_update(actor=self.request.user, item=item, **data)
 
     def finalize_response(self, request, response, *args, **kwargs):
-        context = getattr(self, "_context", None)
-        if request.method == "POST" and context is not None and context.get("created") is False:
+        if request.method == "POST" and self.created is False:  # a retried create found the same item
             response.status_code = status.HTTP_200_OK
         return super().finalize_response(request, response, *args, **kwargs)
 
@@ -129,7 +133,7 @@ class SearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = None
     filter_backends = []
 
-    def get_queryset(self):  # for the schema; results come from selectors.search
+    def get_queryset(self):  # for the schema; results come from search.search
         return Postmortem.objects.none()
 
     @extend_schema(
@@ -154,7 +158,7 @@ class SearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             limit = max(1, min(100, int(request.query_params.get("limit", 20))))
         except ValueError as exc:
             raise DRFValidationError({"limit": "A whole number from 1 to 100."}) from exc
-        results = selectors.search(
+        results = search.search(
             user=request.user, organization=organization, filters=library_filters(request.query_params), limit=limit
         )
         return Response(self.get_serializer(results, many=True).data)

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.postmortems import search as pm_search
 from apps.postmortems import selectors
 from apps.postmortems.models import ActionItem, Incident, Postmortem
 from apps.teams.models import Organization, OrgMembership, Team
@@ -157,10 +158,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{label:<52} p50 {statistics.median(samples):7.1f} ms   p95 {p95:7.1f} ms")
 
         for q in ("connection pool", "certificate expired", "kafka -deadlock", "failover region backup"):
-            filters = selectors.LibraryFilters(q=q)
+            filters = pm_search.LibraryFilters(q=q)
             timed(
                 f"search {q!r} (top 20, ranked + highlighted)",
-                lambda f=filters: selectors.search(user=user, organization=org, filters=f, limit=20),
+                lambda f=filters: pm_search.search(user=user, organization=org, filters=f, limit=20),
             )
         team_ids = [t.pk for t in teams]
         timed(
@@ -173,7 +174,7 @@ class Command(BaseCommand):
             list(data["items"][:30])
 
         timed("action board, overdue (counts by team/owner + page)", board)
-        matches = selectors.search(user=user, organization=org, filters=selectors.LibraryFilters(q="connection pool"))
+        matches = pm_search.search(user=user, organization=org, filters=pm_search.LibraryFilters(q="connection pool"))
         self.stdout.write(f"('connection pool' matches {matches.count()} of {n_pm})")
         if explain:
             from django.test.utils import CaptureQueriesContext

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.core.permissions import SYSTEM
 from apps.teams import backstage
 from apps.teams.models import Organization
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: no such file")
             texts.append((path.name, path.read_text(encoding="utf-8")))
         try:
-            result = backstage.import_catalog(organization=org, texts=texts)
+            result = backstage.import_catalog(actor=SYSTEM, organization=org, texts=texts)
         except backstage.CatalogError as exc:
             raise CommandError("Nothing imported:\n  " + "\n  ".join(exc.errors))
         self.stdout.write(
