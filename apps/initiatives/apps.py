@@ -38,3 +38,9 @@ class InitiativesConfig(AppConfig):
             "apps.initiatives.tasks.record_progress",
             crontab={"minute": "15", "hour": "5"},
         )
+        # The "initiative deadline a week away" message is planned and sent by the notifications app.
+        schedules.declare(
+            "initiatives: deadline reminders",
+            "apps.notifications.tasks.send_initiative_deadlines",
+            crontab={"minute": "30", "hour": "7"},
+        )

@@ -388,3 +388,38 @@ def home_panel(request, organization) -> dict:
         return {"todo": [], "board": [stand[i.pk] for i in active], "whole_org": True}
     mine = Team.objects.filter(organization=org, memberships__user=request.user).values_list("pk", flat=True)
     return {"todo": team_todo(list(mine)), "board": [], "whole_org": False}
+
+
+# --- deadlines (read by the notifications app's "initiative deadline" producer) ----------------------
+
+DEADLINE_WINDOW_DAYS = 7
+
+
+def deadlines_due(*, as_of: date, window: int = DEADLINE_WINDOW_DAYS) -> list[dict]:
+    """Active initiatives due within `window` days after `as_of` (not today, not past), with each team in
+    scope that still fails something: [{"initiative", "team", "failing": [Item], "total", "days_left"}]."""
+    from datetime import timedelta
+
+    due = with_scope(
+        Initiative.objects.filter(
+            status=Initiative.Status.ACTIVE, target_date__gt=as_of, target_date__lte=as_of + timedelta(days=window)
+        )
+        .select_related("organization")
+        .order_by("target_date", "pk")
+    )
+    out = []
+    for initiative in due:
+        scope = evaluate(initiative, as_of=as_of)
+        for row in scope.by_team():
+            failing = [item for item in row["items"] if not item.passed]
+            if failing:
+                out.append(
+                    {
+                        "initiative": initiative,
+                        "team": row["team"],
+                        "failing": failing,
+                        "total": row["total"],
+                        "days_left": (initiative.target_date - as_of).days,
+                    }
+                )
+    return out
