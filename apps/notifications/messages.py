@@ -177,9 +177,7 @@ def level_change_message(*, team, old: int, new: int, overall: float | None) -> 
 
 def initiative_deadline_message(*, initiative, team, failing, total: int, days_left: int) -> Message:
     """An initiative is due in a week or less and the team still fails some of it."""
-    lines = [
-        f"{item.label}: {o.check.name} ({o.actual}, needs {o.target})" for item in failing for o in item.failing
-    ]
+    lines = [f"{item.label}: {o.check.name} ({o.actual}, needs {o.target})" for item in failing for o in item.failing]
     when = "tomorrow" if days_left == 1 else f"in {days_left} days"
     return Message(
         title=f"{initiative.name} is due {when}",
