@@ -83,6 +83,15 @@ class InitiativeCheck(TimeStampedModel):
     def __str__(self):
         return self.name
 
+    @property
+    def target_display(self) -> str:
+        """ "≥ 80%" as every page writes a metric check's target; the key for a service check."""
+        if self.kind != self.Kind.METRIC or self.value is None:
+            return self.service_check
+        from apps.scoring.pillars import OP_SYMBOLS
+
+        return f"{OP_SYMBOLS.get(self.operator, self.operator)} {metrics.format_value(self.metric, self.value)}"
+
     def clean(self):
         if self.kind == self.Kind.METRIC:
             if not self.metric or self.value is None:
