@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.apps import apps as django_apps
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -137,14 +137,20 @@ class Scope:
 
 
 def latest_facts(team_ids, *, on_or_before: date) -> dict[int, dict]:
-    """{team id: the facts a level check is judged on} from each team's latest snapshot (one query)."""
-    snaps = (
-        Snapshot.objects.filter(team_id__in=list(team_ids), date__lte=on_or_before)
-        .order_by("team_id", "-date")
-        .distinct("team_id")
-        .only("team_id", "date", "overall", "inputs", *pillars.PILLAR_KEYS)
+    """{team id: the facts a level check is judged on} from each team's latest snapshot on or before
+    the day (two queries; portable, no DISTINCT ON, so the embedded SQLite default works too)."""
+    base = Snapshot.objects.filter(team_id__in=list(team_ids), date__lte=on_or_before)
+    latest = dict(base.order_by().values("team_id").annotate(last=Max("date")).values_list("team_id", "last"))
+    if not latest:
+        return {}
+    snaps = base.filter(date__in=set(latest.values())).only(
+        "team_id", "date", "overall", "inputs", *pillars.PILLAR_KEYS
     )
-    return {s.team_id: {**s.inputs, "pillars": s.pillars, "overall": s.overall} for s in snaps}
+    return {
+        s.team_id: {**s.inputs, "pillars": s.pillars, "overall": s.overall}
+        for s in snaps
+        if latest[s.team_id] == s.date
+    }
 
 
 def _url(name, *args) -> str | None:
