@@ -94,5 +94,44 @@ def test_patch_replaces_checks_and_scope(api_for, cast, initiative):
 
 
 def test_owner_from_outside_the_org_is_refused(api_for, cast):
+    from tests.factories import UserFactory
+
+    stranger = UserFactory(email="stranger@example.test")
     r = api_for("org_admin").post(reverse("api:initiative-list"), body(cast, owner=cast.outsider.pk), format="json")
-    assert r.status_code == 400 and "owner" in r.json()
+    unknown = api_for("org_admin").post(reverse("api:initiative-list"), body(cast, owner=stranger.pk), format="json")
+    # Someone in no organization of the requester's reads exactly like a wrong id.
+    assert r.status_code == unknown.status_code == 400
+    assert unknown.json()["owner"] == [f'Invalid pk "{stranger.pk}" - object does not exist.']
+    ok = api_for("org_admin").post(reverse("api:initiative-list"), body(cast, owner=cast.lead.pk), format="json")
+    assert ok.status_code == 201 and Initiative.objects.get(pk=ok.json()["id"]).owner == cast.lead
+
+
+def test_list_queries_do_not_grow_with_initiatives(api_for, client_for, cast, django_assert_max_num_queries):
+    from apps.core import permissions as perms
+
+    def make(n):
+        for i in range(n):
+            services.initiative_create(
+                actor=perms.SYSTEM,
+                organization=cast.org,
+                name=f"Initiative {i}",
+                reason="x",
+                start_date=D1,
+                target_date=D3,
+                status="active",
+                teams=[cast.team],
+                services=[cast.service],
+                checks=[{"metric": "score.overall", "operator": "gte", "value": 50}],
+            )
+
+    make(2)
+    api, page = api_for("leader"), client_for("leader")
+    with django_assert_max_num_queries(20) as few_api:
+        api.get(reverse("api:initiative-list"))
+    with django_assert_max_num_queries(20) as few_page:
+        page.get(reverse("initiatives:index"))
+    make(8)
+    with django_assert_max_num_queries(len(few_api.captured_queries)):
+        assert api.get(reverse("api:initiative-list")).json()["count"] == 10
+    with django_assert_max_num_queries(len(few_page.captured_queries)):
+        page.get(reverse("initiatives:index"))

@@ -98,3 +98,11 @@ def test_create_and_edit_through_the_form(client_for, cast):
     r = client_for("leader").post(reverse("initiatives:edit", args=[created.pk]), bad)
     assert r.status_code == 200 and "share" in r.content.decode()
     assert created.checks.get().value == 1.0
+
+
+def test_graduated_and_ownerless_pages_render(client_for, initiative, cast):
+    services.initiative_update(actor=permissions.SYSTEM, initiative=initiative, owner=None)
+    client_for("org_admin").post(reverse("initiatives:graduate", args=[initiative.pk]), {"level": 4})
+    body = client_for("member").get(reverse("initiatives:detail", args=[initiative.pk])).content.decode()
+    assert "Graduated to level 4" in body and "by Org Admin" in body and "Owner: no one" in body
+    assert "Completed" in client_for("member").get(reverse("initiatives:index")).content.decode()

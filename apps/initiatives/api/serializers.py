@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from apps.core import figures
+from apps.core import figures, permissions
 from apps.core.api import ScopedPrimaryKeyRelatedField
 from apps.scoring.models import LEVEL_NAMES
 from apps.teams.models import Organization, Service, Team
@@ -25,9 +25,27 @@ class ProgressPointSerializer(serializers.ModelSerializer):
         fields = ["day", "passing", "total", "share"]
 
 
+class PeerField(serializers.PrimaryKeyRelatedField):
+    """A person who shares an organization with the requester: anyone else reads as "does not exist"
+    (no probing for user ids); the service then checks they belong to the initiative's organization."""
+
+    def get_queryset(self):
+        from django.db.models import Q
+
+        request = self.context.get("request")
+        if request is None:
+            return get_user_model().objects.none()
+        orgs = permissions.org_ids(request.user)
+        return (
+            get_user_model()
+            .objects.filter(Q(org_memberships__organization__in=orgs) | Q(teams__organization__in=orgs))
+            .distinct()
+        )
+
+
 class InitiativeSerializer(serializers.ModelSerializer):
     organization = ScopedPrimaryKeyRelatedField(queryset=Organization.objects.all())
-    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    owner = PeerField(required=False, allow_null=True)
     teams = ScopedPrimaryKeyRelatedField(queryset=Team.objects.all(), many=True, required=False)
     services = ScopedPrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
     checks = InitiativeCheckSerializer(many=True, required=False)
