@@ -42,10 +42,10 @@ class CheckForm(BootstrapForm):
     name = forms.CharField(max_length=160, required=False)
     metric = forms.ChoiceField(choices=[("", "—"), *metrics.choices()], required=False)
     operator = forms.ChoiceField(choices=Check.Operator.choices, initial=Check.Operator.GTE)
-    value = forms.FloatField(required=False, help_text="Shares 0-1 (0.8 for 80%), scores 0-100.")
+    value = forms.FloatField(required=False)
     when_missing = forms.ChoiceField(choices=Check.Missing.choices, initial=Check.Missing.FAIL)
     service_check = forms.ChoiceField(choices=[], required=False)
-    hint = forms.CharField(required=False, help_text="How to pass.")
+    hint = forms.CharField(required=False, label="How to pass (shown to the teams that fail)")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

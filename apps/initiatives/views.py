@@ -104,7 +104,13 @@ def create(request):
     return render(
         request,
         "initiatives/form.html",
-        {"form": form, "formset": formset, "initiative": None, "nav_section": "initiatives"},
+        {
+            "form": form,
+            "formset": formset,
+            "initiative": None,
+            "nav_section": "initiatives",
+            "service_checks": selectors.service_checks_available(),
+        },
     )
 
 
@@ -138,7 +144,13 @@ def edit(request, pk):
     return render(
         request,
         "initiatives/form.html",
-        {"form": form, "formset": formset, "initiative": initiative, "nav_section": "initiatives"},
+        {
+            "form": form,
+            "formset": formset,
+            "initiative": initiative,
+            "nav_section": "initiatives",
+            "service_checks": selectors.service_checks_available(),
+        },
     )
 
 
