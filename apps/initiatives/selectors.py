@@ -268,6 +268,7 @@ class Standing:
     latest: InitiativeProgress | None
     base: float
     today: date
+    counts: dict = field(default_factory=dict)  # {day: (passing, total)}
 
     @property
     def share(self) -> float | None:
@@ -326,6 +327,7 @@ def standings(initiatives, *, today: date | None = None) -> dict[int, Standing]:
             latest=mine[-1] if mine else None,
             base=progress.baseline(points, i.start_date),
             today=today,
+            counts={p.day: (p.passing, p.total) for p in mine},
         )
     return out
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.set_status, name="status"),
     path("<int:pk>/progress/", views.refresh, name="refresh"),
     path("<int:pk>/graduate/", views.graduate, name="graduate"),
+    path("<int:pk>/export.csv", views.export_csv, name="export_csv"),
 ]

@@ -4,6 +4,7 @@ Thin: fetch with permissions, validate the form, call one service."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,7 +15,7 @@ from apps.core.forms import add_service_errors
 from apps.core.validation import error_text
 from apps.teams.middleware import organization_or_404
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import CheckFormSet, GraduateForm, InitiativeForm
 from .models import Initiative
 
@@ -193,3 +194,21 @@ def graduate(request, pk):
     except ValidationError as exc:
         messages.error(request, error_text(exc, with_fields=False))
     return redirect(initiative)
+
+
+@login_required
+def export_csv(request, pk):
+    """?what=scope (default): each item and check as judged now; ?what=progress: the daily points."""
+    initiative = permissions.get_for_user(request.user, selectors.with_scope(Initiative.objects), pk=pk)
+    today = timezone.localdate()
+    if request.GET.get("what") == "progress":
+        body = exports.progress_csv(selectors.standings([initiative], today=today)[initiative.pk])
+        name = f"initiative-{initiative.pk}-progress-{today.isoformat()}.csv"
+    else:
+        body = exports.scope_csv(
+            selectors.evaluate(initiative, as_of=today), base_url=request.build_absolute_uri("/")[:-1]
+        )
+        name = f"initiative-{initiative.pk}-scope-{today.isoformat()}.csv"
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -106,3 +106,24 @@ def test_graduated_and_ownerless_pages_render(client_for, initiative, cast):
     body = client_for("member").get(reverse("initiatives:detail", args=[initiative.pk])).content.decode()
     assert "Graduated to level 4" in body and "by Org Admin" in body and "Owner: no one" in body
     assert "Completed" in client_for("member").get(reverse("initiatives:index")).content.decode()
+
+
+def test_csv_exports(client_for, initiative):
+    import csv
+    import io
+
+    record(initiative)
+    r = client_for("member").get(reverse("initiatives:export_csv", args=[initiative.pk]))
+    assert r["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode())))
+    assert rows[0] == ["team", "item", "item_kind", "check", "status", "actual", "target", "evidence"]
+    assert len(rows) == 1 + 4 * 2
+    ledger = [row for row in rows if row[0] == "Ledger"]
+    assert [row[4] for row in ledger] == ["failed", "failed"]
+    assert ledger[0][5:7] == ["no data", "≥ 50%"] and ledger[0][7].startswith("http://testserver/")
+    points = client_for("member").get(reverse("initiatives:export_csv", args=[initiative.pk]) + "?what=progress")
+    assert list(csv.reader(io.StringIO(points.content.decode())))[1:] == [
+        ["2026-11-01", "1", "4", "0.25", "0.25"],
+        ["2026-11-02", "2", "4", "0.5", "0.325"],
+        ["2026-11-03", "3", "4", "0.75", "0.4"],
+    ]

@@ -28,6 +28,7 @@ def test_pages(client_for, initiative):
     assert initiative.name not in client_for("outsider").get(reverse("initiatives:index")).content.decode()
     assert initiative.name in client_for("other_member").get(reverse("initiatives:index")).content.decode()
     assert_matrix(client_for, reverse("initiatives:detail", args=[initiative.pk]), HTML_SHARED_READ)
+    assert_matrix(client_for, reverse("initiatives:export_csv", args=[initiative.pk]), HTML_SHARED_READ)
     assert_matrix(client_for, reverse("initiatives:edit", args=[initiative.pk]), MANAGE_HTML)
     # The outsider is an admin of their own organization: they may start one there.
     assert_matrix(client_for, reverse("initiatives:create"), {**MANAGE_HTML, "outsider": 200})
