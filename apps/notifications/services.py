@@ -323,8 +323,7 @@ def initiative_deadlines_plan(*, actor, as_of: date) -> list[int]:
     a person in two teams in scope included). Returns the initiatives' ids. Jobs pass permissions.SYSTEM."""
     from apps.initiatives import selectors as initiative_selectors
 
-    if not permissions.is_system(actor):
-        raise PermissionDenied("Deadline messages are planned by the job.")
+    _require_job(actor)
     due = initiative_selectors.deadlines_due(as_of=as_of)
     people = selectors.team_people({d["team"].pk for d in due})
     off = selectors.disabled_kinds({u.pk for users in people.values() for u in users})

@@ -53,13 +53,11 @@ def notify_level_changes(team_ids: list[int], as_of: str) -> int:
 @idempotent_task
 def send_initiative_deadlines(as_of: str | None = None) -> int:
     """Daily: tell the teams still failing an initiative due within a week (once per initiative and deadline)."""
-    from apps.core import permissions
-
     day = date.fromisoformat(as_of) if as_of else timezone.localdate()
-    planned = services.initiative_deadlines_plan(actor=permissions.SYSTEM, as_of=day)
+    planned = services.initiative_deadlines_plan(actor=SYSTEM, as_of=day)
     if planned:
-        ids = services.pending_ids(kind=kinds.INITIATIVE_DEADLINE)
-        services.deliveries_send(delivery_ids=ids, queue_webhook=_queue)
+        ids = selectors.pending_ids(kind=kinds.INITIATIVE_DEADLINE)
+        services.deliveries_send(actor=SYSTEM, delivery_ids=ids, queue_webhook=_queue)
     return len(planned)
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 
+from apps.core import permissions
 from apps.notifications import kinds, tasks
 from apps.notifications import services as notify
 from apps.notifications.models import Delivery
@@ -20,11 +21,11 @@ def ledger_people(cast, four):
     ledger = Team.objects.get(organization=cast.org, slug="ledger")
     keeper = UserFactory(email="keeper@example.test", name="Keeper")
     quiet = UserFactory(email="quiet@example.test", name="Quiet")
-    team_services.team_membership_set(team=ledger, user=keeper, role="lead")
-    team_services.team_membership_set(team=ledger, user=quiet, role="member")
-    notify.preference_set(user=quiet, kind=kinds.INITIATIVE_DEADLINE, enabled=False)
+    team_services.team_membership_set(actor=permissions.SYSTEM, team=ledger, user=keeper, role="lead")
+    team_services.team_membership_set(actor=permissions.SYSTEM, team=ledger, user=quiet, role="member")
+    notify.preference_set(actor=quiet, user=quiet, kind=kinds.INITIATIVE_DEADLINE, enabled=False)
     notify.target_create(
-        user=cast.org_admin,
+        actor=cast.org_admin,
         organization=cast.org,
         team=ledger,
         name="Ledger mail",

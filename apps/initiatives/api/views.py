@@ -4,14 +4,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core import permissions
-from apps.core.api import ScopedModelViewSet
+from apps.core.api import ServiceModelViewSet
 
 from .. import selectors, services
 from ..models import Initiative
 from . import serializers
 
 
-class InitiativeViewSet(ScopedModelViewSet):
+class InitiativeViewSet(ServiceModelViewSet):
     """Initiatives: checks, scope and dates; progress from the stored daily points. Org admins and leaders
     write; everyone in the organization reads. `POST …/graduate/ {level}` adds the metric checks to the
     scorecard (org admins); `GET …/progress/` lists the daily points."""
@@ -34,19 +34,17 @@ class InitiativeViewSet(ScopedModelViewSet):
             data["checks"] = [dict(c) for c in checks]
         return data
 
-    def perform_create(self, serializer):
-        data = self._fields(serializer.validated_data)
+    def create_with(self, data: dict):
+        data = self._fields(data)
         org = data.pop("organization")
         if not permissions.org_role(self.request.user, org):
             raise exceptions.ValidationError({"organization": "No such organization."})
-        serializer.instance = services.initiative_create(actor=self.request.user, organization=org, **data)
+        return services.initiative_create(actor=self.request.user, organization=org, **data)
 
-    def perform_update(self, serializer):
-        data = self._fields(serializer.validated_data)
+    def update_with(self, instance, data: dict):
+        data = self._fields(data)
         data.pop("organization", None)
-        serializer.instance = services.initiative_update(
-            actor=self.request.user, initiative=serializer.instance, **data
-        )
+        return services.initiative_update(actor=self.request.user, initiative=instance, **data)
 
     def perform_destroy(self, instance):
         services.initiative_delete(actor=self.request.user, initiative=instance)
