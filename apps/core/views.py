@@ -18,7 +18,7 @@ from .tasks import HEARTBEAT_KEY
 def home(request):
     """Each role's home: the organization at a glance for leaders, what needs setting up for org
     admins (and the glance), their team's level and next steps for leads and members."""
-    from apps.core import permissions
+    from apps.core import panels, permissions
 
     from . import selectors
 
@@ -33,6 +33,7 @@ def home(request):
             setup=selectors.admin_setup(organization=org) if permissions.is_org_admin(request.user, org) else None,
             team_home=None if whole_org else selectors.team_home(user=request.user, organization=org),
             today=timezone.localdate(),
+            panels=panels.render_context("home", request, org),
         )
     return render(request, "core/home.html", context)
 

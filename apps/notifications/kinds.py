@@ -33,7 +33,7 @@ KINDS: dict[str, Kind] = {
         Kind(
             INITIATIVE_DEADLINE,
             "Initiative deadline",
-            "A week before an initiative's target date (initiatives are not built yet: nothing sends this).",
+            "When an initiative your team still fails is due within a week.",
             "team",
         ),
     )

@@ -173,3 +173,18 @@ def level_change_message(*, team, old: int, new: int, overall: float | None) -> 
         summary=f"{team.name} went from {level_label(old)} to {level_label(new)}{score} in the latest scoring run.",
         url=absolute(reverse("scoring:team", args=[team.pk])),
     )
+
+
+def initiative_deadline_message(*, initiative, team, failing, total: int, days_left: int) -> Message:
+    """An initiative is due in a week or less and the team still fails some of it."""
+    lines = [f"{item.label}: {o.check.name} ({o.actual}, needs {o.target})" for item in failing for o in item.failing]
+    when = "tomorrow" if days_left == 1 else f"in {days_left} days"
+    return Message(
+        title=f"{initiative.name} is due {when}",
+        summary=(
+            f"Target date {initiative.target_date:%d %b %Y}. {team.name}: {total - len(failing)} of {total} "
+            f"in scope pass every check. {initiative.reason}"
+        ),
+        url=absolute(reverse("initiatives:detail", args=[initiative.pk])),
+        sections=[Section("Still to do", lines, empty="Nothing.")],
+    )

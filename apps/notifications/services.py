@@ -316,6 +316,42 @@ def level_changes_plan(*, actor, team_ids, as_of: date) -> list[int]:
     return changed
 
 
+def initiative_deadlines_plan(*, actor, as_of: date) -> list[int]:
+    """Plan "initiative deadline a week away": for each active initiative due in 1-7 days, to the members
+    and targets of each team in scope that still fails something. Period: the target date, subject: the
+    initiative, so each person or target hears once per initiative and deadline (retries, daily runs and
+    a person in two teams in scope included). Returns the initiatives' ids. Jobs pass permissions.SYSTEM."""
+    from apps.initiatives import selectors as initiative_selectors
+
+    _require_job(actor)
+    due = initiative_selectors.deadlines_due(as_of=as_of)
+    people = selectors.team_people({d["team"].pk for d in due})
+    off = selectors.disabled_kinds({u.pk for users in people.values() for u in users})
+    targets_by_org: dict[int, dict] = {}
+    rows = []
+    for d in due:
+        initiative, team = d["initiative"], d["team"]
+        if initiative.organization_id not in targets_by_org:
+            targets_by_org[initiative.organization_id] = selectors.active_targets(
+                organization=initiative.organization, kind=kinds.INITIATIVE_DEADLINE
+            )
+        rows += _rows_for(
+            organization=initiative.organization,
+            team=team,
+            kind=kinds.INITIATIVE_DEADLINE,
+            period=initiative.target_date.isoformat(),
+            subject=f"initiative:{initiative.pk}",
+            message=messages.initiative_deadline_message(
+                initiative=initiative, team=team, failing=d["failing"], total=d["total"], days_left=d["days_left"]
+            ),
+            people=people.get(team.pk, []),
+            targets=targets_by_org[initiative.organization_id].get(team.pk, []),
+            off=off,
+        )
+    _plan(rows)
+    return sorted({d["initiative"].pk for d in due})
+
+
 # --- sending -----------------------------------------------------------------------------
 
 

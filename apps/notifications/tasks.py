@@ -51,6 +51,17 @@ def notify_level_changes(team_ids: list[int], as_of: str) -> int:
 
 
 @idempotent_task
+def send_initiative_deadlines(as_of: str | None = None) -> int:
+    """Daily: tell the teams still failing an initiative due within a week (once per initiative and deadline)."""
+    day = date.fromisoformat(as_of) if as_of else timezone.localdate()
+    planned = services.initiative_deadlines_plan(actor=SYSTEM, as_of=day)
+    if planned:
+        ids = selectors.pending_ids(kind=kinds.INITIATIVE_DEADLINE)
+        services.deliveries_send(actor=SYSTEM, delivery_ids=ids, queue_webhook=_queue)
+    return len(planned)
+
+
+@idempotent_task
 def retry_due_deliveries() -> int:
     """Every minute: send again the failed deliveries whose backoff has passed."""
     services.deliveries_abandon_stale(actor=SYSTEM)
