@@ -341,7 +341,7 @@ CHECKS: dict[str, ServiceCheck] = {
         ServiceCheck(
             "runbook_reviewed",
             "Runbook reviewed recently",
-            "A runbook record covering the service was reviewed in the last `days` days.",
+            "A runbook record covering the service was reviewed in the last 180 days.",
             _reviewed_annotate,
             _reviewed_judge,
             lambda s: reverse("sre:runbooks"),
@@ -379,7 +379,7 @@ CHECKS: dict[str, ServiceCheck] = {
         ServiceCheck(
             "recent_deploy",
             "Deployed to production recently",
-            "A successful production deployment finished in the last `days` days.",
+            "A successful production deployment finished in the last 30 days.",
             _deploy_annotate,
             _deploy_judge,
             lambda s: reverse("delivery:deployments") + f"?service={s.id}",
@@ -398,8 +398,8 @@ CHECKS: dict[str, ServiceCheck] = {
         ServiceCheck(
             "postmortems_published",
             "Postmortems published",
-            "Every SEV1-2 incident on the service resolved in the last `window_days` days (and at least "
-            "`grace_days` ago) has a published postmortem.",
+            "Every SEV1-2 incident on the service resolved in the last 180 days (and at least 7 days ago) "
+            "has a published postmortem.",
             _pm_annotate,
             _pm_judge,
             lambda s: reverse("postmortems:incidents"),

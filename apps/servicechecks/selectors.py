@@ -124,3 +124,49 @@ def team_facts(*, team_ids, today: date) -> dict[int, dict]:
         tid: {k: {"applicable": r.applicable, "passing": r.passing} for k, r in by_key.items()}
         for tid, by_key in team_summary(None, team_ids, today=today).items()
     }
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    team: object
+    services: int
+    cells: list  # [(ServiceCheck, TeamResult)] in registry order
+    failing: int  # checks with at least one failing service
+
+
+def org_matrix(*, organization, today: date, team_ids=None) -> dict:
+    """Checks x teams for an organization (only `team_ids` when given): each team's TeamResult per check,
+    and per-check totals over those teams' services. Two queries (the teams, the evaluation)."""
+    from django.db.models import Count
+
+    from apps.teams.models import Team
+
+    teams = Team.objects.filter(organization=organization)
+    if team_ids is not None:
+        teams = teams.filter(pk__in=list(team_ids))
+    teams = list(teams.annotate(n_services=Count("services")).order_by("name"))
+    summary = team_summary(None, [t.pk for t in teams], today=today)
+    checks = list(registry.CHECKS.values())
+    rows = []
+    totals = {c.key: [0, 0] for c in checks}
+    for t in teams:
+        by_key = summary.get(t.pk, {})
+        cells = [(c, by_key[c.key]) for c in checks]
+        for c, r in cells:
+            totals[c.key][0] += r.passing
+            totals[c.key][1] += r.applicable
+        failing = sum(1 for _c, r in cells if r.passed is False)
+        rows.append(MatrixRow(team=t, services=t.n_services, cells=cells, failing=failing))
+    column_totals = [
+        (c, TeamResult(passing=p, applicable=a, passed=(p == a) if a else None))
+        for c in checks
+        for p, a in [totals[c.key]]
+    ]
+    return {
+        "checks": checks,
+        "rows": rows,
+        "totals": column_totals,
+        "teams": len(teams),
+        "services": sum(r.services for r in rows),
+        "teams_all_passing": sum(1 for r in rows if r.services and r.failing == 0),
+    }
