@@ -1,9 +1,10 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.teams.models import Service
 
 
-class CheckResultSerializer(serializers.Serializer):
+class ServiceCheckResultSerializer(serializers.Serializer):
     passed = serializers.BooleanField(allow_null=True, help_text="true pass, false fail, null not applicable")
     reason = serializers.CharField()
     link = serializers.CharField(allow_null=True, help_text="Where the evidence is or the fix is made.")
@@ -26,7 +27,8 @@ class ServiceChecksSerializer(serializers.ModelSerializer):
         results = self.context["results"]
         return {key: results[(key, service.pk)] for key in registry.KEYS}
 
-    def get_results(self, service) -> dict[str, dict]:
+    @extend_schema_field(serializers.DictField(child=ServiceCheckResultSerializer(), help_text="By check key."))
+    def get_results(self, service):
         return {key: {"passed": r.passed, "reason": r.reason, "link": r.link} for key, r in self._mine(service).items()}
 
     def get_passing(self, service) -> int:
