@@ -61,6 +61,11 @@ class ServiceCheck:
     evidence_url: Callable[[ServiceRef], str | None]
     params: dict = field(default_factory=dict)
     applies_to: str = "every service"  # in words, for pages and docs
+    short: str = ""  # a column header; the label when empty
+
+    @property
+    def header(self) -> str:
+        return self.short or self.label
 
     def params_with(self, overrides: dict | None) -> dict:
         return {**self.params, **(overrides or {})}
@@ -149,7 +154,7 @@ def _reviewed_judge(s, v, params, today):
         return Result(True, f"A runbook for it was reviewed in the last {params['days']} days.", link)
     if v["any"]:
         return Result(False, f"No runbook for it was reviewed in the last {params['days']} days.", link)
-    return Result(False, "No runbook record covers this service.", reverse("sre:runbook_create"))
+    return Result(False, "No runbook record covers this service.", reverse("sre:runbook_create") + f"?service={s.id}")
 
 
 # --- repository linked --------------------------------------------------------------------
@@ -329,6 +334,7 @@ CHECKS: dict[str, ServiceCheck] = {
             _lead_annotate,
             _lead_judge,
             _team_page,
+            short="Team lead",
         ),
         ServiceCheck(
             "runbook_link",
@@ -337,6 +343,7 @@ CHECKS: dict[str, ServiceCheck] = {
             _runbook_annotate,
             _runbook_judge,
             _service_edit,
+            short="Runbook",
         ),
         ServiceCheck(
             "runbook_reviewed",
@@ -347,6 +354,7 @@ CHECKS: dict[str, ServiceCheck] = {
             lambda s: reverse("sre:runbooks"),
             params={"days": 180, "tiers": (1,)},
             applies_to="tier-1 services",
+            short="Runbook reviewed",
         ),
         ServiceCheck(
             "repository_linked",
@@ -355,6 +363,7 @@ CHECKS: dict[str, ServiceCheck] = {
             _repo_annotate,
             _repo_judge,
             _service_edit,
+            short="Repository",
         ),
         ServiceCheck(
             "oncall_connected",
@@ -365,6 +374,7 @@ CHECKS: dict[str, ServiceCheck] = {
             lambda s: reverse("delivery:integrations"),
             params={"tiers": (1, 2)},
             applies_to="tier-1 and tier-2 services",
+            short="On-call",
         ),
         ServiceCheck(
             "slo_defined",
@@ -375,6 +385,7 @@ CHECKS: dict[str, ServiceCheck] = {
             lambda s: reverse("slos:create"),
             params={"tiers": (1,)},
             applies_to="tier-1 services",
+            short="SLO",
         ),
         ServiceCheck(
             "recent_deploy",
@@ -384,7 +395,8 @@ CHECKS: dict[str, ServiceCheck] = {
             _deploy_judge,
             lambda s: reverse("delivery:deployments") + f"?service={s.id}",
             params={"days": 30},
-            applies_to="services in production (lifecycle)",
+            applies_to="services in production",
+            short="Deployed",
         ),
         ServiceCheck(
             "alerts_routed",
@@ -394,6 +406,7 @@ CHECKS: dict[str, ServiceCheck] = {
             _alerts_judge,
             lambda s: reverse("slos:alert_settings", args=[s.team_id]),
             applies_to="services with an SLO that evaluates burn-rate alerts",
+            short="Alerts routed",
         ),
         ServiceCheck(
             "postmortems_published",
@@ -405,6 +418,7 @@ CHECKS: dict[str, ServiceCheck] = {
             lambda s: reverse("postmortems:incidents"),
             params={"window_days": 180, "grace_days": 7, "max_severity": 2},
             applies_to="services with such incidents",
+            short="Postmortems",
         ),
     )
 }
