@@ -25,7 +25,8 @@ def test_lead_fixes_a_runbook_link_and_the_checks_move(page, browser, live_serve
     page.goto(f"{live_server.url}{cast.service.get_absolute_url()}")
     row = page.locator("#service-checks tr[data-check=runbook_link]")
     assert row.locator("[data-state=fail]").count() == 1
-    assert "1 of 2 SEV1-2 incidents" in page.locator("#service-checks tr[data-check=postmortems_published]").inner_text()
+    postmortems = page.locator("#service-checks tr[data-check=postmortems_published]")
+    assert "1 of 2 SEV1-2 incidents" in postmortems.inner_text()
     screenshot(page, "servicechecks-service-panel")
     row.get_by_role("link", name="Fix it").click()
     page.fill("input[name=runbook_url]", "https://wiki.example.test/checkout")
