@@ -98,3 +98,34 @@ def test_api_results_filtered_by_team(cast, api_for):
 
 def test_html_matrix_of_the_service_page_is_unchanged_by_the_panel(cast, client_for):
     assert_matrix(client_for, cast.service.get_absolute_url(), HTML_SHARED_READ)
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_pages_and_api_cost_the_same_for_5_and_50_services(cast, client_for, api_for):
+    from tests.factories import ServiceFactory
+
+    def counts():
+        return (
+            _queries(api_for("leader"), reverse("api:service-checks-list") + "?page_size=100"),
+            _queries(client_for("leader"), reverse("servicechecks:index")),
+            _queries(client_for("lead"), cast.team.get_absolute_url()),
+        )
+
+    for i in range(3):
+        f.slo(ServiceFactory(team=cast.team, name=f"s{i}", tier=1))
+    counts()  # warm the per-process caches (memberships, sessions) so both rounds compare alike
+    few = counts()
+    for i in range(3, 48):
+        s = ServiceFactory(team=cast.team if i % 2 else cast.other_team, name=f"s{i}", tier=1 + i % 3)
+        if i % 3 == 0:
+            f.mapping(s, "opsgenie")
+    assert cast.org.services.count() == 50
+    assert counts() == few
