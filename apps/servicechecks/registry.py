@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from django.db.models import Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -71,16 +72,32 @@ class ServiceCheck:
         return {**self.params, **(overrides or {})}
 
 
+_SENTINEL = 987654321
+
+
+@lru_cache(maxsize=64)
+def _pattern(name: str, with_id: bool) -> str:
+    return reverse(name, args=[_SENTINEL] if with_id else [])
+
+
+def _path(name: str, pk: int | None = None) -> str:
+    """reverse() for a URL with at most one integer id, resolved once per URL name (the evaluator
+    builds thousands of links; resolving each costs more than the query)."""
+    if pk is None:
+        return _pattern(name, False)
+    return _pattern(name, True).replace(str(_SENTINEL), str(int(pk)))
+
+
 def _end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def _service_edit(s: ServiceRef) -> str:
-    return reverse("teams:service_edit", args=[s.id])
+    return _path("teams:service_edit", s.id)
 
 
 def _team_page(s: ServiceRef) -> str:
-    return reverse("teams:detail", args=[s.team_id])
+    return _path("teams:detail", s.team_id)
 
 
 def _tier_applies(s: ServiceRef, params: dict) -> bool:
@@ -125,7 +142,7 @@ def _runbook_annotate(today, params):
 
 def _runbook_judge(s, v, params, today):
     if v["linked"]:
-        return Result(True, "A runbook record covers this service.", reverse("sre:runbooks") + f"?service={s.id}")
+        return Result(True, "A runbook record covers this service.", _path("sre:runbooks") + f"?service={s.id}")
     if v["runbook_url"]:
         return Result(True, "The service links a runbook.", v["runbook_url"])
     return Result(False, "No runbook link and no runbook record covers this service.", _service_edit(s))
@@ -149,12 +166,12 @@ def _reviewed_annotate(today, params):
 def _reviewed_judge(s, v, params, today):
     if not _tier_applies(s, params):
         return Result(None, f"Only {_tiers_words(params)} services need a reviewed runbook.")
-    link = reverse("sre:runbooks")
+    link = _path("sre:runbooks")
     if v["reviewed"]:
         return Result(True, f"A runbook for it was reviewed in the last {params['days']} days.", link)
     if v["any"]:
         return Result(False, f"No runbook for it was reviewed in the last {params['days']} days.", link)
-    return Result(False, "No runbook record covers this service.", reverse("sre:runbook_create") + f"?service={s.id}")
+    return Result(False, "No runbook record covers this service.", _path("sre:runbook_create") + f"?service={s.id}")
 
 
 # --- repository linked --------------------------------------------------------------------
@@ -177,7 +194,7 @@ def _repo_annotate(today, params):
 
 def _repo_judge(s, v, params, today):
     if v["mapped"]:
-        return Result(True, "A GitHub or GitLab repository maps to it.", reverse("delivery:integrations"))
+        return Result(True, "A GitHub or GitLab repository maps to it.", _path("delivery:integrations"))
     if v["repository_url"]:
         return Result(True, "The service links its repository.", v["repository_url"])
     return Result(False, "No repository link and no GitHub or GitLab mapping.", _service_edit(s))
@@ -191,7 +208,7 @@ def _oncall_annotate(today, params):
 
 
 def _oncall_judge(s, v, params, today):
-    link = reverse("delivery:integrations")
+    link = _path("delivery:integrations")
     if not _tier_applies(s, params):
         return Result(None, f"Only {_tiers_words(params)} services need an on-call source.")
     if v["mapped"]:
@@ -212,8 +229,8 @@ def _slo_judge(s, v, params, today):
     if not _tier_applies(s, params):
         return Result(None, f"Only {_tiers_words(params)} services need an SLO.")
     if v["slo"]:
-        return Result(True, "It has an SLO.", reverse("slos:catalog") + f"?service={s.id}")
-    return Result(False, "It has no SLO.", reverse("slos:create"))
+        return Result(True, "It has an SLO.", _path("slos:catalog") + f"?service={s.id}")
+    return Result(False, "It has no SLO.", _path("slos:create"))
 
 
 # --- production deployment in the last N days ---------------------------------------------
@@ -240,7 +257,7 @@ def _deploy_annotate(today, params):
 def _deploy_judge(s, v, params, today):
     if s.lifecycle != "production":
         return Result(None, "Only services in production need recent deployments.")
-    link = reverse("delivery:deployments") + f"?service={s.id}"
+    link = _path("delivery:deployments") + f"?service={s.id}"
     if v["recent"]:
         return Result(True, f"Deployed to production successfully in the last {params['days']} days.", link)
     return Result(False, f"No successful production deployment in the last {params['days']} days.", link)
@@ -263,7 +280,7 @@ def _alerts_annotate(today, params):
 
 
 def _alerts_judge(s, v, params, today):
-    link = reverse("slos:alert_settings", args=[s.team_id])
+    link = _path("slos:alert_settings", s.team_id)
     if not v["alerting"]:
         return Result(None, "No SLO of this service evaluates burn-rate alerts.")
     if v["routed"]:
@@ -320,8 +337,8 @@ def _pm_judge(s, v, params, today):
     published = due - missing
     reason = f"{published} of {due} {sev} incidents have a published postmortem."
     if not missing:
-        return Result(True, reason, reverse("postmortems:incidents") + f"?service={s.id}")
-    return Result(False, reason, reverse("postmortems:incident_detail", args=[v["first_missing"]]))
+        return Result(True, reason, _path("postmortems:incidents") + f"?service={s.id}")
+    return Result(False, reason, _path("postmortems:incident_detail", v["first_missing"]))
 
 
 CHECKS: dict[str, ServiceCheck] = {
@@ -351,7 +368,7 @@ CHECKS: dict[str, ServiceCheck] = {
             "A runbook record covering the service was reviewed in the last 180 days.",
             _reviewed_annotate,
             _reviewed_judge,
-            lambda s: reverse("sre:runbooks"),
+            lambda s: _path("sre:runbooks"),
             params={"days": 180, "tiers": (1,)},
             applies_to="tier-1 services",
             short="Runbook reviewed",
@@ -371,7 +388,7 @@ CHECKS: dict[str, ServiceCheck] = {
             "An active PagerDuty or Opsgenie integration maps to the service.",
             _oncall_annotate,
             _oncall_judge,
-            lambda s: reverse("delivery:integrations"),
+            lambda s: _path("delivery:integrations"),
             params={"tiers": (1, 2)},
             applies_to="tier-1 and tier-2 services",
             short="On-call",
@@ -382,7 +399,7 @@ CHECKS: dict[str, ServiceCheck] = {
             "At least one SLO measures the service.",
             _slo_annotate,
             _slo_judge,
-            lambda s: reverse("slos:create"),
+            lambda s: _path("slos:create"),
             params={"tiers": (1,)},
             applies_to="tier-1 services",
             short="SLO",
@@ -393,7 +410,7 @@ CHECKS: dict[str, ServiceCheck] = {
             "A successful production deployment finished in the last 30 days.",
             _deploy_annotate,
             _deploy_judge,
-            lambda s: reverse("delivery:deployments") + f"?service={s.id}",
+            lambda s: _path("delivery:deployments") + f"?service={s.id}",
             params={"days": 30},
             applies_to="services in production",
             short="Deployed",
@@ -404,7 +421,7 @@ CHECKS: dict[str, ServiceCheck] = {
             "The owning team's SLO alert settings name an e-mail or a webhook.",
             _alerts_annotate,
             _alerts_judge,
-            lambda s: reverse("slos:alert_settings", args=[s.team_id]),
+            lambda s: _path("slos:alert_settings", s.team_id),
             applies_to="services with an SLO that evaluates burn-rate alerts",
             short="Alerts routed",
         ),
@@ -415,7 +432,7 @@ CHECKS: dict[str, ServiceCheck] = {
             "has a published postmortem.",
             _pm_annotate,
             _pm_judge,
-            lambda s: reverse("postmortems:incidents"),
+            lambda s: _path("postmortems:incidents"),
             params={"window_days": 180, "grace_days": 7, "max_severity": 2},
             applies_to="services with such incidents",
             short="Postmortems",

@@ -2,14 +2,18 @@
 
 Query cost: `evaluate` is ONE query for any number of services and checks (each check adds
 EXISTS/subquery annotations to it); `team_results`/`team_summary` are that same one query.
+On PostgreSQL that query runs with JIT off (`SET LOCAL` in a transaction): for 1,000 services
+JIT spent ~135 ms compiling a query that runs in ~140 ms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from . import registry
@@ -51,25 +55,41 @@ def evaluate(
     return _evaluate(check_keys, services, today=today, params=params)[0]
 
 
-def _evaluate(check_keys, services, *, today, params):
+@contextmanager
+def _no_jit():
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _evaluate(check_keys, services, *, today, params, no_jit: bool = True):
     keys = _keys(check_keys)
     params = params or {}
     checks = [(registry.CHECKS[k], registry.CHECKS[k].params_with(params.get(k))) for k in keys]
-    annotations = {}
+    annotations, plan = {}, []
     for check, p in checks:
+        names = []
         for name, expr in check.annotate(today, p).items():
             annotations[f"{check.key}__{name}"] = expr
-    rows = services.order_by().values(*_BASE).annotate(**annotations) if keys else []
+            names.append((name, f"{check.key}__{name}"))
+        plan.append((check.key, check.judge, p, names))
+    rows = []
+    if keys:
+        with _no_jit() if no_jit else nullcontext():
+            rows = list(services.order_by().values(*_BASE).annotate(**annotations))
     out: dict[tuple[str, int], Result] = {}
     service_team: dict[int, int] = {}
     for row in rows:
         ref = ServiceRef(id=row["id"], team_id=row["team_id"], tier=row["tier"], lifecycle=row["lifecycle"])
         service_team[ref.id] = ref.team_id
-        base = {"runbook_url": row["runbook_url"], "repository_url": row["repository_url"]}
-        for check, p in checks:
-            prefix = f"{check.key}__"
-            values = {**base, **{k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix)}}
-            out[(check.key, ref.id)] = check.judge(ref, values, p, today)
+        for key, judge, p, names in plan:
+            values = {"runbook_url": row["runbook_url"], "repository_url": row["repository_url"]}
+            for short, full in names:
+                values[short] = row[full]
+            out[(key, ref.id)] = judge(ref, values, p, today)
     return out, service_team
 
 
@@ -77,7 +97,8 @@ def service_results(service, *, today: date) -> list[tuple[registry.ServiceCheck
     """Every check's result for one service, in registry order (one query)."""
     from apps.teams.models import Service
 
-    results = evaluate(None, Service.objects.filter(pk=service.pk), today=today)
+    # One row: too cheap for PostgreSQL to JIT-compile, so no transaction around it.
+    results = _evaluate(None, Service.objects.filter(pk=service.pk), today=today, params=None, no_jit=False)[0]
     return [(check, results[(check.key, service.pk)]) for check in registry.CHECKS.values()]
 
 

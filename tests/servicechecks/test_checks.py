@@ -167,10 +167,10 @@ def test_postmortems_published_for_sev1_2_incidents_past_the_grace_days():
     assert _all("postmortems_published", [fresh, minor], grace_days=0, max_severity=3) == [False, False]
 
 
-def test_evaluate_all_checks_for_one_service_in_one_query(django_assert_num_queries):
+def test_evaluate_all_checks_for_one_service_in_one_query(assert_one_select):
     team = TeamFactory()
     s = _svc(team, tier=3)
-    with django_assert_num_queries(1):
+    with assert_one_select():
         results = selectors.evaluate(None, Service.objects.filter(pk=s.pk), today=TODAY)
     assert {k for k, _ in results} == set(registry.KEYS)
     # A bare tier-3 service: no lead, no runbook link, no repository, not deployed; the rest do not apply.
