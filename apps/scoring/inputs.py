@@ -30,6 +30,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     from apps.assessments.selectors import latest_submitted_scores
     from apps.delivery.selectors import team_dora
     from apps.postmortems.selectors import team_learning
+    from apps.servicechecks.selectors import team_facts as team_service_checks
     from apps.slos.selectors import team_reliability
     from apps.sre.selectors import team_gate, team_runbooks, team_toil
 
@@ -49,6 +50,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
     toil = team_toil(team_ids=team_ids, until=until)
     runbooks = team_runbooks(team_ids=team_ids, until=until)
     gate = team_gate(team_ids=team_ids, until=until)
+    service_checks = team_service_checks(team_ids=team_ids, today=as_of)
     windows = {
         "dora_days": DORA_WINDOW_DAYS,
         "dora_until": as_of,
@@ -68,6 +70,7 @@ def gather(*, team_ids, as_of: date) -> dict[int, dict]:
                 "toil": toil.get(tid) or {},
                 "runbooks": runbooks.get(tid) or {},
                 "gate": gate.get(tid) or {},
+                "services": service_checks.get(tid) or {},
                 "windows": windows,
             }
         )

@@ -274,6 +274,35 @@ _METRICS.append(
     )
 )
 
+
+def _service_check(key: str) -> Callable[[dict], float | None]:
+    """Share of the team's services that pass service check `key`, of those it applies to (None: none)."""
+
+    def fn(facts):
+        entry = _get(facts, "services", key) or {}
+        applicable = entry.get("applicable")
+        return entry["passing"] / applicable if applicable else None
+
+    return fn
+
+
+def _service_check_metrics() -> list[Metric]:
+    from apps.servicechecks import registry  # pure definitions: no queries at import
+
+    return [
+        Metric(
+            f"services.{c.key}",
+            f"Services passing: {c.label.lower()} ({c.applies_to})",
+            "ratio",
+            _service_check(c.key),
+            "servicechecks",
+        )
+        for c in registry.CHECKS.values()
+    ]
+
+
+_METRICS += _service_check_metrics()
+
 METRICS: dict[str, Metric] = {m.key: m for m in _METRICS}
 
 

@@ -77,6 +77,7 @@ LOCAL_APPS = [
     "apps.scoring",
     "apps.sre",
     "apps.notifications",
+    "apps.servicechecks",
     "apps.initiatives",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

@@ -94,7 +94,9 @@ def _queries_to_score(n_teams):
 def test_query_count_does_not_grow_with_teams(db):
     small, large = _queries_to_score(2), _queries_to_score(15)
     assert small == large, f"2 teams: {small} queries, 15 teams: {large}"
-    assert small <= 22  # 22 measured: 13 for the pillars, 6 for toil, 1 for runbooks, 2 for the gate (apps.sre)
+    # 23 measured: the pillars, toil, runbooks and the gate, then 4 for the service checks (apps.servicechecks:
+    # one SELECT with JIT off, i.e. SAVEPOINT, SET LOCAL jit = off, the SELECT, RELEASE).
+    assert small <= 23
 
 
 def test_granted_exemption_counts_until_it_expires(cast, requested):
