@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.apps import apps as django_apps
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -23,7 +22,6 @@ from apps.teams.models import Service, Team
 from . import charts, progress
 from .models import Initiative, InitiativeCheck, InitiativeProgress
 
-SERVICECHECKS_APP = "apps.servicechecks"
 
 
 def may_manage(user, organization) -> bool:
@@ -36,16 +34,10 @@ def may_graduate(user, organization) -> bool:
     return permissions.is_system(user) or permissions.is_org_admin(user, organization)
 
 
-# --- service checks (plugged in when apps.servicechecks is installed) ---------------------------
-
-
-def service_checks_available() -> bool:
-    return django_apps.is_installed(SERVICECHECKS_APP)
+# --- service checks (apps.servicechecks judges them) ---------------------------------------------
 
 
 def service_check_choices() -> list[tuple[str, str]]:
-    if not service_checks_available():
-        return []
     from apps.servicechecks import registry
 
     return list(registry.choices())
@@ -56,8 +48,8 @@ def service_check_label(key: str) -> str:
 
 
 def _service_results(keys: list[str], service_ids: set[int], today: date) -> dict[tuple[str, int], tuple]:
-    """{(check key, service id): (passed True/False/None, reason, link)}; empty without the app."""
-    if not keys or not service_ids or not service_checks_available():
+    """{(check key, service id): (passed True/False/None, reason, link)}."""
+    if not keys or not service_ids:
         return {}
     from apps.servicechecks import selectors as sc
 

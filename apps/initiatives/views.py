@@ -110,7 +110,7 @@ def create(request):
             "formset": formset,
             "initiative": None,
             "nav_section": "initiatives",
-            "service_checks": selectors.service_checks_available(),
+            "service_checks": True,
         },
     )
 
@@ -150,7 +150,7 @@ def edit(request, pk):
             "formset": formset,
             "initiative": initiative,
             "nav_section": "initiatives",
-            "service_checks": selectors.service_checks_available(),
+            "service_checks": True,
         },
     )
 

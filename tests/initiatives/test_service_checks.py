@@ -61,6 +61,26 @@ def test_unknown_service_check_is_refused(cast, runbook_check):
         )
 
 
-def test_without_the_servicechecks_app_there_are_no_service_checks(cast):
-    assert selectors.service_checks_available() is False
-    assert selectors.service_check_choices() == []
+def test_real_service_check_moves_when_the_runbook_is_linked(cast):
+    """No hand-given results: apps.servicechecks judges `runbook_link` on the services' own fields."""
+    cast.service.runbook_url = "https://runbooks.example.com/checkout-api"
+    cast.service.save(update_fields=["runbook_url"])
+    second = ServiceFactory(team=cast.team, name="checkout-worker", tier=1, runbook_url="")
+    assert ("runbook_link", "Runbook link present") in selectors.service_check_choices()
+    initiative = services.initiative_create(
+        actor=permissions.SYSTEM,
+        organization=cast.org,
+        name="Every service links a runbook",
+        reason="On-call needs it at 3 a.m.",
+        start_date=cast.org.created_at.date(),
+        target_date=cast.org.created_at.date().replace(year=cast.org.created_at.year + 1),
+        teams=[cast.team],
+        checks=[{"kind": "service", "service_check": "runbook_link"}],
+    )
+    scope = selectors.evaluate(initiative)
+    assert [(i.passed, i.outcomes[0].actual) for i in scope.items] == [(False, "1 of 2 services")]
+    second.runbook_url = "https://runbooks.example.com/checkout-worker"
+    second.save(update_fields=["runbook_url"])
+    scope = selectors.evaluate(initiative)
+    assert [(i.passed, i.outcomes[0].actual) for i in scope.items] == [(True, "2 of 2 services")]
+    assert (scope.passing, scope.total) == (1, 1)
