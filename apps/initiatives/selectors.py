@@ -23,7 +23,6 @@ from . import charts, progress
 from .models import Initiative, InitiativeCheck, InitiativeProgress
 
 
-
 def may_manage(user, organization) -> bool:
     """Org admins and leaders (and the system) create and change initiatives: an initiative is the
     organization's, not a team's record. Adding checks to the rubric (graduating) is the org admins'."""
