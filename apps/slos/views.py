@@ -79,7 +79,7 @@ def catalog(request):
 
 def _burn_rows(status: selectors.SLOStatus, slo: SLO, policies) -> list[dict]:
     rows = []
-    for rule in services.slo_alert_rules(slo, policies, status.period_hours):
+    for rule in selectors.slo_alert_rules(slo, policies, status.period_hours):
         long_burn = status.burn_rates.get(rule.long_window)
         short_burn = status.burn_rates.get(rule.short_window)
         rows.append(
@@ -101,7 +101,7 @@ def slo_detail(request, pk):
     status = selectors.stored_statuses([SLO.objects.select_related("status_record").get(pk=slo.pk)])[slo.pk]
     series = selectors.slo_series(slo, now=status.as_of)
     policy = selectors.policy_for(slo)
-    alert_policies = services.slo_alert_policies([slo.pk]).get(slo.pk, [])
+    alert_policies = selectors.slo_alert_policies([slo.pk]).get(slo.pk, [])
     burndown = {
         "type": "line",
         "data": {
@@ -199,9 +199,7 @@ def slo_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.slo_fields()
         sli = data.pop("sli")
-        if not permissions.can_create(request.user, SLO, team=sli.service.team):
-            raise PermissionDenied
-        if _save_form(form, lambda: result.setdefault("slo", services.slo_create(sli=sli, **data))):
+        if _save_form(form, lambda: result.setdefault("slo", services.slo_create(actor=request.user, sli=sli, **data))):
             messages.success(request, f"Created SLO {result['slo'].name}.")
             return redirect(result["slo"])
     return render(request, "slos/slo_form.html", {"form": form, "slo": None})
@@ -213,10 +211,8 @@ def slo_edit(request, pk):
     form = SLOForm(request.POST or None, instance=slo, user=request.user, organization=slo.organization)
     if request.method == "POST" and form.is_valid():
         data = form.slo_fields()
-        if not permissions.can_create(request.user, SLO, team=data["sli"].service.team):
-            raise PermissionDenied
         slo.refresh_from_db()
-        if _save_form(form, lambda: services.slo_update(slo=slo, **data)):
+        if _save_form(form, lambda: services.slo_update(actor=request.user, slo=slo, **data)):
             messages.success(request, f"Saved {slo.name}.")
             return redirect(slo)
     return render(request, "slos/slo_form.html", {"form": form, "slo": slo})
@@ -228,7 +224,7 @@ def slo_delete(request, pk):
     if request.method != "POST":
         return render(request, "slos/slo_confirm_delete.html", {"slo": slo})
     name = slo.name
-    services.slo_delete(slo=slo)
+    services.slo_delete(actor=request.user, slo=slo)
     messages.success(request, f"Deleted SLO {name}.")
     return redirect("slos:catalog")
 
@@ -248,7 +244,7 @@ def policy_edit(request, pk):
         if _save_form(
             form,
             lambda: services.policy_set(
-                team=team, slo=scope, name=data["name"], steps=data["steps"], notes=data["notes"]
+                actor=request.user, team=team, slo=scope, name=data["name"], steps=data["steps"], notes=data["notes"]
             ),
         ):
             messages.success(request, "Saved the error budget policy.")
@@ -284,7 +280,7 @@ def sli_detail(request, pk):
             "last_sample": last,
             "last_sample_at": datetime.fromtimestamp(last[0], UTC) if last else None,
             "can_edit": permissions.can_change(request.user, sli),
-            "prometheus_url": services.prometheus_url_for(sli),
+            "prometheus_url": selectors.prometheus_url_for(sli),
         },
     )
 
@@ -300,9 +296,10 @@ def sli_create(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         service = data.pop("service")
-        if not permissions.can_create(request.user, SLI, team=service.team):
-            raise PermissionDenied
-        if _save_form(form, lambda: result.setdefault("sli", services.sli_create(service=service, **data))):
+        if _save_form(
+            form,
+            lambda: result.setdefault("sli", services.sli_create(actor=request.user, service=service, **data)),
+        ):
             messages.success(request, f"Created SLI {result['sli'].name}.")
             return redirect(result["sli"])
     return render(request, "slos/sli_form.html", {"form": form, "sli": None})
@@ -314,10 +311,8 @@ def sli_edit(request, pk):
     form = SLIForm(request.POST or None, instance=sli, user=request.user, organization=sli.organization)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        if not permissions.can_create(request.user, SLI, team=data["service"].team):
-            raise PermissionDenied
         sli.refresh_from_db()
-        if _save_form(form, lambda: services.sli_update(sli=sli, **data)):
+        if _save_form(form, lambda: services.sli_update(actor=request.user, sli=sli, **data)):
             messages.success(request, f"Saved {sli.name}.")
             return redirect(sli)
     return render(request, "slos/sli_form.html", {"form": form, "sli": sli})
@@ -346,7 +341,7 @@ def alert_settings(request, team_id):
     form = AlertSettingsForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if _save_form(form, lambda: services.alert_settings_set(team=team, **data)):
+        if _save_form(form, lambda: services.alert_settings_set(actor=request.user, team=team, **data)):
             messages.success(request, f"Saved where {team.name} hears about burn-rate alerts.")
             return redirect(team)
     return render(request, "slos/alert_settings_form.html", {"form": form, "team": team})
