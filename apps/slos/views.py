@@ -19,7 +19,7 @@ from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
-from . import maths, openslo, selectors, services
+from . import charts, maths, openslo, selectors, services
 from .forms import AlertSettingsForm, OpenSLOImportForm, PolicyForm, SLIForm, SLOForm
 from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
 
@@ -102,58 +102,6 @@ def slo_detail(request, pk):
     series = selectors.slo_series(slo, now=status.as_of)
     policy = selectors.policy_for(slo)
     alert_policies = selectors.slo_alert_policies([slo.pk]).get(slo.pk, [])
-    burndown = {
-        "type": "line",
-        "data": {
-            "labels": series["labels"],
-            "datasets": [
-                {
-                    "label": "Error budget left (%)",
-                    "data": series["remaining"],
-                    "borderColor": "#0d6efd",
-                    "backgroundColor": "rgba(13,110,253,.08)",
-                    "fill": True,
-                    "pointRadius": 0,
-                    "spanGaps": True,
-                    "tension": 0.1,
-                }
-            ],
-        },
-        "options": {
-            "maintainAspectRatio": False,
-            "interaction": {"intersect": False, "mode": "index"},
-            "scales": {"x": {"ticks": {"maxTicksLimit": 8}}, "y": {"title": {"display": True, "text": "%"}}},
-        },
-    }
-    sli_chart = {
-        "type": "line",
-        "data": {
-            "labels": series["labels"],
-            "datasets": [
-                {
-                    "label": "SLI (%)",
-                    "data": series["sli"],
-                    "borderColor": "#198754",
-                    "pointRadius": 0,
-                    "spanGaps": False,
-                    "borderWidth": 1.5,
-                },
-                {
-                    "label": "Target (%)",
-                    "data": [series["target_percent"]] * len(series["labels"]),
-                    "borderColor": "#dc3545",
-                    "borderDash": [6, 4],
-                    "pointRadius": 0,
-                    "borderWidth": 1,
-                },
-            ],
-        },
-        "options": {
-            "maintainAspectRatio": False,
-            "interaction": {"intersect": False, "mode": "index"},
-            "scales": {"x": {"ticks": {"maxTicksLimit": 8}}},
-        },
-    }
     return render(
         request,
         "slos/slo_detail.html",
@@ -167,8 +115,8 @@ def slo_detail(request, pk):
             # Other apps' panels (e.g. the release gate's decisions).
             "panels": panels.render_context("slo", request, slo),
             "policy_reached": maths.policy_steps_reached(policy.steps, status.consumed) if policy else [],
-            "burndown_json": chart_attr(burndown),
-            "sli_json": chart_attr(sli_chart),
+            "burndown_json": chart_attr(charts.budget_burndown(series)),
+            "sli_json": chart_attr(charts.sli_against_target(series)),
             "series_step": maths.duration_label(series["step"]),
             "has_series": any(v is not None for v in series["sli"]),
             "can_edit": permissions.can_change(request.user, slo),
@@ -391,40 +339,3 @@ def openslo_export(request):
     response = HttpResponse(openslo.export_documents(list(qs)), content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{org.slug}-openslo.yaml"'
     return response
-
-
-# --- panels on the team and service pages ------------------------------------------
-
-
-def team_panel(request, team) -> dict:
-    slos = selectors.slos_for_services(service_ids=team.services.values_list("pk", flat=True))
-    selectors.ensure_stored(slos)
-    summary = selectors.team_reliability(team_ids=[team.pk])[team.pk]
-    slos = list(slos.select_related("status_record"))
-    statuses = selectors.stored_statuses(slos)
-    rows = sorted(
-        ((s, statuses[s.pk]) for s in slos),
-        key=lambda r: (r[1].remaining is None, r[1].remaining or 0),
-    )
-    return {
-        "team": team,
-        "summary": summary,
-        "as_of": min((st.as_of for _, st in rows), default=None),
-        "tiers": [(tier, summary["coverage_by_tier"][tier]) for tier in (1, 2, 3)],
-        "rows": rows[:8],
-        "more": max(len(rows) - 8, 0),
-        "can_configure": permissions.can_create(request.user, AlertSettings, team=team),
-    }
-
-
-def service_panel(request, service) -> dict:
-    slos = selectors.slos_for_services(service_ids=[service.pk])
-    selectors.ensure_stored(slos)
-    slos = list(slos.select_related("status_record"))
-    statuses = selectors.stored_statuses(slos)
-    return {
-        "service": service,
-        "as_of": min((st.as_of for st in statuses.values()), default=None),
-        "rows": [(s, statuses[s.pk]) for s in slos],
-        "can_add": permissions.can_create(request.user, SLI, team=service.team),
-    }

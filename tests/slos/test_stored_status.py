@@ -236,3 +236,39 @@ def test_the_command_recomputes_all_or_the_due(cast):
     assert "1 SLO status(es) recomputed" in out.getvalue()
     with pytest.raises(CommandError, match="--all"):
         call_command("slo_status")
+
+
+def test_a_changed_target_or_window_is_stored_at_once(cast):
+    """Editing an SLO refreshes its stored status in the same call (no wait for the tick)."""
+    now_ts = live_now_ts()
+    sli = make_sli(cast.service)
+    slo = make_slo(sli, target="0.99", window_days=1)
+    fill(sli, start_ts=now_ts - HOUR, end_ts=now_ts, good=990, total=1000)  # 12 buckets: 11,880 of 12,000
+    services.slo_update(actor=permissions.SYSTEM, slo=slo, target="0.99")
+    record = assert_stored_is_fresh(slo)
+    assert (record.good, record.total) == (11_880.0, 12_000.0)
+    assert record.consumed == pytest.approx(1.0)  # 1% bad of a 1% budget
+    assert record.state == "exhausted"
+    services.slo_update(actor=cast.lead, slo=SLO.objects.get(pk=slo.pk), target="0.98")
+    record = assert_stored_is_fresh(slo)
+    assert (record.consumed, record.remaining) == (pytest.approx(0.5), pytest.approx(0.5))
+    # A 7-day window over the same hour: the same counts, the same half of the budget.
+    services.slo_update(actor=cast.lead, slo=SLO.objects.get(pk=slo.pk), window_days=7)
+    record = assert_stored_is_fresh(slo)
+    assert (record.good, record.total, record.remaining) == (11_880.0, 12_000.0, pytest.approx(0.5))
+
+
+def test_a_timeslice_slo_is_stored_as_computed(cast):
+    sli = make_sli(cast.service)
+    slo = make_slo(
+        sli, target="0.9", window_days=1, budgeting="timeslices", timeslice_seconds=300, timeslice_target="0.99"
+    )
+    # 24 hours of buckets: 2 of every 12 below the slice target (980/1000), the rest clean.
+    for hour in range(24):
+        start = NOW_TS - DAY + hour * HOUR
+        fill(sli, start_ts=start, end_ts=start + 2 * 300, good=980, total=1000)
+        fill(sli, start_ts=start + 2 * 300, end_ts=start + HOUR, good=1000, total=1000)
+    services.slo_status_refresh(actor=permissions.SYSTEM, slo_ids=[slo.pk], now=NOW)
+    record = assert_stored_is_fresh(slo)
+    assert (record.good, record.total) == (240.0, 288.0)  # good slices of all slices
+    assert record.consumed == pytest.approx((48 / 288) / 0.1)
