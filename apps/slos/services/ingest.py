@@ -177,11 +177,14 @@ def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], latest
             )
 
 
-def _samples_upsert_sqlite(rows: list[tuple[int, int, float, float]]) -> None:
+def _samples_upsert_sqlite(rows: list[tuple[int, int, float, float]], *, using=None) -> None:
     """The embedded default: one prepared upsert run for every row (bulk_create would
-    build a model instance per row, ten times slower for a 30-day backfill)."""
+    build a model instance per row, ten times slower for a 30-day backfill).
+
+    `using`: another SQLite connection (the property test holding it equal to the PostgreSQL
+    path, tests/slos/test_ingest_twins.py)."""
     table, rollups = SLISample._meta.db_table, SLIRollup._meta.db_table
-    with connection.cursor() as cursor:
+    with (using or connection).cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (sli_id, bucket, good, total) VALUES (%s, %s, %s, %s) "  # noqa: S608
             "ON CONFLICT (sli_id, bucket) DO UPDATE SET good = excluded.good, total = excluded.total",
