@@ -47,6 +47,7 @@ def setup(days: int) -> tuple[int, str]:
 
     from apps.accounts.models import User
     from apps.accounts.services import api_token_create
+    from apps.core import permissions
     from apps.core.permissions import SYSTEM
     from apps.slos import services as slo_services
     from apps.slos.models import ErrorBudgetPolicy
@@ -61,10 +62,10 @@ def setup(days: int) -> tuple[int, str]:
     now = int(time.time()) // BUCKET * BUCKET
     start = now - days * 86400
     for name, good in (("Availability", 999.5), ("Latency", 980.0)):
-        sli = slo_services.sli_create(service=service, name=name, source="push")
-        slo_services.slo_create(sli=sli, name=f"{name} 99%", target=Decimal("0.99"))
+        sli = slo_services.sli_create(actor=permissions.SYSTEM, service=service, name=name, source="push")
+        slo_services.slo_create(actor=permissions.SYSTEM, sli=sli, name=f"{name} 99%", target=Decimal("0.99"))
         rows = [(sli.pk, b, good, 1000.0) for b in range(start, now, BUCKET)]
-        slo_services.samples_upsert(rows)
+        slo_services.samples_upsert(rows, actor=permissions.SYSTEM)
     _, raw = api_token_create(actor=ci, user=ci, name="bench ci")
     return service.pk, raw
 

@@ -76,6 +76,7 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
     from rest_framework.test import APIClient
 
     from apps.accounts.models import User
+    from apps.core import permissions
     from apps.core.permissions import SYSTEM
     from apps.slos import services
     from apps.slos.models import SLI, SLIRollup, SLISample
@@ -137,17 +138,17 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
         return time.perf_counter() - started
 
     def upsert(i, batch):
-        services.samples_upsert(rows[i : i + batch])
+        services.samples_upsert(rows[i : i + batch], actor=permissions.SYSTEM)
 
     def push(i, batch):
-        services.samples_push(user=user, items=items[i : i + batch])
+        services.samples_push(actor=user, items=items[i : i + batch])
 
     def push_http(i, batch):
         response = api.post("/api/v1/slo-samples/", data=bodies[i // batch], content_type="application/json")
         assert response.status_code == 201, response.content[:300]
 
     def validate(i, batch):
-        services.validate_push(user=user, items=items[i : i + batch])
+        services.validate_push(actor=user, items=items[i : i + batch])
 
     def raw_copy(i, batch):
         # Into the samples table itself (as large as the upsert's), nothing else: no lock, no
@@ -169,8 +170,8 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
     }
     results = {k: [] for k in labels}
     ratios = {k: [] for k in labels if k != "copy"}
-    original = services._queue_alert_evaluation
-    services._queue_alert_evaluation = lambda ids: None  # a worker's job in production, left out here
+    original = services.ingest._queue_alert_evaluation
+    services.ingest._queue_alert_evaluation = lambda ids: None  # a worker's job in production, left out here
     clear()
     try:
         for _ in range(repeat):
@@ -189,7 +190,7 @@ def bench_ingest(n_rows: int, repeat: int) -> list[str]:
                 if key != "copy":
                     ratios[key].append(rep["copy"] / seconds)
     finally:
-        services._queue_alert_evaluation = original
+        services.ingest._queue_alert_evaluation = original
     clear()
     lines = []
     for key, label in labels.items():
@@ -330,7 +331,8 @@ def bench_status(org, small_org, small_team, admin, now_ts: int, repeat: int):
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
-    from apps.slos import services
+    from apps.core import permissions
+    from apps.slos import selectors, services
     from apps.slos.models import SLI, SLO, SLIRollup, SLOStatusRecord
 
     t0 = datetime.fromtimestamp(now_ts, UTC)
@@ -354,7 +356,7 @@ def bench_status(org, small_org, small_team, admin, now_ts: int, repeat: int):
             cursor.fetchall()
         bare.append(time.perf_counter() - started)
         started = time.perf_counter()
-        services.slo_status_refresh(slo_ids=slo_ids, now=t0)
+        services.slo_status_refresh(actor=permissions.SYSTEM, slo_ids=slo_ids, now=t0)
         full.append(time.perf_counter() - started)
     per_slo = [s / n * 1000 for s in full]
     states = dict(
@@ -385,18 +387,18 @@ def bench_status(org, small_org, small_team, admin, now_ts: int, repeat: int):
             with transaction.atomic():
                 rows = [(s, now_ts, 700.0, 700.0) for s in synced]
                 started = time.perf_counter()
-                services.samples_upsert(rows)
+                services.samples_upsert(rows, actor=permissions.SYSTEM)
                 SLI.objects.filter(pk__in=synced).update(data_changed_at=t1 - timedelta(seconds=1))  # pinned clock
-                refreshed = services.slo_status_refresh(sli_ids=synced, now=t1)
+                refreshed = services.slo_status_refresh(actor=permissions.SYSTEM, sli_ids=synced, now=t1)
                 sync_s.append(time.perf_counter() - started)
-                tick_n.append(services.slo_statuses_due(now=t1).filter(organization=org).count())
+                tick_n.append(selectors.slo_statuses_due(now=t1).filter(organization=org).count())
                 started = time.perf_counter()
-                services.alerts_evaluate_all(now=t1)
+                services.alerts_evaluate_all(actor=permissions.SYSTEM, now=t1)
                 tick_s.append(time.perf_counter() - started)
                 later = t0 + timedelta(hours=1)
-                hour_n.append(services.slo_statuses_due(now=later).filter(organization=org).count())
+                hour_n.append(selectors.slo_statuses_due(now=later).filter(organization=org).count())
                 started = time.perf_counter()
-                services.alerts_evaluate_all(now=later)
+                services.alerts_evaluate_all(actor=permissions.SYSTEM, now=later)
                 hour_s.append(time.perf_counter() - started)
                 raise Rollback
         except Rollback:
@@ -525,10 +527,12 @@ def main():
         return
     from datetime import UTC, datetime
 
+    from apps.core import permissions
     from apps.slos import services
     from apps.slos.models import SLO
 
     services.slo_status_refresh(
+        actor=permissions.SYSTEM,
         slo_ids=SLO.objects.filter(organization=small_org).values_list("pk", flat=True),
         now=datetime.fromtimestamp(now_ts, UTC),
     )

@@ -12,7 +12,8 @@ class SlosConfig(AppConfig):
 
         from apps.core import panels, permissions, schedules
 
-        from . import models, signals, views
+        from . import models, signals
+        from . import panels as slo_panels
 
         lead = permissions.EDITORS_LEAD
         permissions.register(models.SLI, org="organization", team="service__team", editors=lead)
@@ -32,7 +33,7 @@ class SlosConfig(AppConfig):
         permissions.register(models.AlertPolicy, org="organization", editors=admin)
         permissions.register(models.NotificationTarget, org="organization", editors=admin)
         pre_delete.connect(signals.sli_deleting, sender=models.SLI, dispatch_uid="slos-sli-deleting")
-        panels.register("team", template="slos/_team_panel.html", context=views.team_panel, order=20)
-        panels.register("service", template="slos/_service_panel.html", context=views.service_panel, order=20)
+        panels.register("team", template="slos/_team_panel.html", context=slo_panels.team_panel, order=20)
+        panels.register("service", template="slos/_service_panel.html", context=slo_panels.service_panel, order=20)
         schedules.declare("slos: sync Prometheus SLIs", "apps.slos.tasks.sync_all_prometheus", every=300)
         schedules.declare("slos: evaluate burn-rate alerts", "apps.slos.tasks.evaluate_all_alerts", every=300)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.teams.models import Organization, Service, Team, TeamMembership
 
 from . import maths, services
@@ -70,7 +71,7 @@ def _upsert_sli(service: Service, kind: str, name: str, profile: str) -> SLI:
     else:
         fields["source"] = SLI.Source.PUSH
     if sli is None:
-        return services.sli_create(service=service, name=name, slug=slug, **fields)
+        return services.sli_create(actor=permissions.SYSTEM, service=service, name=name, slug=slug, **fields)
     return sli
 
 
@@ -90,8 +91,8 @@ def _upsert_slo(sli: SLI, name: str, target: str, window, budgeting: str, owner)
     slug = sli.slug
     slo = SLO.objects.filter(organization_id=sli.organization_id, slug=slug).first()
     if slo is None:
-        return services.slo_create(sli=sli, name=name, slug=slug, **fields)
-    return services.slo_update(slo=slo, name=name, **fields)
+        return services.slo_create(actor=permissions.SYSTEM, sli=sli, name=name, slug=slug, **fields)
+    return services.slo_update(actor=permissions.SYSTEM, slo=slo, name=name, **fields)
 
 
 def _error_ratio(profile: str, budget: float, age: int, rng) -> float:
@@ -169,13 +170,14 @@ def seed(context):
         if spec_org is None:
             continue
         _org_slos(spec_org, specs, now_bucket, spec_rng, slos, rows)
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
 
     # Policies: a team default for Checkout and Payments, one SLO with its own.
     for team_slug in ("checkout", "payments"):
         team = Team.objects.filter(organization=org, slug=team_slug).first()
         if team and not ErrorBudgetPolicy.objects.filter(team=team, slo__isnull=True).exists():
             services.policy_set(
+                actor=permissions.SYSTEM,
                 team=team,
                 name=f"{team.name} error budget policy",
                 steps=[
@@ -188,6 +190,7 @@ def seed(context):
     payments = next((s for s in slos if s.slug.startswith("payments-gateway")), None)
     if payments and not ErrorBudgetPolicy.objects.filter(slo=payments).exists():
         services.policy_set(
+            actor=permissions.SYSTEM,
             team=payments.sli.service.team,
             slo=payments,
             name="Payments availability policy",
@@ -199,12 +202,12 @@ def seed(context):
         )
     checkout = Team.objects.filter(organization=org, slug="checkout").first()
     if checkout:
-        services.alert_settings_set(team=checkout, email="checkout-oncall@northwind.example")
+        services.alert_settings_set(actor=permissions.SYSTEM, team=checkout, email="checkout-oncall@northwind.example")
 
     # Alert history, rebuilt: evaluate at the incidents' checkpoints, then now.
     BurnRateAlert.objects.filter(slo__in=slos).delete()
     for moment in [*_incident_checkpoints(now), now]:
-        services.alerts_evaluate(slos=slos, now=moment)
+        services.alerts_evaluate(actor=permissions.SYSTEM, slos=slos, now=moment)
     # The demo's past alerts count as already told (no burst of e-mails when the worker starts).
     for alert in BurnRateAlert.objects.filter(slo__in=slos):
         alert.notified_open_at = alert.opened_at

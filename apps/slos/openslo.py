@@ -41,7 +41,7 @@ from django.utils.text import slugify
 from apps.core import permissions
 from apps.teams.models import Service
 
-from . import maths, services
+from . import maths, selectors, services
 from .models import SLI, SLO, AlertPolicy, BurnRateAlert, NotificationTarget
 
 API_VERSION = "openslo/v1"
@@ -172,7 +172,7 @@ def export_documents(slos) -> str:
     alert policies and notification targets."""
     slos = sorted(slos, key=lambda s: _natural(s.slug))
     slo_ids = [s.pk for s in slos]
-    policy_slugs = services.slo_alert_policies(slo_ids)
+    policy_slugs = selectors.slo_alert_policies(slo_ids)
     policy_names = {pk: [p.slug for p in sorted(ps, key=lambda p: p.slug)] for pk, ps in policy_slugs.items()}
 
     # Objectives of one document: same openslo_name and the same shape; else each on its own.
@@ -931,6 +931,11 @@ def _objective(here: str, objective, budgeting: str, reader: _Reader) -> dict:
 # --- import --------------------------------------------------------------------------------
 
 
+def _actor(user):
+    """Who the import writes as: the importing user, or the platform (a command without one)."""
+    return user if user is not None else permissions.SYSTEM
+
+
 def _apply(result: ImportResult, label: str, obj, fields: dict, *, update, create, user):
     if obj is None:
         created = create()
@@ -1169,8 +1174,8 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
                 f"SLI {slug}",
                 existing,
                 fields,
-                update=lambda e=existing, f=fields: services.sli_update(sli=e, **f),
-                create=lambda f=fields, n=slug: services.sli_create(slug=n, **f),
+                update=lambda e=existing, f=fields: services.sli_update(actor=_actor(user), sli=e, **f),
+                create=lambda f=fields, n=slug: services.sli_create(actor=_actor(user), slug=n, **f),
                 user=user,
             )
         except ValidationError as exc:
@@ -1194,7 +1199,7 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
         wanted = set(_policy_pks(organization, plan["policies"], policy_objs))
         try:
             if existing is None:
-                services.slo_create(slug=slug, alert_policies=wanted, **fields)
+                services.slo_create(actor=_actor(user), slug=slug, alert_policies=wanted, **fields)
                 result.created.append(label)
             elif all(getattr(existing, k) == v for k, v in fields.items()) and wanted == set(
                 existing.alert_policies.values_list("pk", flat=True)
@@ -1203,7 +1208,7 @@ def import_documents(*, user, organization, text: str, dry_run: bool = False) ->
             else:
                 if user is not None and not permissions.can_change(user, existing):
                     raise PermissionDenied(f"You may not change {label}.")
-                services.slo_update(slo=existing, alert_policies=wanted, **fields)
+                services.slo_update(actor=_actor(user), slo=existing, alert_policies=wanted, **fields)
                 result.updated.append(label)
         except ValidationError as exc:
             raise OpenSLOError(path, "; ".join(exc.messages))
@@ -1339,6 +1344,6 @@ def _write_policies(result: ImportResult, organization, policies: dict, user) ->
             existing.save()
             existing.targets.set(target_pks)
             result.updated.append(label)
-            services.slo_status_refresh(slo_ids=existing.slos.values_list("pk", flat=True))
+            services.slo_status_refresh(actor=permissions.SYSTEM, slo_ids=existing.slos.values_list("pk", flat=True))
         out[slug] = existing
     return out

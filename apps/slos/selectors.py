@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
@@ -28,6 +29,7 @@ from .models import (
     BUCKET_SECONDS,
     SLI,
     SLO,
+    AlertPolicy,
     BurnRateAlert,
     ErrorBudgetPolicy,
     SLIRollup,
@@ -577,7 +579,7 @@ def ensure_stored(qs) -> int:
     if missing:
         from .services import slo_status_refresh
 
-        slo_status_refresh(slo_ids=missing)
+        slo_status_refresh(actor=permissions.SYSTEM, slo_ids=missing)
     return len(missing)
 
 
@@ -745,3 +747,134 @@ def open_alerts_by_team(*, team_ids) -> dict[int, list[BurnRateAlert]]:
     for alert in alerts:
         by_team[alert.slo.sli.service.team_id].append(alert)
     return dict(by_team)
+
+
+# --- what the jobs and alerts read (the services write from these) ------------------------
+
+
+def prometheus_slis_due():
+    """Prometheus SLIs the periodic job syncs (those with a query error wait for a fix)."""
+    return SLI.objects.filter(source=SLI.Source.PROMETHEUS).exclude(sync_state=SLI.SyncState.ERROR)
+
+
+def prometheus_url_for(sli: SLI) -> str:
+    return sli.prometheus_url or settings.PROMETHEUS_URL
+
+
+def slo_alert_policies(slo_ids) -> dict[int, list[AlertPolicy]]:
+    """The OpenSLO alert policies of these SLOs (one query), by SLO id."""
+    out: dict[int, list[AlertPolicy]] = {}
+    through = SLO.alert_policies.through
+    rows = through.objects.filter(slo_id__in=list(slo_ids)).select_related("alertpolicy")
+    for row in rows.prefetch_related("alertpolicy__targets").order_by("alertpolicy__slug"):
+        out.setdefault(row.slo_id, []).append(row.alertpolicy)
+    return out
+
+
+def slo_alert_rules(slo: SLO, policies: list[AlertPolicy], period_hours: float) -> list[maths.AlertRule]:
+    """The SLO's own alert policies (those alerting when breaching), else the platform's scaled table."""
+    if not policies:
+        return maths.alert_rules(period_hours)
+    rules, seen = [], set()
+    for p in policies:
+        key = (p.lookback_window, p.alert_after or p.lookback_window)
+        if not p.alert_when_breaching or key in seen:
+            continue
+        seen.add(key)
+        rules.append(
+            maths.AlertRule(
+                severity=p.severity,
+                budget_percent=round(p.threshold * (key[0] / 3600) / period_hours * 100, 6) if period_hours else 0,
+                long_window=key[0],
+                short_window=key[1],
+                factor=p.threshold,
+                op=p.op,
+            )
+        )
+    return rules
+
+
+TICK_SECONDS = 300
+# A status whose data has not changed is recomputed this often for its moving windows (an
+# open alert: every tick, so it resolves when the data stops).
+MOVING_WINDOW_SECONDS = 3600
+
+
+def slo_statuses_due(*, now: datetime) -> QuerySet:
+    """The SLOs whose stored status the periodic tick recomputes.
+
+    - no status stored yet, or data written at or after the instant it was computed for
+      (the push or sync's own refresh was lost);
+    - an open alert, not refreshed within the last tick: it must resolve when data stops;
+    - a window with data, not refreshed within the hour: the window moves even when no
+      data arrives (pushes and syncs refresh their SLOs themselves, so a steadily fed SLO
+      is not recomputed here). A window without data stays without data until data
+      arrives, which marks it stale.
+    - a status computed for an instant after `now` (the clock stepped back).
+    """
+    tick_ago = now - timedelta(seconds=TICK_SECONDS - 30)
+    hour_ago = now - timedelta(seconds=MOVING_WINDOW_SECONDS - 30)
+    record = "status_record__"
+    alert_open = Q(**{f"{record}open_alerts__gt": 0, f"{record}as_of__lt": tick_ago})
+    window_moved = ~Q(**{f"{record}state": STATUS_NO_DATA}) & Q(**{f"{record}as_of__lt": hour_ago})
+    return SLO.objects.filter(
+        Q(status_record__isnull=True)
+        | Q(sli__data_changed_at__gte=F("status_record__as_of"))
+        | alert_open
+        | window_moved
+        | Q(status_record__as_of__gt=now)
+    )
+
+
+def alert_payload(alert: BurnRateAlert, event: str) -> dict:
+    from apps.sre.selectors import runbook_for_alert
+
+    slo = alert.slo
+    return {
+        "event": event,
+        "severity": alert.severity,
+        "slo": {"id": slo.pk, "slug": slo.slug, "name": slo.name, "target": float(slo.target)},
+        "service": slo.sli.service.slug,
+        "team": slo.sli.service.team.slug,
+        "url": settings.SITE_URL.rstrip("/") + slo.get_absolute_url(),
+        "long_window": maths.duration_label(alert.long_window),
+        "short_window": maths.duration_label(alert.short_window),
+        "factor": alert.factor,
+        "long_burn_rate": round(alert.long_burn_rate, 4),
+        "short_burn_rate": round(alert.short_burn_rate, 4),
+        "opened_at": alert.opened_at.isoformat(),
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        # {"title", "url"} of the runbook that answers this alert (apps.sre), or None.
+        "runbook": runbook_for_alert(slo),
+    }
+
+
+def alert_routing(alert: BurnRateAlert, event: str) -> tuple[set[str], list[str]]:
+    """Which of the team's channels hear of this alert event, and the notification targets named.
+
+    Without OpenSLO alert policies: both channels. With them, the policies whose condition
+    raised the alert decide: a resolve is told only if one of them has alertWhenResolved;
+    their targets pick the channels ("email" targets the e-mail, others the webhook); a
+    policy without targets uses both.
+    """
+    policies = [
+        p
+        for p in AlertPolicy.objects.filter(slos=alert.slo_id).prefetch_related("targets")
+        if p.severity == alert.severity
+        and p.lookback_window == alert.long_window
+        and (p.alert_after or p.lookback_window) == alert.short_window
+    ]
+    if not policies:
+        return {"email", "webhook"}, []
+    if event == "resolved":
+        policies = [p for p in policies if p.alert_when_resolved]
+    channels, targets = set(), []
+    for p in policies:
+        ts = list(p.targets.all())
+        if not ts:
+            channels |= {"email", "webhook"}
+        for t in ts:
+            channels.add(t.channel)
+            if t.slug not in targets:
+                targets.append(t.slug)
+    return channels, targets

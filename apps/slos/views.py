@@ -19,7 +19,7 @@ from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
-from . import maths, openslo, selectors, services
+from . import charts, maths, openslo, selectors, services
 from .forms import AlertSettingsForm, OpenSLOImportForm, PolicyForm, SLIForm, SLOForm
 from .models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
 
@@ -79,7 +79,7 @@ def catalog(request):
 
 def _burn_rows(status: selectors.SLOStatus, slo: SLO, policies) -> list[dict]:
     rows = []
-    for rule in services.slo_alert_rules(slo, policies, status.period_hours):
+    for rule in selectors.slo_alert_rules(slo, policies, status.period_hours):
         long_burn = status.burn_rates.get(rule.long_window)
         short_burn = status.burn_rates.get(rule.short_window)
         rows.append(
@@ -101,59 +101,7 @@ def slo_detail(request, pk):
     status = selectors.stored_statuses([SLO.objects.select_related("status_record").get(pk=slo.pk)])[slo.pk]
     series = selectors.slo_series(slo, now=status.as_of)
     policy = selectors.policy_for(slo)
-    alert_policies = services.slo_alert_policies([slo.pk]).get(slo.pk, [])
-    burndown = {
-        "type": "line",
-        "data": {
-            "labels": series["labels"],
-            "datasets": [
-                {
-                    "label": "Error budget left (%)",
-                    "data": series["remaining"],
-                    "borderColor": "#0d6efd",
-                    "backgroundColor": "rgba(13,110,253,.08)",
-                    "fill": True,
-                    "pointRadius": 0,
-                    "spanGaps": True,
-                    "tension": 0.1,
-                }
-            ],
-        },
-        "options": {
-            "maintainAspectRatio": False,
-            "interaction": {"intersect": False, "mode": "index"},
-            "scales": {"x": {"ticks": {"maxTicksLimit": 8}}, "y": {"title": {"display": True, "text": "%"}}},
-        },
-    }
-    sli_chart = {
-        "type": "line",
-        "data": {
-            "labels": series["labels"],
-            "datasets": [
-                {
-                    "label": "SLI (%)",
-                    "data": series["sli"],
-                    "borderColor": "#198754",
-                    "pointRadius": 0,
-                    "spanGaps": False,
-                    "borderWidth": 1.5,
-                },
-                {
-                    "label": "Target (%)",
-                    "data": [series["target_percent"]] * len(series["labels"]),
-                    "borderColor": "#dc3545",
-                    "borderDash": [6, 4],
-                    "pointRadius": 0,
-                    "borderWidth": 1,
-                },
-            ],
-        },
-        "options": {
-            "maintainAspectRatio": False,
-            "interaction": {"intersect": False, "mode": "index"},
-            "scales": {"x": {"ticks": {"maxTicksLimit": 8}}},
-        },
-    }
+    alert_policies = selectors.slo_alert_policies([slo.pk]).get(slo.pk, [])
     return render(
         request,
         "slos/slo_detail.html",
@@ -167,8 +115,8 @@ def slo_detail(request, pk):
             # Other apps' panels (e.g. the release gate's decisions).
             "panels": panels.render_context("slo", request, slo),
             "policy_reached": maths.policy_steps_reached(policy.steps, status.consumed) if policy else [],
-            "burndown_json": chart_attr(burndown),
-            "sli_json": chart_attr(sli_chart),
+            "burndown_json": chart_attr(charts.budget_burndown(series)),
+            "sli_json": chart_attr(charts.sli_against_target(series)),
             "series_step": maths.duration_label(series["step"]),
             "has_series": any(v is not None for v in series["sli"]),
             "can_edit": permissions.can_change(request.user, slo),
@@ -199,9 +147,7 @@ def slo_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.slo_fields()
         sli = data.pop("sli")
-        if not permissions.can_create(request.user, SLO, team=sli.service.team):
-            raise PermissionDenied
-        if _save_form(form, lambda: result.setdefault("slo", services.slo_create(sli=sli, **data))):
+        if _save_form(form, lambda: result.setdefault("slo", services.slo_create(actor=request.user, sli=sli, **data))):
             messages.success(request, f"Created SLO {result['slo'].name}.")
             return redirect(result["slo"])
     return render(request, "slos/slo_form.html", {"form": form, "slo": None})
@@ -213,10 +159,8 @@ def slo_edit(request, pk):
     form = SLOForm(request.POST or None, instance=slo, user=request.user, organization=slo.organization)
     if request.method == "POST" and form.is_valid():
         data = form.slo_fields()
-        if not permissions.can_create(request.user, SLO, team=data["sli"].service.team):
-            raise PermissionDenied
         slo.refresh_from_db()
-        if _save_form(form, lambda: services.slo_update(slo=slo, **data)):
+        if _save_form(form, lambda: services.slo_update(actor=request.user, slo=slo, **data)):
             messages.success(request, f"Saved {slo.name}.")
             return redirect(slo)
     return render(request, "slos/slo_form.html", {"form": form, "slo": slo})
@@ -228,7 +172,7 @@ def slo_delete(request, pk):
     if request.method != "POST":
         return render(request, "slos/slo_confirm_delete.html", {"slo": slo})
     name = slo.name
-    services.slo_delete(slo=slo)
+    services.slo_delete(actor=request.user, slo=slo)
     messages.success(request, f"Deleted SLO {name}.")
     return redirect("slos:catalog")
 
@@ -248,7 +192,7 @@ def policy_edit(request, pk):
         if _save_form(
             form,
             lambda: services.policy_set(
-                team=team, slo=scope, name=data["name"], steps=data["steps"], notes=data["notes"]
+                actor=request.user, team=team, slo=scope, name=data["name"], steps=data["steps"], notes=data["notes"]
             ),
         ):
             messages.success(request, "Saved the error budget policy.")
@@ -284,7 +228,7 @@ def sli_detail(request, pk):
             "last_sample": last,
             "last_sample_at": datetime.fromtimestamp(last[0], UTC) if last else None,
             "can_edit": permissions.can_change(request.user, sli),
-            "prometheus_url": services.prometheus_url_for(sli),
+            "prometheus_url": selectors.prometheus_url_for(sli),
         },
     )
 
@@ -300,9 +244,10 @@ def sli_create(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         service = data.pop("service")
-        if not permissions.can_create(request.user, SLI, team=service.team):
-            raise PermissionDenied
-        if _save_form(form, lambda: result.setdefault("sli", services.sli_create(service=service, **data))):
+        if _save_form(
+            form,
+            lambda: result.setdefault("sli", services.sli_create(actor=request.user, service=service, **data)),
+        ):
             messages.success(request, f"Created SLI {result['sli'].name}.")
             return redirect(result["sli"])
     return render(request, "slos/sli_form.html", {"form": form, "sli": None})
@@ -314,10 +259,8 @@ def sli_edit(request, pk):
     form = SLIForm(request.POST or None, instance=sli, user=request.user, organization=sli.organization)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        if not permissions.can_create(request.user, SLI, team=data["service"].team):
-            raise PermissionDenied
         sli.refresh_from_db()
-        if _save_form(form, lambda: services.sli_update(sli=sli, **data)):
+        if _save_form(form, lambda: services.sli_update(actor=request.user, sli=sli, **data)):
             messages.success(request, f"Saved {sli.name}.")
             return redirect(sli)
     return render(request, "slos/sli_form.html", {"form": form, "sli": sli})
@@ -346,7 +289,7 @@ def alert_settings(request, team_id):
     form = AlertSettingsForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if _save_form(form, lambda: services.alert_settings_set(team=team, **data)):
+        if _save_form(form, lambda: services.alert_settings_set(actor=request.user, team=team, **data)):
             messages.success(request, f"Saved where {team.name} hears about burn-rate alerts.")
             return redirect(team)
     return render(request, "slos/alert_settings_form.html", {"form": form, "team": team})
@@ -396,40 +339,3 @@ def openslo_export(request):
     response = HttpResponse(openslo.export_documents(list(qs)), content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{org.slug}-openslo.yaml"'
     return response
-
-
-# --- panels on the team and service pages ------------------------------------------
-
-
-def team_panel(request, team) -> dict:
-    slos = selectors.slos_for_services(service_ids=team.services.values_list("pk", flat=True))
-    selectors.ensure_stored(slos)
-    summary = selectors.team_reliability(team_ids=[team.pk])[team.pk]
-    slos = list(slos.select_related("status_record"))
-    statuses = selectors.stored_statuses(slos)
-    rows = sorted(
-        ((s, statuses[s.pk]) for s in slos),
-        key=lambda r: (r[1].remaining is None, r[1].remaining or 0),
-    )
-    return {
-        "team": team,
-        "summary": summary,
-        "as_of": min((st.as_of for _, st in rows), default=None),
-        "tiers": [(tier, summary["coverage_by_tier"][tier]) for tier in (1, 2, 3)],
-        "rows": rows[:8],
-        "more": max(len(rows) - 8, 0),
-        "can_configure": permissions.can_create(request.user, AlertSettings, team=team),
-    }
-
-
-def service_panel(request, service) -> dict:
-    slos = selectors.slos_for_services(service_ids=[service.pk])
-    selectors.ensure_stored(slos)
-    slos = list(slos.select_related("status_record"))
-    statuses = selectors.stored_statuses(slos)
-    return {
-        "service": service,
-        "as_of": min((st.as_of for st in statuses.values()), default=None),
-        "rows": [(s, statuses[s.pk]) for s in slos],
-        "can_add": permissions.can_create(request.user, SLI, team=service.team),
-    }

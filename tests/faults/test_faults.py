@@ -25,6 +25,7 @@ from django.db import connection
 from django.http.request import HttpHeaders
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.delivery import services as delivery_services
 from apps.delivery.models import Deployment, RawEvent
 from apps.slos import services as slo_services
@@ -217,7 +218,7 @@ def test_prometheus_down_then_the_sync_fills_the_gap(cast, broker, make_worker, 
     assert len(buckets) == len(set(buckets)) == (d["end"] - cursor) // 300
     # A second sync counts nothing twice.
     before = SLISample.objects.filter(sli=sli).count()
-    slo_services.sli_sync(sli_id=sli.pk)
+    slo_services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk)
     assert SLISample.objects.filter(sli=sli).count() == before
 
 

@@ -1,6 +1,7 @@
 import pytest
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import services
 from apps.teams.models import Team
 
@@ -16,7 +17,7 @@ def give_slo_evidence(*service_list, good=999, total=1000, hours=1):
         sli = make_sli(service)
         make_slo(sli)
         fill(sli, start_ts=end - hours * 3600, end_ts=end, good=good, total=total)
-        slo_status_refresh(sli_ids=[sli.pk])
+        slo_status_refresh(actor=permissions.SYSTEM, sli_ids=[sli.pk])
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from apps.core import permissions
 from apps.slos import services
 from apps.slos.models import BUCKET_SECONDS, SLI, SLO
 
@@ -18,11 +19,11 @@ def live_now_ts() -> int:
 
 
 def make_sli(service, *, name="Availability", source=SLI.Source.PUSH, **fields) -> SLI:
-    return services.sli_create(service=service, name=name, source=source, **fields)
+    return services.sli_create(actor=permissions.SYSTEM, service=service, name=name, source=source, **fields)
 
 
 def make_slo(sli, *, name="Availability 99.9", target="0.999", **fields) -> SLO:
-    return services.slo_create(sli=sli, name=name, target=Decimal(target), **fields)
+    return services.slo_create(actor=permissions.SYSTEM, sli=sli, name=name, target=Decimal(target), **fields)
 
 
 def fill(sli, *, start_ts, end_ts, good, total, refresh=False):
@@ -30,7 +31,7 @@ def fill(sli, *, start_ts, end_ts, good, total, refresh=False):
     job queued after a push does (on commit, which tests inside a transaction never reach),
     the stored status of the SLI's SLOs at the real time."""
     rows = [(sli.pk, b, float(good), float(total)) for b in range(start_ts, end_ts, BUCKET_SECONDS)]
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
     if refresh:
-        services.slo_status_refresh(sli_ids=[sli.pk])
+        services.slo_status_refresh(actor=permissions.SYSTEM, sli_ids=[sli.pk])
     return len(rows)

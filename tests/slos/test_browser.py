@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_slo_page_draws_its_charts_and_catalog_filters(page, live_server, cast, monkeypatch):
     # The firing alert is what this page shows; sending its notification is tested in test_alerts.
-    monkeypatch.setattr(slo_services, "_queue_notifications", lambda pending: None)
+    monkeypatch.setattr(slo_services.status, "_queue_notifications", lambda pending: None)
     sli = make_sli(cast.service, name="Checkout availability")
     slo = make_slo(sli, name="Checkout 99.9", target="0.999")
     make_slo(make_sli(cast.other_service, name="Search"), name="Search 99", target="0.99")
@@ -46,7 +46,7 @@ def test_openslo_import_preview_then_import(page, live_server, cast, monkeypatch
 
     from .test_openslo import RICH
 
-    monkeypatch.setattr(slo_services, "_queue_notifications", lambda pending: None)
+    monkeypatch.setattr(slo_services.status, "_queue_notifications", lambda pending: None)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, live_server, cast.org_admin)

@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from apps.core import permissions
 from apps.slos import services
 from apps.slos.models import SLI, SLIRollup, SLISample
 
@@ -42,7 +43,7 @@ def test_a_batch_of_rewrites_and_appends_keeps_every_rollup_exact(cast):
         (sli.pk, NOW_TS - HOUR // 2, 5.0, 10.0),  # appends to the half-full hour
         *[(sli.pk, NOW_TS + k * 300, 7.0, 10.0) for k in range(30)],  # appends 2.5 new hours
     ]
-    assert services.samples_upsert(batch) == len(batch)
+    assert services.samples_upsert(batch, actor=permissions.SYSTEM) == len(batch)
     assert SLISample.objects.filter(sli=sli).count() == 18 + 1 + 30
     assert rollups_of(sli) == sums_of_samples(sli)
     assert rollups_of(sli) == [
@@ -53,7 +54,7 @@ def test_a_batch_of_rewrites_and_appends_keeps_every_rollup_exact(cast):
         (NOW_TS + 2 * HOUR, 6 * 7.0, 60.0),
     ]
     before = list(SLISample.objects.filter(sli=sli).order_by("bucket").values_list("bucket", "good", "total"))
-    services.samples_upsert(batch)  # the same batch again changes nothing
+    services.samples_upsert(batch, actor=permissions.SYSTEM)  # the same batch again changes nothing
     assert list(SLISample.objects.filter(sli=sli).order_by("bucket").values_list("bucket", "good", "total")) == before
     assert rollups_of(sli) == sums_of_samples(sli)
 
@@ -64,7 +65,7 @@ def test_a_failing_row_leaves_nothing_written(cast):
     fill(sli, start_ts=NOW_TS - HOUR, end_ts=NOW_TS, good=9, total=10)
     batch = [(sli.pk, NOW_TS + k * 300, 7.0, 10.0) for k in range(5)] + [(sli.pk, NOW_TS + 1500, 11.0, 10.0)]
     with pytest.raises(Exception, match="sli_sample_counts_valid"), transaction.atomic():
-        services.samples_upsert(batch)  # good > total: the database's check refuses the COPY
+        services.samples_upsert(batch, actor=permissions.SYSTEM)  # good > total: the database's check refuses the COPY
     assert SLISample.objects.filter(sli=sli).count() == 12
     assert rollups_of(sli) == [(NOW_TS - HOUR, 108.0, 120.0)]
 
@@ -77,7 +78,7 @@ def test_samples_for_an_sli_that_does_not_exist_are_refused_whole(cast):
     gone.delete()
     batch = [(sli.pk, NOW_TS, 1.0, 1.0), (gone_id, NOW_TS, 1.0, 1.0)]
     with pytest.raises(IntegrityError, match=f"do not exist: {gone_id}"), transaction.atomic():
-        services.samples_upsert(batch)
+        services.samples_upsert(batch, actor=permissions.SYSTEM)
     assert not SLISample.objects.filter(sli_id__in=[sli.pk, gone_id]).exists()
 
 
@@ -136,7 +137,9 @@ def test_an_sli_deleted_while_a_batch_is_written_keeps_no_samples(cast):
     sli = make_sli(cast.service)
     sli_id = sli.pk
     rows = [(sli_id, NOW_TS + k * 300, 8.0, 10.0) for k in range(24)]
-    errors = run_together(lambda: services.samples_upsert(rows), lambda: SLI.objects.get(pk=sli_id).delete())
+    errors = run_together(
+        lambda: services.samples_upsert(rows, actor=permissions.SYSTEM), lambda: SLI.objects.get(pk=sli_id).delete()
+    )
     assert errors == []
     assert not SLI.objects.filter(pk=sli_id).exists()
     assert not SLISample.objects.filter(sli_id=sli_id).exists()
@@ -148,7 +151,9 @@ def test_a_batch_arriving_while_its_sli_is_deleted_is_refused(cast):
     sli = make_sli(cast.service)
     sli_id = sli.pk
     rows = [(sli_id, NOW_TS + k * 300, 8.0, 10.0) for k in range(24)]
-    errors = run_together(lambda: SLI.objects.get(pk=sli_id).delete(), lambda: services.samples_upsert(rows))
+    errors = run_together(
+        lambda: SLI.objects.get(pk=sli_id).delete(), lambda: services.samples_upsert(rows, actor=permissions.SYSTEM)
+    )
     assert [type(e) for e in errors] == [IntegrityError]
     assert not SLISample.objects.filter(sli_id=sli_id).exists()
 
@@ -161,7 +166,10 @@ def test_two_batches_appending_the_same_buckets_at_once_both_land(cast):
     sli = make_sli(cast.service)
     fill(sli, start_ts=NOW_TS - HOUR, end_ts=NOW_TS, good=9, total=10)
     rows = [(sli.pk, NOW_TS + k * 300, 8.0, 10.0) for k in range(24)]
-    errors = run_together(lambda: services.samples_upsert(rows), lambda: services.samples_upsert(rows))
+    errors = run_together(
+        lambda: services.samples_upsert(rows, actor=permissions.SYSTEM),
+        lambda: services.samples_upsert(rows, actor=permissions.SYSTEM),
+    )
     assert errors == []
     assert SLISample.objects.filter(sli=sli).count() == 12 + 24
     assert (

@@ -11,6 +11,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
+from apps.core import permissions
 from apps.slos import maths, openslo, selectors, services
 from apps.slos.models import SLI, SLO, AlertPolicy, AlertSettings, BurnRateAlert, NotificationTarget
 from tests.factories import OrganizationFactory, ServiceFactory, TeamFactory
@@ -294,13 +295,13 @@ def test_alert_policies_conditions_and_targets(cast):
     assert NotificationTarget.objects.get(slug="tickets-hook").channel == "webhook"
     assert NotificationTarget.objects.get(slug="oncall-mail").channel == "email"
     assert set(fast.alert_policies.values_list("slug", flat=True)) == {"page-fast", "ticket-slow"}
-    rules = services.slo_alert_rules(fast, list(fast.alert_policies.order_by("slug")), 672.0)
+    rules = selectors.slo_alert_rules(fast, list(fast.alert_policies.order_by("slug")), 672.0)
     assert [(r.severity, r.long_window, r.short_window, r.factor, r.op) for r in rules] == [
         ("page", 3600, 300, 10.0, "gte"),
         ("ticket", 3 * 86400, 6 * 3600, 1.0, "gt"),
     ]
     # No policies: the platform's table scaled to the period (28 days: 13.44 for 1h/5m).
-    assert services.slo_alert_rules(SLO.objects.get(slug="checkout-errors"), [], 672.0)[0].factor == 13.44
+    assert selectors.slo_alert_rules(SLO.objects.get(slug="checkout-errors"), [], 672.0)[0].factor == 13.44
     rule = maths.AlertRule("page", 2, 3600, 300, 10.0, op="gte")
     assert maths.alert_fires(rule, 10.0, 10.0) and not maths.alert_fires(
         maths.AlertRule("page", 2, 3600, 300, 10.0), 10.0, 10.0
@@ -309,7 +310,12 @@ def test_alert_policies_conditions_and_targets(cast):
 
 def test_alerts_are_routed_to_the_policies_targets(cast, monkeypatch):
     _import(cast, RICH)
-    services.alert_settings_set(team=cast.team, email="oncall@example.test", webhook_url="https://hooks.example.test/x")
+    services.alert_settings_set(
+        actor=permissions.SYSTEM,
+        team=cast.team,
+        email="oncall@example.test",
+        webhook_url="https://hooks.example.test/x",
+    )
     fast = SLO.objects.get(slug="checkout-fast-1")
     calls = []
     monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: calls.append(a) or io.BytesIO(b""))
@@ -328,21 +334,21 @@ def test_alerts_are_routed_to_the_policies_targets(cast, monkeypatch):
         )
 
     page = alert("page", 3600, 300)
-    assert services.alert_routing(page, "opened") == ({"email"}, ["oncall-mail"])
-    assert services.alert_notify(alert_id=page.pk, event="opened")
+    assert selectors.alert_routing(page, "opened") == ({"email"}, ["oncall-mail"])
+    assert services.alert_notify(actor=permissions.SYSTEM, alert_id=page.pk, event="opened")
     assert len(mail.outbox) == 1 and calls == []  # e-mail target only: no webhook
-    assert services.alert_routing(page, "resolved") == (set(), [])  # alertWhenResolved: false
-    assert not services.alert_notify(alert_id=page.pk, event="resolved")
+    assert selectors.alert_routing(page, "resolved") == (set(), [])  # alertWhenResolved: false
+    assert not services.alert_notify(actor=permissions.SYSTEM, alert_id=page.pk, event="resolved")
     ticket = alert("ticket", 3 * 86400, 6 * 3600)
-    assert services.alert_routing(ticket, "resolved") == ({"webhook"}, ["tickets-hook"])
-    assert services.alert_notify(alert_id=ticket.pk, event="opened")
+    assert selectors.alert_routing(ticket, "resolved") == ({"webhook"}, ["tickets-hook"])
+    assert services.alert_notify(actor=permissions.SYSTEM, alert_id=ticket.pk, event="opened")
     assert len(calls) == 1 and len(mail.outbox) == 1
     other = make_slo(fast.sli, name="No policies")
     plain = BurnRateAlert.objects.create(
         slo=other, severity="page", long_window=3600, short_window=300, factor=14.4, opened_at=NOW,
         long_burn_rate=20, short_burn_rate=20, peak_burn_rate=20,
     )  # fmt: skip
-    assert services.alert_routing(plain, "opened") == ({"email", "webhook"}, [])
+    assert selectors.alert_routing(plain, "opened") == ({"email", "webhook"}, [])
 
 
 def test_slo_page_shows_the_policies_rules(cast, client_for):
@@ -381,7 +387,7 @@ def test_alert_evaluation_follows_the_policy_and_resolves_dropped_rules(cast):
         slo=fast, severity="page", long_window=6 * 3600, short_window=1800, factor=6, opened_at=NOW,
         long_burn_rate=7, short_burn_rate=7, peak_burn_rate=7,
     )  # fmt: skip
-    services.alerts_evaluate(slos=[fast], now=NOW)
+    services.alerts_evaluate(actor=permissions.SYSTEM, slos=[fast], now=NOW)
     stale.refresh_from_db()
     assert stale.resolved_at == NOW  # 6h/30m is not one of this SLO's conditions
 
@@ -477,7 +483,7 @@ def test_more_accepted_forms(cast):
     assert set(pushed.alert_policies.values_list("slug", flat=True)) == {"page-fast", "one-window"}
     one = AlertPolicy.objects.get(slug="one-window")
     assert (one.lookback_window, one.alert_after, one.alert_when_resolved) == (6 * 3600, 0, True)
-    rules = services.slo_alert_rules(pushed, [one], 720.0)
+    rules = selectors.slo_alert_rules(pushed, [one], 720.0)
     assert [(r.long_window, r.short_window, r.factor) for r in rules] == [(6 * 3600, 6 * 3600, 5.0)]
     fast, slow = SLO.objects.get(slug="search-slow-1"), SLO.objects.get(slug="search-slow-2")
     assert fast.window_days == 14 and fast.sli.prometheus_url == "" and fast.name == "search-slow 1"
@@ -552,7 +558,7 @@ def test_export_content(varied):
     assert by["SLI", "search-render-time"]["spec"]["thresholdMetric"] == {"metricSource": {"type": "Push", "spec": {}}}
     assert by["AlertPolicy", "quiet"]["spec"]["alertWhenBreaching"] is False
     assert (
-        services.slo_alert_rules(SLO.objects.get(slug="search-render"), [AlertPolicy.objects.get(slug="quiet")], 720.0)
+        selectors.slo_alert_rules(SLO.objects.get(slug="search-render"), [AlertPolicy.objects.get(slug="quiet")], 720.0)
         == []
     )
     errors = by["SLO", "checkout-errors"]["spec"]

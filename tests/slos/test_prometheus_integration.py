@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apps.core import permissions
 from apps.slos import maths, selectors, services
 from apps.slos.models import SLI, SLISample
 
@@ -124,7 +125,7 @@ def test_synced_sli_and_budget_match_promql(cast, real_prometheus):
         total_query=TOTAL,
     )
     slo = make_slo(sli, target="0.99", window_days=1)
-    stored = services.sli_sync(sli_id=sli.pk)
+    stored = services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk)
     sli.refresh_from_db()
     assert sli.sync_state == "ok", sli.last_error
     assert stored == (end - start) // 300  # one bucket per 5 minutes of data
@@ -162,7 +163,7 @@ def test_synced_sli_and_budget_match_promql(cast, real_prometheus):
 
     # Syncing again fetches nothing new and changes nothing.
     snapshot = sorted(SLISample.objects.filter(sli=sli).values_list("bucket", "good", "total"))
-    services.sli_sync(sli_id=sli.pk)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk)
     assert sorted(SLISample.objects.filter(sli=sli).values_list("bucket", "good", "total")) == snapshot
 
 
@@ -177,11 +178,11 @@ def test_backfill_after_prometheus_was_unreachable(cast, real_prometheus):
         total_query=TOTAL,
     )
     with pytest.raises(ConnectionError):
-        services.sli_sync(sli_id=sli.pk)
+        services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk)
     sli.refresh_from_db()
     assert sli.sync_state == "retrying" and SLISample.objects.filter(sli=sli).count() == 0
-    services.sli_update(sli=sli, prometheus_url=url)
-    assert services.sli_sync(sli_id=sli.pk) == (end - start) // 300
+    services.sli_update(actor=permissions.SYSTEM, sli=sli, prometheus_url=url)
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk) == (end - start) // 300
 
 
 def test_bad_promql_is_recorded_with_prometheus_error(cast, real_prometheus, client_for):
@@ -193,11 +194,11 @@ def test_bad_promql_is_recorded_with_prometheus_error(cast, real_prometheus, cli
         good_query="sum(rate(demo_requests_total[5m]",
         total_query=TOTAL,
     )
-    assert services.sli_sync(sli_id=sli.pk) == 0
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk) == 0
     sli.refresh_from_db()
     assert sli.sync_state == SLI.SyncState.ERROR
     assert sli.last_error.startswith("bad_data:") and "parse error" in sli.last_error
-    assert sli not in services.prometheus_slis_due()
+    assert sli not in selectors.prometheus_slis_due()
     from django.urls import reverse
 
     body = client_for("member").get(reverse("slos:sli_detail", args=[sli.pk])).content.decode()

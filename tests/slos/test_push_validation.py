@@ -4,6 +4,7 @@ every failure; the fast one must never accept what the careful one would refuse.
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -138,6 +139,6 @@ def test_a_well_formed_batch_takes_the_fast_path(setting):
 def test_anything_odd_goes_to_the_careful_path_and_is_named(setting, change):
     item = {"sli": setting["ids"][0], "timestamp": NOW_TS - 600, "good": 1, "total": 10, **change}
     assert fast_path([item], setting["pushable"]) is None
-    with pytest.raises(services.ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused:
         services._checked_rows([item], setting["visible"], setting["user"], NOW_TS)
     assert any(key.startswith("samples[0]") for key in refused.value.message_dict)

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.core import permissions
 from apps.slos import maths, selectors, services
 from apps.slos.models import SLO
 from tests.factories import ServiceFactory, TeamFactory
@@ -88,7 +89,7 @@ def test_timeslices_with_boundary_and_empty_slices(cast):
             continue  # 6 slices without data: not counted
         good = 90 if i < 16 else 95 if i < 30 else 100  # 10 bad slices; 95/100 is exactly the slice target
         rows += [(sli.pk, s0 + k * 300, float(good), 100.0) for k in range(3)]
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
     st = selectors.slo_status(slo, now=NOW)
     assert (st.good, st.total) == (80, 90)
     assert st.sli == pytest.approx(80 / 90)
@@ -121,7 +122,7 @@ def test_timeslices_match_the_pure_maths(cast):
         acc = per_slice.setdefault(b - b % 3600, [0.0, 0.0])
         acc[0] += good
         acc[1] += total
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
     expected = maths.timeslices_sli(list(per_slice.values()), 0.99)
     assert selectors.slo_status(slo, now=NOW).sli == pytest.approx(expected)
 
@@ -217,9 +218,11 @@ def test_rollups_follow_every_upsert(cast):
         (NOW_TS - 7200, 108.0, 120.0),
         (NOW_TS - 3600, 108.0, 120.0),
     ]
-    services.samples_upsert([(sli.pk, NOW_TS - 600, 0.0, 10.0)])  # one bucket rewritten
+    services.samples_upsert([(sli.pk, NOW_TS - 600, 0.0, 10.0)], actor=permissions.SYSTEM)  # one bucket rewritten
     assert SLIRollup.objects.get(sli=sli, hour=NOW_TS - 3600).good == 99.0
-    services.samples_upsert([(sli.pk, NOW_TS - 600, 0.0, 10.0)])  # the same again: nothing changes
+    services.samples_upsert(
+        [(sli.pk, NOW_TS - 600, 0.0, 10.0)], actor=permissions.SYSTEM
+    )  # the same again: nothing changes
     assert SLIRollup.objects.get(sli=sli, hour=NOW_TS - 3600).good == 99.0
 
 
@@ -252,7 +255,7 @@ def test_rollup_path_agrees_with_the_samples(cast, offset):
         for k in range(40 * 288):
             total = float(rng.randint(50, 150))
             rows.append((sli.pk, NOW_TS + 3600 - (k + 1) * 300, float(rng.randint(0, int(total))), total))
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
     # The Prometheus SLI has synced up to 25 minutes before now: its burn windows end there.
     from apps.slos.models import SLI
 
@@ -283,7 +286,7 @@ def test_rollup_path_agrees_when_burn_windows_reach_before_the_window(cast, minu
     for k in range(6 * 288):
         total = float(rng.randint(50, 150))
         rows.append((sli.pk, now_ts - now_ts % 300 - (k + 1) * 300, float(rng.randint(0, int(total))), total))
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
     slos = [
         make_slo(sli, name="month", target="0.9", window_kind="calendar", calendar_unit="month"),
         make_slo(sli, name="day", target="0.9", window_days=1),
@@ -305,7 +308,7 @@ def test_timeslices_burn_windows_reaching_before_the_window_agree_on_both_paths(
         timeslice_target="0.95",
     )
     rows = [(sli.pk, b, 50.0 if b < NOW_TS - DAY else 100.0, 100.0) for b in range(NOW_TS - 2 * DAY, NOW_TS, 300)]
-    services.samples_upsert(rows)
+    services.samples_upsert(rows, actor=permissions.SYSTEM)
     fast = selectors.slo_statuses([slo], now=NOW)[slo.pk]
     plain = selectors.slo_statuses([slo], now=NOW, raw=True)[slo.pk]
     assert (fast.good, fast.total) == (plain.good, plain.total) == (96, 96)

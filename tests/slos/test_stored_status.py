@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from apps.core import permissions
 from apps.slos import prometheus, selectors, services
 from apps.slos.models import SLI, SLO, BurnRateAlert, SLOStatusRecord
 
@@ -74,7 +75,7 @@ class ConstantPrometheus:
 def prom(monkeypatch, cast):
     fake = ConstantPrometheus()
     monkeypatch.setattr(prometheus, "query_range", fake)
-    monkeypatch.setattr(services, "SYNC_BACKFILL_DAYS", 1)
+    monkeypatch.setattr(services.sync, "SYNC_BACKFILL_DAYS", 1)
     sli = make_sli(
         cast.service, source="prometheus", good_query="good", total_query="total", prometheus_url="http://p.invalid"
     )
@@ -83,7 +84,7 @@ def prom(monkeypatch, cast):
 
 def test_after_a_sync(prom):
     _, sli, slo = prom
-    assert services.sli_sync(sli_id=sli.pk, now=NOW) == 288
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk, now=NOW) == 288
     record = assert_stored_is_fresh(slo)
     assert record.as_of == NOW
     # One day: 288 x 995 of 288 x 1000; SLI 0.995, half the 1% budget spent.
@@ -97,17 +98,17 @@ def test_after_a_sync(prom):
 
 def test_after_a_backfill_once_prometheus_is_back(prom, monkeypatch):
     fake, sli, slo = prom
-    services.sli_sync(sli_id=sli.pk, now=NOW)
-    monkeypatch.setattr(services, "SYNC_STEPS_PER_QUERY", 24)  # 2 hours per request
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk, now=NOW)
+    monkeypatch.setattr(services.sync, "SYNC_STEPS_PER_QUERY", 24)  # 2 hours per request
     fake.calls, fake.fail_after = 0, 2  # the first 2 hours arrive, then Prometheus is unreachable
     later = NOW + timedelta(hours=6)
     with pytest.raises(prometheus.PrometheusUnavailable):
-        services.sli_sync(sli_id=sli.pk, now=later)
+        services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk, now=later)
     # The stored status is still the one of the last complete sync, and marked stale by the new rows.
     assert SLOStatusRecord.objects.get(slo=slo).as_of == NOW
-    assert slo in services.slo_statuses_due(now=later)
+    assert slo in selectors.slo_statuses_due(now=later)
     fake.fail_after = None
-    services.sli_sync(sli_id=sli.pk, now=later)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk, now=later)
     record = assert_stored_is_fresh(slo)
     assert record.as_of == later
     # 1 day + 6 hours of buckets, none twice: 360 x 995 of 360 x 1000.
@@ -122,15 +123,15 @@ def test_after_the_window_moves_the_tick_recomputes(cast):
     fill(sli, start_ts=NOW_TS - DAY, end_ts=NOW_TS - 23 * HOUR, good=0, total=100)
     fill(sli, start_ts=NOW_TS - 23 * HOUR, end_ts=NOW_TS, good=100, total=100)
     _written_at(sli, NOW - timedelta(minutes=1))
-    services.slo_status_refresh(slo_ids=[slo.pk], now=NOW)
+    services.slo_status_refresh(actor=permissions.SYSTEM, slo_ids=[slo.pk], now=NOW)
     record = assert_stored_is_fresh(slo)
     assert (record.good, record.total) == (27_600.0, 28_800.0)
     assert record.consumed == pytest.approx((1200 / 28_800) / 0.01)  # 4.17: overspent
     assert record.state == "exhausted"
     # An hour later, no new data: the bad hour has left the 1-day window. The tick picks the SLO up.
     later = NOW + timedelta(hours=1)
-    assert list(services.slo_statuses_due(now=later)) == [slo]
-    services.alerts_evaluate_all(now=later)
+    assert list(selectors.slo_statuses_due(now=later)) == [slo]
+    services.alerts_evaluate_all(actor=permissions.SYSTEM, now=later)
     record = assert_stored_is_fresh(slo)
     assert record.as_of == later
     assert (record.good, record.total) == (27_600.0, 27_600.0)
@@ -149,8 +150,8 @@ def test_the_tick_recomputes_only_the_due_slos(cast):
     fill(fresh_data, start_ts=NOW_TS - DAY, end_ts=NOW_TS, good=999, total=1000)
     for sli in (measured, idle, fresh_data):
         _written_at(sli, NOW - timedelta(minutes=1))
-    services.slo_status_refresh(now=NOW)
-    due = lambda at: set(services.slo_statuses_due(now=at))  # noqa: E731
+    services.slo_status_refresh(actor=permissions.SYSTEM, now=NOW)
+    due = lambda at: set(selectors.slo_statuses_due(now=at))  # noqa: E731
 
     # Fed by pushes and syncs (which refresh their SLOs themselves), idle within the hour: nothing is due.
     assert due(NOW + timedelta(minutes=5)) == set()
@@ -178,7 +179,7 @@ def test_the_tick_recomputes_only_the_due_slos(cast):
 
     # The tick writes exactly the due ones.
     tick = NOW + timedelta(minutes=5)
-    services.alerts_evaluate_all(now=tick)
+    services.alerts_evaluate_all(actor=permissions.SYSTEM, now=tick)
     as_of = dict(SLOStatusRecord.objects.values_list("slo_id", "as_of"))
     assert as_of == {a.pk: tick, b.pk: NOW, c.pk: tick}
     assert due(tick) == set()
@@ -190,11 +191,11 @@ def test_the_tick_follows_a_prometheus_sli_whose_cursor_stands_still(prom):
     """Synced at NOW, then Prometheus answers nothing new: the burn windows stay at the cursor,
     the 30-day window still moves, so the tick recomputes and matches a fresh computation."""
     _, sli, slo = prom
-    services.sli_sync(sli_id=sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk, now=NOW)
     _written_at(sli, NOW - timedelta(minutes=1))
     later = NOW + timedelta(hours=2)
-    assert list(services.slo_statuses_due(now=later)) == [slo]
-    services.alerts_evaluate_all(now=later)
+    assert list(selectors.slo_statuses_due(now=later)) == [slo]
+    services.alerts_evaluate_all(actor=permissions.SYSTEM, now=later)
     record = assert_stored_is_fresh(slo)
     assert record.as_of == later and record.burn_end == NOW_TS - 300
     assert record.total == 288_000.0
@@ -205,7 +206,7 @@ def test_a_full_recompute_stores_every_slo(cast):
     slos = [make_slo(sli, name=f"slo {i}") for i, sli in enumerate(slis)]
     for sli in slis[:2]:
         fill(sli, start_ts=NOW_TS - HOUR, end_ts=NOW_TS, good=1000, total=1000)
-    assert services.slo_status_refresh_all(now=NOW, chunk=2) == 3
+    assert services.slo_status_refresh_all(actor=permissions.SYSTEM, now=NOW, chunk=2) == 3
     for slo in slos:
         assert assert_stored_is_fresh(slo).as_of == NOW
     assert SLOStatusRecord.objects.get(slo=slos[2]).state == "no_data"
@@ -215,7 +216,7 @@ def test_as_of_is_the_instant_the_figures_were_computed_for(cast):
     sli = make_sli(cast.service)
     slo = make_slo(sli)
     at = datetime(2026, 4, 1, 8, 30, tzinfo=UTC)
-    services.slo_status_refresh(slo_ids=[slo.pk], now=at)
+    services.slo_status_refresh(actor=permissions.SYSTEM, slo_ids=[slo.pk], now=at)
     assert SLOStatusRecord.objects.get(slo=slo).as_of == at
 
 
@@ -235,3 +236,39 @@ def test_the_command_recomputes_all_or_the_due(cast):
     assert "1 SLO status(es) recomputed" in out.getvalue()
     with pytest.raises(CommandError, match="--all"):
         call_command("slo_status")
+
+
+def test_a_changed_target_or_window_is_stored_at_once(cast):
+    """Editing an SLO refreshes its stored status in the same call (no wait for the tick)."""
+    now_ts = live_now_ts()
+    sli = make_sli(cast.service)
+    slo = make_slo(sli, target="0.99", window_days=1)
+    fill(sli, start_ts=now_ts - HOUR, end_ts=now_ts, good=990, total=1000)  # 12 buckets: 11,880 of 12,000
+    services.slo_update(actor=permissions.SYSTEM, slo=slo, target="0.99")
+    record = assert_stored_is_fresh(slo)
+    assert (record.good, record.total) == (11_880.0, 12_000.0)
+    assert record.consumed == pytest.approx(1.0)  # 1% bad of a 1% budget
+    assert record.state == "exhausted"
+    services.slo_update(actor=cast.lead, slo=SLO.objects.get(pk=slo.pk), target="0.98")
+    record = assert_stored_is_fresh(slo)
+    assert (record.consumed, record.remaining) == (pytest.approx(0.5), pytest.approx(0.5))
+    # A 7-day window over the same hour: the same counts, the same half of the budget.
+    services.slo_update(actor=cast.lead, slo=SLO.objects.get(pk=slo.pk), window_days=7)
+    record = assert_stored_is_fresh(slo)
+    assert (record.good, record.total, record.remaining) == (11_880.0, 12_000.0, pytest.approx(0.5))
+
+
+def test_a_timeslice_slo_is_stored_as_computed(cast):
+    sli = make_sli(cast.service)
+    slo = make_slo(
+        sli, target="0.9", window_days=1, budgeting="timeslices", timeslice_seconds=300, timeslice_target="0.99"
+    )
+    # 24 hours of buckets: 2 of every 12 below the slice target (980/1000), the rest clean.
+    for hour in range(24):
+        start = NOW_TS - DAY + hour * HOUR
+        fill(sli, start_ts=start, end_ts=start + 2 * 300, good=980, total=1000)
+        fill(sli, start_ts=start + 2 * 300, end_ts=start + HOUR, good=1000, total=1000)
+    services.slo_status_refresh(actor=permissions.SYSTEM, slo_ids=[slo.pk], now=NOW)
+    record = assert_stored_is_fresh(slo)
+    assert (record.good, record.total) == (240.0, 288.0)  # good slices of all slices
+    assert record.consumed == pytest.approx((48 / 288) / 0.1)

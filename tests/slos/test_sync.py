@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from apps.slos import prometheus, services, tasks
+from apps.core import permissions
+from apps.slos import prometheus, selectors, services, tasks
 from apps.slos.models import SLI, SLISample
 
 from .factories import NOW, NOW_TS, make_sli, make_slo
@@ -45,7 +46,7 @@ class FakePrometheus:
 def fake(monkeypatch):
     fp = FakePrometheus()
     monkeypatch.setattr(prometheus, "query_range", fp)
-    monkeypatch.setattr(services, "SYNC_BACKFILL_DAYS", 1)
+    monkeypatch.setattr(services.sync, "SYNC_BACKFILL_DAYS", 1)
     return fp
 
 
@@ -68,7 +69,7 @@ def _expected_end(now):
 
 
 def test_first_sync_backfills_and_second_is_a_no_op(fake, prom_sli):
-    stored = services.sli_sync(sli_id=prom_sli.pk, now=NOW)
+    stored = services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
     end = _expected_end(NOW)
     assert stored == 288  # one day of 5-minute buckets
     prom_sli.refresh_from_db()
@@ -79,23 +80,23 @@ def test_first_sync_backfills_and_second_is_a_no_op(fake, prom_sli):
     sample = SLISample.objects.get(sli=prom_sli, bucket=end - 300)
     assert (sample.good, sample.total) == (fake.good(end), 1000.0)
     calls = len(fake.calls)
-    assert services.sli_sync(sli_id=prom_sli.pk, now=NOW) == 0
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW) == 0
     assert len(fake.calls) == calls  # nothing to ask: the cursor is at the last complete bucket
 
 
 def test_gap_after_an_outage_is_filled_once(fake, prom_sli, monkeypatch):
-    services.sli_sync(sli_id=prom_sli.pk, now=NOW)
-    monkeypatch.setattr(services, "SYNC_STEPS_PER_QUERY", 24)  # 2 hours per request
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
+    monkeypatch.setattr(services.sync, "SYNC_STEPS_PER_QUERY", 24)  # 2 hours per request
     fake.calls.clear()
     fake.fail_after = 2  # the first chunk (good + total) succeeds, then Prometheus goes away
     later = NOW + timedelta(hours=6)
     with pytest.raises(prometheus.PrometheusUnavailable):
-        services.sli_sync(sli_id=prom_sli.pk, now=later)
+        services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=later)
     prom_sli.refresh_from_db()
     assert prom_sli.sync_state == "retrying" and "connection refused" in prom_sli.last_error
     assert int(prom_sli.sync_cursor.timestamp()) == _expected_end(NOW) + 24 * 300  # progress kept
     fake.fail_after = None
-    services.sli_sync(sli_id=prom_sli.pk, now=later)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=later)
     prom_sli.refresh_from_db()
     assert prom_sli.sync_state == "ok" and prom_sli.last_error == ""
     end = _expected_end(later)
@@ -104,40 +105,40 @@ def test_gap_after_an_outage_is_filled_once(fake, prom_sli, monkeypatch):
 
 
 def test_resync_from_an_old_cursor_counts_nothing_twice(fake, prom_sli):
-    services.sli_sync(sli_id=prom_sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
     before = sorted(SLISample.objects.filter(sli=prom_sli).values_list("bucket", "good", "total"))
     SLI.objects.filter(pk=prom_sli.pk).update(sync_cursor=prom_sli.sync_cursor or NOW - timedelta(hours=12))
     SLI.objects.filter(pk=prom_sli.pk).update(sync_cursor=NOW - timedelta(hours=12))
-    services.sli_sync(sli_id=prom_sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
     assert sorted(SLISample.objects.filter(sli=prom_sli).values_list("bucket", "good", "total")) == before
 
 
 def test_bad_query_is_recorded_and_not_retried_forever(fake, prom_sli):
     fake.bad = "good"
-    assert services.sli_sync(sli_id=prom_sli.pk, now=NOW) == 0
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW) == 0
     prom_sli.refresh_from_db()
     assert prom_sli.sync_state == "error" and "parse error" in prom_sli.last_error
-    assert prom_sli not in services.prometheus_slis_due()
+    assert prom_sli not in selectors.prometheus_slis_due()
     calls = len(fake.calls)
     tasks.sync_all_prometheus.delay()  # the periodic job skips it
-    assert services.sli_sync(sli_id=prom_sli.pk, now=NOW) == 0
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW) == 0
     assert len(fake.calls) == calls
     # Fixing the query clears the error; the next run syncs.
-    services.sli_update(sli=prom_sli, good_query="good2")
+    services.sli_update(actor=permissions.SYSTEM, sli=prom_sli, good_query="good2")
     fake.bad = None
-    assert services.sli_sync(sli_id=prom_sli.pk, now=NOW) == 288
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW) == 288
 
 
 def test_forced_sync_retries_after_an_error(fake, prom_sli):
     fake.bad = "good"
-    services.sli_sync(sli_id=prom_sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
     fake.bad = None
-    assert services.sli_sync(sli_id=prom_sli.pk, now=NOW, force=True) == 288
+    assert services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW, force=True) == 288
 
 
 def test_good_above_total_is_clamped(fake, prom_sli, monkeypatch):
     monkeypatch.setattr(fake, "good", lambda t: 1000.0001)  # counter extrapolation noise
-    services.sli_sync(sli_id=prom_sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
     assert not SLISample.objects.filter(sli=prom_sli, good__gt=1000.0).exists()
 
 
@@ -145,7 +146,7 @@ def test_sync_evaluates_alerts(fake, prom_sli, monkeypatch):
     from apps.slos.models import BurnRateAlert
 
     monkeypatch.setattr(fake, "good", lambda t: 100.0)  # 90% errors: every window burns
-    services.sli_sync(sli_id=prom_sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=prom_sli.pk, now=NOW)
     assert BurnRateAlert.objects.filter(slo__sli=prom_sli, resolved_at__isnull=True).count() == 4
 
 
@@ -169,7 +170,7 @@ def test_prometheus_outage_is_one_warning_line_and_retrying(cast, caplog):
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert warnings[0].exc_info is None and "\n" not in warnings[0].getMessage()
     assert f"SLI {sli.pk} not synced: Prometheus at http://127.0.0.1:{port} is unreachable" in warnings[0].getMessage()
-    assert sli in services.prometheus_slis_due()  # the next periodic run tries again
+    assert sli in selectors.prometheus_slis_due()  # the next periodic run tries again
     # Database hiccups are still retried with backoff; a bad query is not retried at all.
     assert tasks.sync_sli.retry_backoff and tasks.sync_sli.max_retries >= 5
     assert not issubclass(prometheus.PromQLError, tasks.sync_sli.autoretry_for)
@@ -186,7 +187,7 @@ def test_no_url_is_an_error(cast, settings, monkeypatch):
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)
     settings.PROMETHEUS_URL = ""
     sli = make_sli(cast.service, source="prometheus", good_query="a", total_query="b")
-    services.sli_sync(sli_id=sli.pk, now=NOW)
+    services.sli_sync(actor=permissions.SYSTEM, sli_id=sli.pk, now=NOW)
     sli.refresh_from_db()
     assert sli.sync_state == "error" and "PROMETHEUS_URL" in sli.last_error
 

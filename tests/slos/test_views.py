@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.core import permissions
 from apps.slos.models import SLI, SLO, AlertSettings, ErrorBudgetPolicy
 from tests.roles import HTML_SHARED_READ, assert_matrix
 
@@ -277,7 +278,7 @@ def test_sync_button_queues_a_forced_sync(client_for, cast, monkeypatch):
     monkeypatch.setattr("apps.slos.services.sli_sync", lambda **kw: calls.append(kw) or 0)
     sli = make_sli(cast.service, source="prometheus", good_query="sum(a)", total_query="sum(b)")
     assert client_for("lead").post(reverse("slos:sli_sync", args=[sli.pk])).status_code == 302
-    assert calls == [{"sli_id": sli.pk, "force": True}]
+    assert calls == [{"actor": permissions.SYSTEM, "sli_id": sli.pk, "force": True}]
 
 
 def test_alert_settings_matrix_and_save(client_for, cast):

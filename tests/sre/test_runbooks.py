@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.postmortems.models import ContributingFactorCategory
 from apps.scoring import inputs, metrics
 from apps.slos import services as slo_services
@@ -72,7 +73,9 @@ def test_tier1_check_counts_runbooks_reviewed_within_180_days(cast):
 
 
 def test_alert_notifications_carry_the_runbook_link(cast, webhook, django_capture_on_commit_callbacks):  # noqa: F811
-    slo_services.alert_settings_set(team=cast.team, email="oncall@example.test", webhook_url=webhook["url"])
+    slo_services.alert_settings_set(
+        actor=permissions.SYSTEM, team=cast.team, email="oncall@example.test", webhook_url=webhook["url"]
+    )
     sli = make_sli(cast.service)
     slo = make_slo(sli, name="Checkout", target="0.999")
     other = make_slo(sli, name="Other", target="0.99")
@@ -86,7 +89,7 @@ def test_alert_notifications_carry_the_runbook_link(cast, webhook, django_captur
     )
     _last_hour(sli, 9_000)
     with django_capture_on_commit_callbacks(execute=True):
-        slo_services.alerts_evaluate(slos=[slo], now=NOW)
+        slo_services.alerts_evaluate(actor=permissions.SYSTEM, slos=[slo], now=NOW)
     assert webhook["received"] and all(h["runbook"]["url"] == rb.url for h in webhook["received"])
     assert all("Runbook: Checkout burn https://wiki.example.test/burn" in m.body for m in mail.outbox)
 

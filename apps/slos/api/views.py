@@ -9,52 +9,25 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core import permissions as perms
-from apps.core.api import ScopedModelViewSet, ScopedReadOnlyViewSet, requested_organization
+from apps.core.api import ScopedReadOnlyViewSet, ServiceModelViewSet, requested_organization
 
 from .. import openslo, selectors, services
 from ..models import SLI, SLO, AlertSettings, BurnRateAlert, ErrorBudgetPolicy
 from . import serializers
 
 
-class _ServiceScopedViewSet(ScopedModelViewSet):
-    """Rows whose team is reached through a related object (an SLI's service, an SLO's SLI)."""
-
-    parent_field = "service"
-
-    def _team_of_parent(self, parent):
-        raise NotImplementedError
-
-    def creation_scope(self, validated_data):
-        parent = validated_data.get(self.parent_field)
-        if parent is None:
-            return {"organization": None, "team": None}
-        team = self._team_of_parent(parent)
-        return {"organization": team.organization, "team": team}
-
-    def _current_scope(self, instance):
-        return {self.parent_field: getattr(instance, self.parent_field)}
-
-
-class SLIViewSet(_ServiceScopedViewSet):
+class SLIViewSet(ServiceModelViewSet):
     queryset = SLI.objects.select_related("service__team")
     serializer_class = serializers.SLISerializer
     filterset_fields = ["organization", "service", "service__team", "kind", "source", "sync_state"]
     search_fields = ["name", "slug", "description"]
     ordering_fields = ["name", "slug", "created_at"]
-    parent_field = "service"
 
-    def _team_of_parent(self, parent):
-        return parent.team
+    def create_with(self, data):
+        return services.sli_create(actor=self.request.user, **data)
 
-    def save_new(self, serializer):
-        data = dict(serializer.validated_data)
-        serializer.instance = services.sli_create(**data)
-
-    def perform_update(self, serializer):
-        scope = self.creation_scope({**self._current_scope(serializer.instance), **serializer.validated_data})
-        if not perms.can_create(self.request.user, SLI, **scope):
-            raise exceptions.PermissionDenied("You may not move this there.")
-        serializer.instance = services.sli_update(sli=serializer.instance, **serializer.validated_data)
+    def update_with(self, instance, data):
+        return services.sli_update(actor=self.request.user, sli=instance, **data)
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Sync queued.")})
     @action(detail=True, methods=["post"])
@@ -69,7 +42,7 @@ class SLIViewSet(_ServiceScopedViewSet):
         return Response({"detail": "Sync queued."}, status=status.HTTP_202_ACCEPTED)
 
 
-class SLOViewSet(_ServiceScopedViewSet):
+class SLOViewSet(ServiceModelViewSet):
     queryset = SLO.objects.select_related("sli__service__team", "owner", "status_record")
     serializer_class = serializers.SLOSerializer
     filterset_fields = {
@@ -83,10 +56,6 @@ class SLOViewSet(_ServiceScopedViewSet):
     }
     search_fields = ["name", "slug", "description"]
     ordering_fields = ["name", "slug", "target", "created_at"]
-    parent_field = "sli"
-
-    def _team_of_parent(self, parent):
-        return parent.service.team
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
@@ -96,30 +65,33 @@ class SLOViewSet(_ServiceScopedViewSet):
         data = self.get_serializer_class()(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
-    def save_new(self, serializer):
-        serializer.instance = services.slo_create(**serializer.validated_data)
+    def create_with(self, data):
+        return services.slo_create(actor=self.request.user, **data)
 
-    def perform_update(self, serializer):
-        scope = self.creation_scope({**self._current_scope(serializer.instance), **serializer.validated_data})
-        if not perms.can_create(self.request.user, SLO, **scope):
-            raise exceptions.PermissionDenied("You may not move this there.")
-        serializer.instance = services.slo_update(slo=serializer.instance, **serializer.validated_data)
+    def update_with(self, instance, data):
+        return services.slo_update(actor=self.request.user, slo=instance, **data)
+
+    def perform_destroy(self, instance):
+        services.slo_delete(actor=self.request.user, slo=instance)
 
 
-class ErrorBudgetPolicyViewSet(ScopedModelViewSet):
+class ErrorBudgetPolicyViewSet(ServiceModelViewSet):
     queryset = ErrorBudgetPolicy.objects.select_related("team", "slo")
     serializer_class = serializers.ErrorBudgetPolicySerializer
     filterset_fields = ["team", "slo"]
 
-    def save_new(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = services.policy_set(
+    def create_with(self, data):
+        return services.policy_set(
+            actor=self.request.user,
             team=data["team"],
             slo=data.get("slo"),
             name=data.get("name", "Error budget policy"),
             steps=data["steps"],
             notes=data.get("notes", ""),
         )
+
+    def update_with(self, instance, data):
+        return services.policy_update(actor=self.request.user, policy=instance, **data)
 
 
 class BurnRateAlertFilterMixin:
@@ -148,13 +120,16 @@ class BurnRateAlertViewSet(BurnRateAlertFilterMixin, ScopedReadOnlyViewSet):
         return qs
 
 
-class AlertSettingsViewSet(ScopedModelViewSet):
+class AlertSettingsViewSet(ServiceModelViewSet):
     queryset = AlertSettings.objects.select_related("team")
     serializer_class = serializers.AlertSettingsSerializer
     filterset_fields = ["team"]
 
-    def save_new(self, serializer):
-        serializer.instance = services.alert_settings_set(**serializer.validated_data)
+    def create_with(self, data):
+        return services.alert_settings_set(actor=self.request.user, **data)
+
+    def update_with(self, instance, data):
+        return services.alert_settings_update(actor=self.request.user, settings_row=instance, **data)
 
 
 class SamplePushViewSet(viewsets.ViewSet):
@@ -180,7 +155,7 @@ class SamplePushViewSet(viewsets.ViewSet):
             )
         items = body.get("samples") if isinstance(body, dict) else body
         try:
-            result = services.samples_push(user=request.user, items=items)
+            result = services.samples_push(actor=request.user, items=items)
         except services.PayloadTooLarge as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except DjangoPermissionDenied as exc:

@@ -5,7 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from apps.slos import services
+from apps.core import permissions
+from apps.slos import selectors, services
 
 
 class Command(BaseCommand):
@@ -21,11 +22,11 @@ class Command(BaseCommand):
             raise CommandError("Say which: --all (every SLO) or --due (one tick).")
         started = time.perf_counter()
         if options["all"]:
-            count = services.slo_status_refresh_all()
+            count = services.slo_status_refresh_all(actor=permissions.SYSTEM)
             what = f"{count} SLO status(es) recomputed"
         else:
             now = timezone.now()
-            count = services.slo_statuses_due(now=now).count()
-            events = services.alerts_evaluate_all(now=now)
+            count = selectors.slo_statuses_due(now=now).count()
+            events = services.alerts_evaluate_all(actor=permissions.SYSTEM, now=now)
             what = f"{count} due SLO status(es) recomputed, {events} alert event(s)"
         self.stdout.write(f"{what} in {time.perf_counter() - started:.2f} s")
