@@ -1,9 +1,7 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
-from apps.core import permissions
 from apps.core.admin import OrgScopedAdmin, OrgScopedInline, admin_scope
 
 from . import services
@@ -12,7 +10,18 @@ from .models import Check, Exemption, ExemptionEvent, Scorecard, ScoringRun, Sna
 
 class CheckInline(OrgScopedInline):
     model = Check
-    fields = ["level", "order", "key", "name", "metric", "operator", "value", "when_missing", "hint"]
+    fields = [
+        "level",
+        "order",
+        "key",
+        "name",
+        "metric",
+        "operator",
+        "value",
+        "when_missing",
+        "informational_until",
+        "hint",
+    ]
     extra = 0
 
 
@@ -45,16 +54,14 @@ class ScorecardAdmin(OrgScopedAdmin):
         if request.method != "POST":
             return redirect(reverse("admin:scoring_scorecard_change", args=[pk]))
         card = get_object_or_404(admin_scope(request.user, Scorecard.objects.select_related("organization")), pk=pk)
-        if not permissions.is_org_admin(request.user, card.organization):
-            raise PermissionDenied
-        run = services.scoring_request(organization=card.organization, user=request.user, trigger="admin")
+        run = services.scoring_request(actor=request.user, organization=card.organization, trigger="admin")
         self.message_user(request, f"Scoring queued for {card.organization} (run {run.pk}).", messages.SUCCESS)
         return redirect(reverse("admin:scoring_scorecard_change", args=[pk]))
 
     @admin.action(description="Run scoring now for the selected organizations")
     def run_scoring(self, request, queryset):
         for card in queryset.select_related("organization"):
-            services.scoring_request(organization=card.organization, user=request.user, trigger="admin")
+            services.scoring_request(actor=request.user, organization=card.organization, trigger="admin")
         self.message_user(request, f"Scoring queued for {queryset.count()} organization(s).", messages.SUCCESS)
 
 

@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.assessments import services as assessment_services
+from apps.core import permissions
 from apps.delivery import services as delivery_services
 from apps.postmortems import services as pm_services
 from apps.scoring import services as scoring_services
@@ -56,7 +57,9 @@ def foreign(cast):
         closes_on=today + dt.timedelta(days=10),
         teams=[billing],
     )
-    scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=today)
+    scoring_services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=today
+    )
     # The leader also belongs to Initech: their memberships must not name it to Acme's admin.
     team_services.org_membership_set(organization=cast.other_org, user=cast.leader, role="member")
     return billing

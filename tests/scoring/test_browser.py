@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import services
 from apps.teams.models import Team
 from tests.browser import login, screenshot
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.browser
 def test_leader_compares_teams(page, live_server, cast):
     for i in range(5):  # seven teams in all, one more than a comparison holds
         ServiceFactory(team=TeamFactory(organization=cast.org, name=f"Team {i}", slug=f"team-{i}"), tier=2)
-    services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
+    )
 
     login(page, live_server, cast.leader)
     page.goto(f"{live_server.url}/scoring/compare/")
