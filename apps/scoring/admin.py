@@ -4,7 +4,7 @@ from django.urls import path, reverse
 
 from apps.core.admin import OrgScopedAdmin, OrgScopedInline, admin_scope
 
-from . import services
+from . import selectors, services
 from .models import Check, Exemption, ExemptionEvent, Scorecard, ScoringRun, Snapshot
 
 
@@ -49,6 +49,12 @@ class ScorecardAdmin(OrgScopedAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        card = admin_scope(request.user, Scorecard.objects.all()).filter(pk=object_id).first()
+        if card is not None:
+            extra_context = {**(extra_context or {}), "grace": selectors.grace_preview(scorecard=card)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def run_view(self, request, pk):
         if request.method != "POST":

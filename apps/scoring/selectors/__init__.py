@@ -51,6 +51,7 @@ from .leadership import (
     rollup,
     teams_for_picker,
 )
+from .rubric import GracePreview, GraceRow, active_exemptions, grace_preview
 from .team import (
     PillarCard,
     TeamScorecard,
@@ -81,6 +82,10 @@ __all__ = [
     "Comparison",
     "Dashboard",
     "Filters",
+    "GracePreview",
+    "GraceRow",
+    "active_exemptions",
+    "grace_preview",
     "PillarCard",
     "Previous",
     "Rollup",

@@ -15,8 +15,9 @@ from apps.teams.models import Organization, Team
 
 from .. import inputs as inputs_mod
 from .. import pillars, signals
-from ..models import Check, Exemption, ScoringRun, Snapshot
+from ..models import Check, ScoringRun, Snapshot
 from ..rubric import specs as check_specs
+from ..selectors.rubric import active_exemptions
 from .scorecards import scorecards_ensure
 
 logger = logging.getLogger(__name__)
@@ -66,14 +67,7 @@ def score_teams(
         checks_by_card.setdefault(check.scorecard_id, []).append(check)
     specs = {card_id: check_specs(checks) for card_id, checks in checks_by_card.items()}
     team_ids = [t.pk for t in teams]
-    exemptions: dict[int, dict[int, str]] = {}
-    for team_id, check_id, expires_on in Exemption.objects.filter(
-        team_id__in=team_ids,
-        status=Exemption.Status.GRANTED,
-        expires_on__gte=as_of,
-        decided_at__date__lte=as_of,
-    ).values_list("team_id", "level_check_id", "expires_on"):
-        exemptions.setdefault(team_id, {})[check_id] = expires_on.isoformat()
+    exemptions = active_exemptions(team_ids, as_of)
     gathered = inputs_mod.gather(team_ids=team_ids, as_of=as_of)
     now = timezone.now()
     rows = []
