@@ -141,14 +141,15 @@ def year_of_snapshots(org, weeks: int) -> float:
     """This week's scores from the job (timed); earlier weeks copied with their dates moved."""
     from django.utils import timezone
 
+    from apps.core import permissions
     from apps.scoring import services
     from apps.scoring.models import Snapshot
     from apps.teams.models import Team
 
-    services.scorecard_ensure(organization=org)
+    services.scorecard_ensure(actor=permissions.SYSTEM, organization=org)
     teams = list(Team.objects.filter(organization=org).select_related("organization"))
     started = time.perf_counter()
-    services.score_teams(teams=teams, as_of=timezone.localdate())
+    services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=timezone.localdate())
     seconds = time.perf_counter() - started
     current = list(Snapshot.objects.filter(organization=org))
     copies = []

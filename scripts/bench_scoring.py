@@ -197,16 +197,17 @@ def bench_job(org) -> dict:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from apps.core import permissions
     from apps.scoring import services
     from apps.teams.models import Team
 
-    services.scorecard_ensure(organization=org)
+    services.scorecard_ensure(actor=permissions.SYSTEM, organization=org)
     out = {}
     for label in ("first run", "same-day re-run"):
         teams = Team.objects.filter(organization=org).select_related("organization")
         with CaptureQueriesContext(connection) as ctx:
             t0, c0 = time.perf_counter(), time.process_time()
-            n = services.score_teams(teams=teams, as_of=timezone.localdate())
+            n = services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=timezone.localdate())
             elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         out[label] = {
             "teams": n,
@@ -221,12 +222,13 @@ def bench_job(org) -> dict:
 def history(org, weeks: int = 8):
     from django.utils import timezone
 
+    from apps.core import permissions
     from apps.scoring import services
     from apps.teams.models import Team
 
     teams = list(Team.objects.filter(organization=org).select_related("organization"))
     for w in range(weeks - 1, -1, -1):
-        services.score_teams(teams=teams, as_of=timezone.localdate() - timedelta(weeks=w))
+        services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=timezone.localdate() - timedelta(weeks=w))
 
 
 def bench_page(user, path: str, runs: int) -> dict:

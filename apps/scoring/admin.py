@@ -1,18 +1,27 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
-from apps.core import permissions
 from apps.core.admin import OrgScopedAdmin, OrgScopedInline, admin_scope
 
-from . import services
+from . import selectors, services
 from .models import Check, Exemption, ExemptionEvent, Scorecard, ScoringRun, Snapshot
 
 
 class CheckInline(OrgScopedInline):
     model = Check
-    fields = ["level", "order", "key", "name", "metric", "operator", "value", "when_missing", "hint"]
+    fields = [
+        "level",
+        "order",
+        "key",
+        "name",
+        "metric",
+        "operator",
+        "value",
+        "when_missing",
+        "informational_until",
+        "hint",
+    ]
     extra = 0
 
 
@@ -41,20 +50,24 @@ class ScorecardAdmin(OrgScopedAdmin):
             *super().get_urls(),
         ]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        card = admin_scope(request.user, Scorecard.objects.all()).filter(pk=object_id).first()
+        if card is not None:
+            extra_context = {**(extra_context or {}), "grace": selectors.grace_preview(scorecard=card)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def run_view(self, request, pk):
         if request.method != "POST":
             return redirect(reverse("admin:scoring_scorecard_change", args=[pk]))
         card = get_object_or_404(admin_scope(request.user, Scorecard.objects.select_related("organization")), pk=pk)
-        if not permissions.is_org_admin(request.user, card.organization):
-            raise PermissionDenied
-        run = services.scoring_request(organization=card.organization, user=request.user, trigger="admin")
+        run = services.scoring_request(actor=request.user, organization=card.organization, trigger="admin")
         self.message_user(request, f"Scoring queued for {card.organization} (run {run.pk}).", messages.SUCCESS)
         return redirect(reverse("admin:scoring_scorecard_change", args=[pk]))
 
     @admin.action(description="Run scoring now for the selected organizations")
     def run_scoring(self, request, queryset):
         for card in queryset.select_related("organization"):
-            services.scoring_request(organization=card.organization, user=request.user, trigger="admin")
+            services.scoring_request(actor=request.user, organization=card.organization, trigger="admin")
         self.message_user(request, f"Scoring queued for {queryset.count()} organization(s).", messages.SUCCESS)
 
 

@@ -7,9 +7,13 @@ class ScoringConfig(AppConfig):
     verbose_name = "Scoring"
 
     def ready(self):
-        from apps.core import panels, permissions, schedules
+        from django.db.models.signals import post_save
 
-        from . import models, selectors
+        from apps.core import panels, permissions, schedules
+        from apps.teams.models import Organization
+
+        from . import models, receivers
+        from . import panels as scoring_panels
 
         # The rubric is the org's: everyone in it reads it, only org admins change it.
         permissions.register(models.Scorecard, org="organization", editors=permissions.EDITORS_ADMIN)
@@ -26,7 +30,8 @@ class ScoringConfig(AppConfig):
         )
         permissions.register(models.ScoringRun, org="organization", editors=permissions.EDITORS_ADMIN)
 
-        panels.register("team", template="scoring/_team_panel.html", context=selectors.team_panel, order=5)
+        panels.register("team", template="scoring/_team_panel.html", context=scoring_panels.team_panel, order=5)
+        post_save.connect(receivers.organization_created, sender=Organization, dispatch_uid="scoring_org_scorecard")
         schedules.declare(
             "scoring: daily scores", "apps.scoring.tasks.score_all", crontab={"minute": "30", "hour": "4"}
         )

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.teams.models import Organization, Team, TeamMembership
 
 from . import services
@@ -18,13 +19,13 @@ def seed(context):
     orgs = list(Organization.objects.filter(teams__isnull=False).distinct().order_by("pk"))
     days = [today - timedelta(weeks=w) for w in range(WEEKS, 0, -1)]
     for org in orgs:
-        services.scorecard_ensure(organization=org)
+        services.scorecard_ensure(actor=permissions.SYSTEM, organization=org)
         teams = list(Team.objects.filter(organization=org).select_related("organization").order_by("pk"))
         for day in days:
-            services.score_teams(teams=teams, as_of=day)
+            services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=day)
     _exemption_story(context)
     for org in orgs:
-        services.scoring_run(organization=org, as_of=today, trigger="demo")
+        services.scoring_run(actor=permissions.SYSTEM, organization=org, as_of=today, trigger="demo")
     context["log"](f"Scores: {len(orgs)} organization(s), {WEEKS + 1} snapshot days per team")
 
 
@@ -60,13 +61,13 @@ def _exemption_story(context):
         exemption = services.exemption_request(
             team=team,
             level_check=check,
-            user=lead.user,
+            actor=lead.user,
             reason=reason,
         )
         if granted:
             services.exemption_grant(
                 exemption=exemption,
-                user=admin.user,
+                actor=admin.user,
                 justification="Agreed in the reliability review: the retirement is on the roadmap.",
                 expires_on=timezone.localdate() + timedelta(days=60),
             )

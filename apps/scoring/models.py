@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from apps.core.models import TimeStampedModel
 
-from . import metrics
+from . import metrics, pillars
 
 LEVEL_NAMES = {1: "Initial", 2: "Managed", 3: "Defined", 4: "Measured", 5: "Optimizing"}
 PILLARS = (
@@ -88,6 +88,12 @@ class Check(TimeStampedModel):
     )
     hint = models.TextField(help_text="How to pass: shown to the team when the check fails.")
     order = models.PositiveSmallIntegerField(default=0)
+    informational_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Grace period: until this day the check is shown to teams but blocks no level "
+        "(pages show the level each team will hold when it applies). Empty: it counts now.",
+    )
 
     class Meta:
         ordering = ["scorecard", "level", "order", "pk"]
@@ -159,6 +165,7 @@ class ExemptionEvent(TimeStampedModel):
         GRANTED = "granted", "Granted"
         REJECTED = "rejected", "Rejected"
         REVOKED = "revoked", "Revoked"
+        RENEWED = "renewed", "Renewed"
 
     exemption = models.ForeignKey(Exemption, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -239,6 +246,21 @@ class Snapshot(TimeStampedModel):
         if not self.measured:
             return "not yet measured"
         return f"{self.measured} of {len(PILLAR_KEYS)} pillars measured"
+
+    @property
+    def pending_checks(self) -> list[dict]:
+        """Check results in their grace period on the snapshot's day (shown, not counted)."""
+        return pillars.pending_checks(self.checks or [])
+
+    @property
+    def level_when_applied(self) -> int:
+        """The level the team will hold once the pending checks apply (the same level rule)."""
+        return pillars.level_from_checks(self.checks or [], with_pending=True)
+
+    @property
+    def exemption_rate(self) -> float | None:
+        """Share of the applicable checks passed only by exemption (pillars.exemption_rate)."""
+        return pillars.exemption_rate(self.checks or [])
 
 
 class ScoringRun(TimeStampedModel):

@@ -267,16 +267,29 @@ class CheckSpec:
     value: float
     hint: str
     when_missing: str = "fail"
+    # Grace period: until this day (ISO date, exclusive) the check is shown but blocks no level.
+    informational_until: str | None = None
+
+
+def pending_until(spec: CheckSpec, as_of: str | None) -> str | None:
+    """The day a check in its grace period starts to count, or None when it counts on `as_of`."""
+    if spec.informational_until is None or as_of is None:
+        return None
+    return spec.informational_until if str(as_of) < spec.informational_until else None
 
 
 def check_target(spec: CheckSpec) -> str:
     return f"{OP_SYMBOLS[spec.operator]} {metrics.format_value(spec.metric, spec.value)}"
 
 
-def evaluate_checks(specs, facts: dict, exemptions: dict[int | str, str] | None = None) -> list[dict]:
+def evaluate_checks(
+    specs, facts: dict, exemptions: dict[int | str, str] | None = None, as_of: str | None = None
+) -> list[dict]:
     """Each check with its actual value and outcome. `exemptions` maps a check id (or key)
-    to the date its granted exemption runs until; an exempted failing check counts as passed."""
+    to the date its granted exemption runs until; an exempted failing check counts as passed.
+    A check in its grace period on `as_of` carries `pending_until` (it does not count for the level)."""
     exemptions = exemptions or {}
+    as_of = as_of if as_of is not None else facts.get("as_of")
     results = []
     for spec in sorted(specs, key=lambda s: (s.level, s.key)):
         metric = metrics.METRICS.get(spec.metric)
@@ -300,6 +313,7 @@ def evaluate_checks(specs, facts: dict, exemptions: dict[int | str, str] | None 
                 "passed": status != "failed",
                 "status": status,
                 "exempt_until": exempt_until if status == "exempt" else None,
+                "pending_until": pending_until(spec, as_of),
                 "hint": spec.hint,
                 "evidence": metric.evidence if metric else "",
             }
@@ -318,6 +332,7 @@ STORED_CHECK_FIELDS = (
     "actual",
     "status",
     "exempt_until",
+    "pending_until",
     "hint",
 )
 
@@ -350,9 +365,14 @@ def present_check(stored: dict) -> dict:
     }
 
 
-def level_from_checks(results: list[dict]) -> int:
-    """1 + the number of consecutive levels from 2 up whose checks all pass (exempt counts as passed)."""
-    failed_levels = {r["level"] for r in results if not r["passed"]}
+def level_from_checks(results: list[dict], *, with_pending: bool = False) -> int:
+    """1 + the number of consecutive levels from 2 up whose checks all pass (exempt counts as passed).
+
+    The one level rule. Checks in their grace period (`pending_until`) are left out, unless
+    `with_pending`: then it is the level the team will hold once they apply (docs/scoring.md)."""
+    failed_levels = {
+        r["level"] for r in results if r["status"] == "failed" and (with_pending or not r.get("pending_until"))
+    }
     level = 1
     for candidate in range(2, MAX_LEVEL + 1):
         if candidate in failed_levels:
@@ -368,6 +388,23 @@ def _shortfall(result: dict) -> float:
     actual, target = result["actual"], result["value"]
     scale = max(abs(target), 1e-9)
     return abs(target - actual) / scale
+
+
+def pending_checks(results: list[dict]) -> list[dict]:
+    """The checks in their grace period, soonest to apply first."""
+    pending = [r for r in results if r.get("pending_until")]
+    return sorted(pending, key=lambda r: (r["pending_until"], r["level"], r["key"]))
+
+
+def exemption_rate(results: list[dict]) -> float | None:
+    """Share (0-1) of a team's applicable checks that pass only by exemption.
+
+    Applicable: the checks that count for the level on the snapshot's day (those in a grace period do
+    not). None ("no data") when the team has no applicable check. Defined here only (docs/scoring.md)."""
+    applicable = [r for r in results if not r.get("pending_until")]
+    if not applicable:
+        return None
+    return sum(1 for r in applicable if r["status"] == "exempt") / len(applicable)
 
 
 def recommendations(results: list[dict], level: int, limit: int = 3) -> list[dict]:
@@ -406,6 +443,8 @@ class TeamScore:
     gaps: list[dict]
     recommendations: list[dict]
     inputs: dict = field(default_factory=dict)
+    # The level once the checks in their grace period apply (== level when none is pending).
+    level_when_applied: int | None = None
 
     @property
     def stored_checks(self) -> list[dict]:
@@ -419,12 +458,14 @@ def score_team(
     checks,
     gap_threshold: float,
     exemptions: dict | None = None,
+    as_of=None,
 ) -> TeamScore:
-    """Score one team from its (JSON-safe) inputs against a scorecard."""
+    """Score one team from its (JSON-safe) inputs against a scorecard, on `as_of` (default: the inputs' day)."""
     pillars = pillar_scores(inputs)
     overall = overall_score(pillars, weights)
     facts = {**inputs, "pillars": pillars, "overall": overall}
-    results = evaluate_checks(checks, facts, exemptions)
+    day = as_of.isoformat() if hasattr(as_of, "isoformat") else (as_of or inputs.get("as_of"))
+    results = evaluate_checks(checks, facts, exemptions, as_of=day)
     level = level_from_checks(results)
     return TeamScore(
         overall=overall,
@@ -434,4 +475,5 @@ def score_team(
         gaps=perception_gaps(inputs, gap_threshold),
         recommendations=recommendations(results, level),
         inputs=inputs,
+        level_when_applied=level_from_checks(results, with_pending=True),
     )

@@ -11,6 +11,8 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.core import figures
+
 from .models import PILLAR_KEYS
 from .selectors import Row
 
@@ -32,6 +34,13 @@ def _level(row: Row) -> str:
         f'<span class="level-badge level-sm level-{level}" title="Level {level} · {escape(row.snapshot.level_name)}">'
         f'<span class="level-number">{level}</span></span>'
     )
+    will = int(row.level_when_applied)
+    if will != level:
+        css = "movement-down" if will < level else "movement-up"
+        badge += (
+            f' <span class="small {css}" data-figure="level-when-applied" title="Level {will} once its'
+            f' {int(row.pending_count)} pending check(s) apply">→ {will}</span>'
+        )
     change = row.level_change
     if change and change > 0:
         return (
@@ -43,6 +52,21 @@ def _level(row: Row) -> str:
             "</i>"
         )
     return badge
+
+
+def _exemption_rate(row: Row) -> str:
+    shown = figures.share(row.exemption_rate)
+    change = row.exemption_rate_change
+    if row.exemption_rate_rising:
+        trend = (
+            f'<div class="small movement-down" title="Rising: was {figures.share(row.previous.exemption_rate)}'
+            f' a period ago"><i class="bi bi-arrow-up"></i> rising</div>'
+        )
+    elif change is not None and change < 0:
+        trend = '<div class="small movement-up"><i class="bi bi-arrow-down"></i> falling</div>'
+    else:
+        trend = ""
+    return f'<td class="cell" data-figure="exemption-rate">{shown}{trend}</td>'
 
 
 def _overall(row: Row) -> str:
@@ -98,7 +122,7 @@ def ranking_rows(rows: list[Row], *, compact: bool = False) -> SafeString:
         out.append(
             f'<tr data-team="{int(team.pk)}"><td class="text-end fw-semibold">{int(row.rank)}</td>'
             f"<td>{_movement(row)}</td>{team_cells}"
-            f"<td>{_level(row)}</td>{_overall(row)}{cells}"
+            f"<td>{_level(row)}</td>{_exemption_rate(row)}{_overall(row)}{cells}"
             f'<td class="small{hide_lg}">{gaps}</td></tr>'
         )
     return mark_safe("\n".join(out))  # noqa: S308 - data values above are escaped one by one # nosec B308, B703

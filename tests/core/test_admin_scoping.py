@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.assessments import services as assessment_services
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import services as delivery_services
 from apps.postmortems import services as pm_services
@@ -57,7 +58,9 @@ def foreign(cast):
         closes_on=today + dt.timedelta(days=10),
         teams=[billing],
     )
-    scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=today)
+    scoring_services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=today
+    )
     # The leader also belongs to Initech: their memberships must not name it to Acme's admin.
     team_services.org_membership_set(actor=SYSTEM, organization=cast.other_org, user=cast.leader, role="member")
     return billing

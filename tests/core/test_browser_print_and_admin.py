@@ -5,6 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import services as scoring_services
 from apps.teams.models import Team
 from tests.browser import login, screenshot
@@ -30,7 +31,9 @@ def test_printed_report_has_no_sidebar_and_every_column(page, live_server, cast)
             team=TeamFactory(organization=cast.org, name=f"Platform team {i}", slug=f"team-{i}"), tier=1
         )
         give_slo_evidence(service)  # measured teams are ranked (with their gaps); unmeasured ones are listed apart
-    scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
+    scoring_services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
+    )
     login(page, live_server, cast.leader)
     page.goto(f"{live_server.url}/scoring/report/")
     page.emulate_media(media="print")

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.postmortems.models import ActionItem
 from apps.scoring import services as scoring
 from apps.teams.models import Team
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.django_db
 
 def _score(org):
     scoring.score_teams(
-        teams=Team.objects.filter(organization=org).select_related("organization"), as_of=timezone.localdate()
+        actor=permissions.SYSTEM,
+        teams=Team.objects.filter(organization=org).select_related("organization"),
+        as_of=timezone.localdate(),
     )
 
 

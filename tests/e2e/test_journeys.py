@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from apps.assessments import services as assessment_services
 from apps.assessments.models import Answer, Assessment, Framework, Question
+from apps.core import permissions
 from apps.postmortems.models import Postmortem
 from apps.scoring import services as scoring_services
 from apps.slos.models import SLI, SLO
@@ -262,7 +263,9 @@ def test_a_leader_compares_teams_and_exports_csv(page, live_server, cast, quarte
     items = [assessment_services.AnswerInput(question=q, level=3) for q in questions]
     assessment_services.answers_upsert(assessment=assessment, items=items)
     assessment_services.assessment_submit(assessment=assessment)
-    scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
+    scoring_services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
+    )
     login(page, live_server, cast.leader)
     page.goto(f"{live_server.url}/scoring/")
     page.wait_for_load_state("networkidle")

@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.accounts.services import api_token_create
 from apps.assessments import services as assessment_services
 from apps.assessments.models import Framework
+from apps.core import permissions
 from apps.scoring import services as scoring_services
 from apps.teams.models import Team
 from tests.faults.conftest import Gunicorn, database_url
@@ -54,7 +55,9 @@ def _some_records(cast):
         closes_on=today + dt.timedelta(days=14),
         teams=[cast.team, cast.other_team],
     )
-    scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=today)
+    scoring_services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=today
+    )
     sli = make_sli(cast.service)
     make_slo(sli)
     start = timezone.now().replace(microsecond=0) - dt.timedelta(days=2)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.assessments import services as assessment_services
 from apps.assessments.models import Assessment, Campaign, Framework
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.notifications import kinds, messages, selectors, services, tasks
 from apps.notifications.models import Delivery, Target
@@ -303,7 +304,7 @@ def test_scoring_run_queues_level_changes(cast, django_capture_on_commit_callbac
     seen = []
     monkeypatch.setattr(tasks.notify_level_changes, "delay", lambda ids, day: seen.append((sorted(ids), day)))
     with django_capture_on_commit_callbacks(execute=True):
-        scoring_services.scoring_run(organization=cast.org)
+        scoring_services.scoring_run(actor=permissions.SYSTEM, organization=cast.org)
     assert seen == [(sorted([cast.team.pk, cast.other_team.pk]), timezone.localdate().isoformat())]
 
 

@@ -25,17 +25,19 @@ def scored(cast):
     """Today's snapshots for every team of the cast's org (and the other org), each with SLO evidence
     (a team without any evidence is "not yet measured" and not ranked)."""
     give_slo_evidence(cast.service, cast.other_service)
-    services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
+    )
     return cast
 
 
 @pytest.fixture
 def scorecard(cast):
-    return services.scorecard_ensure(organization=cast.org)
+    return services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.org)
 
 
 @pytest.fixture
 def requested(cast, scorecard):
     """An exemption of the level-2 "first SLO" check, asked by the team's lead."""
     check = scorecard.checks.get(key="first-slo")
-    return services.exemption_request(team=cast.team, level_check=check, user=cast.lead, reason="Service is retiring.")
+    return services.exemption_request(team=cast.team, level_check=check, actor=cast.lead, reason="Service is retiring.")

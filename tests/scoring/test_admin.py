@@ -4,6 +4,7 @@ from unittest import mock
 
 import pytest
 
+from apps.core import permissions
 from apps.scoring import services, tasks
 from apps.scoring.models import Scorecard, ScoringRun
 
@@ -12,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(client, cast):
-    services.scorecard_ensure(organization=cast.org)
-    services.scorecard_ensure(organization=cast.other_org)
+    services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.org)
+    services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.other_org)
     client.force_login(cast.org_admin)
     return client
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import services, tasks
 from apps.scoring.models import Exemption, Scorecard, ScoringRun, Snapshot
 from apps.teams.models import Team
@@ -36,9 +37,34 @@ def test_scorecards_list_and_detail(api_for, scored):
     assert orgs == {scored.other_org.pk}
 
 
-def test_scorecard_list_creates_missing_defaults(api_for, cast):
-    assert not Scorecard.objects.exists()
-    assert api_for("member").get(reverse("api:scorecard-list")).json()["count"] == 1
+def test_a_new_org_has_its_scorecard_and_reads_never_write(api_for, cast):
+    # Creating an organization created its scorecard (the default rubric), in the same transaction.
+    assert set(Scorecard.objects.values_list("organization_id", flat=True)) == {cast.org.pk, cast.other_org.pk}
+    Scorecard.objects.filter(organization=cast.org).delete()
+    # A GET lists what exists and writes nothing.
+    assert api_for("member").get(reverse("api:scorecard-list")).json()["count"] == 0
+    assert not Scorecard.objects.filter(organization=cast.org).exists()
+
+
+def test_ensure_creates_the_default_scorecard_for_org_admins_only(api_for, cast):
+    Scorecard.objects.filter(organization=cast.org).delete()
+    url = reverse("api:scorecard-ensure")
+    body = {"organization": cast.org.pk}
+    expected = {**ADMIN_ONLY, "org_admin": 200, "outsider": 400}
+    assert_matrix(
+        api_for,
+        url,
+        expected,
+        method="post",
+        data=body,
+        reset=lambda: Scorecard.objects.filter(organization=cast.org).delete(),
+    )
+    first = api_for("org_admin").post(url, body, format="json").json()
+    again = api_for("org_admin").post(url, body, format="json").json()
+    assert first["id"] == again["id"] and len(first["checks"]) == 18
+    assert Scorecard.objects.filter(organization=cast.org).count() == 1
+    # Scorecards are never created from a body.
+    assert api_for("org_admin").post(reverse("api:scorecard-list"), body, format="json").status_code == 405
 
 
 def test_scorecard_update_matrix_and_validation(api_for, scorecard):
@@ -71,7 +97,7 @@ def test_snapshots_filter_by_team_and_date_range(api_for, cast):
     today = timezone.localdate()
     teams = Team.objects.filter(organization=cast.org)
     for days in (60, 30, 0):
-        services.score_teams(teams=teams, as_of=today - timedelta(days=days))
+        services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=today - timedelta(days=days))
     url = reverse("api:snapshot-list")
     params = {
         "team": cast.team.pk,
@@ -129,7 +155,7 @@ def test_exemption_create_matrix(api_for, scorecard, cast):
 
 
 def test_exemption_create_bad_input(api_for, scorecard, cast):
-    foreign = services.scorecard_ensure(organization=cast.other_org).checks.first()
+    foreign = services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.other_org).checks.first()
     url = reverse("api:exemption-list")
     bad = [
         {"team": cast.team.pk, "level_check": scorecard.checks.first().pk, "reason": ""},
@@ -205,11 +231,11 @@ def test_reject_and_revoke_matrix(api_for, cast, scorecard):
 
     def fresh(status):
         Exemption.objects.all().delete()
-        exemption = services.exemption_request(team=cast.team, level_check=check, user=cast.lead, reason="Retiring.")
+        exemption = services.exemption_request(team=cast.team, level_check=check, actor=cast.lead, reason="Retiring.")
         if status == "granted":
             services.exemption_grant(
                 exemption=exemption,
-                user=cast.org_admin,
+                actor=cast.org_admin,
                 justification="Ok.",
                 expires_on=timezone.localdate() + timedelta(days=9),
             )

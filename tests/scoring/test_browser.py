@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import services
 from apps.teams.models import Team
 from tests.browser import login, screenshot
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.browser
 def test_leader_compares_teams(page, live_server, cast):
     for i in range(5):  # seven teams in all, one more than a comparison holds
         ServiceFactory(team=TeamFactory(organization=cast.org, name=f"Team {i}", slug=f"team-{i}"), tier=2)
-    services.score_teams(teams=Team.objects.select_related("organization"), as_of=timezone.localdate())
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
+    )
 
     login(page, live_server, cast.leader)
     page.goto(f"{live_server.url}/scoring/compare/")
@@ -51,3 +54,44 @@ def test_team_member_cannot_open_comparisons(page, live_server, cast):
     login(page, live_server, cast.member)
     response = page.goto(f"{live_server.url}/scoring/compare/?teams={cast.team.pk}")
     assert response.status == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scorecard_and_dashboard_show_grace_periods_and_exemption_rates(page, live_server, cast):
+    from datetime import timedelta
+
+    from tests.scoring.conftest import give_slo_evidence
+
+    give_slo_evidence(cast.service, cast.other_service)
+    card = services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.org)
+    services.check_create(
+        actor=cast.org_admin,
+        scorecard=card,
+        key="five-slos",
+        level=2,
+        name="Five SLOs",
+        metric="slo.count",
+        value=5,
+        hint="Cover every user journey.",
+        informational_until=timezone.localdate() + timedelta(days=14),
+    )
+    check = card.checks.get(key="first-slo")
+    asked = services.exemption_request(actor=cast.lead, team=cast.team, level_check=check, reason="Migrating.")
+    services.exemption_grant(
+        actor=cast.org_admin, exemption=asked, justification="Ok.", expires_on=timezone.localdate() + timedelta(days=30)
+    )
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
+    )
+    login(page, live_server, cast.org_admin)
+    page.goto(f"{live_server.url}/scoring/scorecards/{cast.team.pk}/")
+    assert page.locator("#pending-checks").is_visible()
+    screenshot(page, "scoring-team-grace-admin")
+    page.goto(f"{live_server.url}/scoring/")
+    assert page.locator("#pending-checks").is_visible()
+    screenshot(page, "scoring-dashboard-admin")
+    page.context.clear_cookies()
+    login(page, live_server, cast.leader)
+    page.goto(f"{live_server.url}/scoring/")
+    assert page.locator("th:has-text('Exempt')").is_visible()
+    screenshot(page, "scoring-dashboard-leader")

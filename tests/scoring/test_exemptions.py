@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import selectors, services
 from apps.scoring.models import Exemption, ExemptionEvent
 
@@ -24,7 +25,7 @@ def test_lead_request_is_recorded(cast, requested):
 
 def test_asking_twice_returns_the_open_request(cast, scorecard, requested):
     again = services.exemption_request(
-        team=cast.team, level_check=requested.level_check, user=cast.lead, reason="Again."
+        team=cast.team, level_check=requested.level_check, actor=cast.lead, reason="Again."
     )
     assert again.pk == requested.pk
     assert Exemption.objects.count() == 1 and ExemptionEvent.objects.count() == 1
@@ -34,30 +35,30 @@ def test_asking_twice_returns_the_open_request(cast, scorecard, requested):
 def test_only_the_lead_or_an_admin_asks(cast, scorecard, role):
     with pytest.raises(PermissionDenied):
         services.exemption_request(
-            team=cast.team, level_check=scorecard.checks.first(), user=cast.user(role), reason="Please."
+            team=cast.team, level_check=scorecard.checks.first(), actor=cast.user(role), reason="Please."
         )
     assert not Exemption.objects.exists()
 
 
 def test_request_needs_a_reason_and_a_check_of_the_org(cast, scorecard):
     with pytest.raises(ValidationError):
-        services.exemption_request(team=cast.team, level_check=scorecard.checks.first(), user=cast.lead, reason="  ")
-    foreign = services.scorecard_ensure(organization=cast.other_org).checks.first()
+        services.exemption_request(team=cast.team, level_check=scorecard.checks.first(), actor=cast.lead, reason="  ")
+    foreign = services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.other_org).checks.first()
     with pytest.raises(ValidationError):
-        services.exemption_request(team=cast.team, level_check=foreign, user=cast.lead, reason="Please.")
+        services.exemption_request(team=cast.team, level_check=foreign, actor=cast.lead, reason="Please.")
     assert not Exemption.objects.exists()
 
 
 def test_admin_grants_with_justification_and_expiry(cast, requested):
     granted = services.exemption_grant(
-        exemption=requested, user=cast.org_admin, justification="Retirement agreed.", expires_on=_soon()
+        exemption=requested, actor=cast.org_admin, justification="Retirement agreed.", expires_on=_soon()
     )
     assert granted.status == Exemption.Status.GRANTED
     assert granted.decided_by == cast.org_admin and granted.expires_on == _soon()
     assert list(granted.events.values_list("action", flat=True)) == ["requested", "granted"]
     # Granting again on the same terms changes nothing (a retried request).
     services.exemption_grant(
-        exemption=requested, user=cast.org_admin, justification="Retirement agreed.", expires_on=_soon()
+        exemption=requested, actor=cast.org_admin, justification="Retirement agreed.", expires_on=_soon()
     )
     assert granted.events.count() == 2
 
@@ -65,7 +66,7 @@ def test_admin_grants_with_justification_and_expiry(cast, requested):
 @pytest.mark.parametrize("role", ["leader", "lead", "member", "outsider"])
 def test_only_org_admins_grant(cast, requested, role):
     with pytest.raises(PermissionDenied):
-        services.exemption_grant(exemption=requested, user=cast.user(role), justification="x", expires_on=_soon())
+        services.exemption_grant(exemption=requested, actor=cast.user(role), justification="x", expires_on=_soon())
     requested.refresh_from_db()
     assert requested.status == Exemption.Status.REQUESTED
 
@@ -78,7 +79,7 @@ def test_bad_grants_write_nothing(cast, requested, justification, expires_on):
     with pytest.raises(ValidationError):
         services.exemption_grant(
             exemption=requested,
-            user=cast.org_admin,
+            actor=cast.org_admin,
             justification=justification,
             expires_on=expires_on() if expires_on else None,
         )
@@ -88,36 +89,36 @@ def test_bad_grants_write_nothing(cast, requested, justification, expires_on):
 
 
 def test_reject_and_ask_again(cast, requested):
-    services.exemption_reject(exemption=requested, user=cast.org_admin, justification="Not a good reason.")
+    services.exemption_reject(exemption=requested, actor=cast.org_admin, justification="Not a good reason.")
     requested.refresh_from_db()
     assert requested.status == Exemption.Status.REJECTED
     # A rejected request is history: the lead may ask again.
     again = services.exemption_request(
-        team=cast.team, level_check=requested.level_check, user=cast.lead, reason="New reason."
+        team=cast.team, level_check=requested.level_check, actor=cast.lead, reason="New reason."
     )
     assert again.pk != requested.pk
     with pytest.raises(ValidationError):
-        services.exemption_grant(exemption=requested, user=cast.org_admin, justification="x", expires_on=_soon())
+        services.exemption_grant(exemption=requested, actor=cast.org_admin, justification="x", expires_on=_soon())
 
 
 def test_revoke_is_recorded(cast, requested):
-    services.exemption_grant(exemption=requested, user=cast.org_admin, justification="Ok.", expires_on=_soon())
-    services.exemption_revoke(exemption=requested, user=cast.org_admin, justification="Retirement cancelled.")
+    services.exemption_grant(exemption=requested, actor=cast.org_admin, justification="Ok.", expires_on=_soon())
+    services.exemption_revoke(exemption=requested, actor=cast.org_admin, justification="Retirement cancelled.")
     requested.refresh_from_db()
     assert requested.status == Exemption.Status.REVOKED
     events = list(requested.events.values_list("action", "note"))
     assert events[-1] == ("revoked", "Retirement cancelled.")
     with pytest.raises(ValidationError):
-        services.exemption_reject(exemption=requested, user=cast.org_admin, justification="x")
+        services.exemption_reject(exemption=requested, actor=cast.org_admin, justification="x")
 
 
 def test_revoking_needs_a_grant(cast, requested):
     with pytest.raises(ValidationError):
-        services.exemption_revoke(exemption=requested, user=cast.org_admin, justification="x")
+        services.exemption_revoke(exemption=requested, actor=cast.org_admin, justification="x")
 
 
 def test_a_grant_past_its_date_shows_as_expired(cast, requested):
-    services.exemption_grant(exemption=requested, user=cast.org_admin, justification="Ok.", expires_on=_soon(5))
+    services.exemption_grant(exemption=requested, actor=cast.org_admin, justification="Ok.", expires_on=_soon(5))
     requested.refresh_from_db()
     assert selectors.exemption_state(requested, timezone.localdate()) == "granted"
     assert selectors.exemption_state(requested, _soon(6)) == "expired"
@@ -125,11 +126,11 @@ def test_a_grant_past_its_date_shows_as_expired(cast, requested):
 
 def test_scorecard_update_is_validated_and_admin_only(cast, scorecard):
     with pytest.raises(PermissionDenied):
-        services.scorecard_update(scorecard=scorecard, user=cast.leader, weight_delivery=50)
+        services.scorecard_update(scorecard=scorecard, actor=cast.leader, weight_delivery=50)
     with pytest.raises(ValidationError):
         services.scorecard_update(
             scorecard=scorecard,
-            user=cast.org_admin,
+            actor=cast.org_admin,
             weight_self_assessment=0,
             weight_delivery=0,
             weight_reliability=0,
@@ -137,14 +138,14 @@ def test_scorecard_update_is_validated_and_admin_only(cast, scorecard):
         )
     scorecard.refresh_from_db()
     assert scorecard.weight_delivery == 30
-    services.scorecard_update(scorecard=scorecard, user=cast.org_admin, weight_delivery=50)
+    services.scorecard_update(scorecard=scorecard, actor=cast.org_admin, weight_delivery=50)
     scorecard.refresh_from_db()
     assert scorecard.weight_delivery == 50
 
 
 def test_default_rubric_is_created_once(cast):
-    first = services.scorecard_ensure(organization=cast.org)
-    second = services.scorecard_ensure(organization=cast.org)
+    first = services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.org)
+    second = services.scorecard_ensure(actor=permissions.SYSTEM, organization=cast.org)
     assert first.pk == second.pk
     assert first.checks.count() == len(services.default_rubric()["checks"])
     assert set(first.checks.values_list("level", flat=True)) == {2, 3, 4, 5}

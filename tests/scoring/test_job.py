@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.scoring import pillars, services, tasks
 from apps.scoring.models import ScoringRun, Snapshot
 from apps.teams.models import Team
@@ -23,7 +24,7 @@ def _teams(org):
 
 def test_one_snapshot_per_team_with_its_inputs(cast):
     today = timezone.localdate()
-    assert services.score_teams(teams=_teams(cast.org), as_of=today) == 2
+    assert services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today) == 2
     snap = Snapshot.objects.get(team=cast.team, date=today)
     assert snap.organization_id == cast.org.pk
     # One tier-1 service without an SLO: coverage is 0, but no SLO has data, so reliability is
@@ -45,7 +46,7 @@ def test_one_snapshot_per_team_with_its_inputs(cast):
 
 
 def test_stored_inputs_reproduce_the_stored_numbers(cast, scorecard):
-    services.score_teams(teams=_teams(cast.org), as_of=timezone.localdate())
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=timezone.localdate())
     specs = services._specs(scorecard.checks.all())
     for snap in Snapshot.objects.filter(organization=cast.org):
         again = pillars.score_team(snap.inputs, weights=snap.weights, checks=specs, gap_threshold=25)
@@ -55,11 +56,11 @@ def test_stored_inputs_reproduce_the_stored_numbers(cast, scorecard):
 
 def test_rerunning_the_same_day_replaces(cast, scorecard):
     today = timezone.localdate()
-    services.score_teams(teams=_teams(cast.org), as_of=today)
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today)
     first = dict(Snapshot.objects.filter(date=today).values_list("team_id", "pk"))
     scorecard.weight_reliability = 0
     scorecard.save()
-    services.score_teams(teams=_teams(cast.org), as_of=today)
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today)
     assert Snapshot.objects.filter(organization=cast.org).count() == 2
     assert dict(Snapshot.objects.filter(date=today).values_list("team_id", "pk")) == first
     snap = Snapshot.objects.get(team=cast.team, date=today)
@@ -70,7 +71,7 @@ def test_rerunning_the_same_day_replaces(cast, scorecard):
 def test_each_day_keeps_its_own_snapshot(cast):
     today = timezone.localdate()
     for days_ago in (14, 7, 0):
-        services.score_teams(teams=_teams(cast.org), as_of=today - timedelta(days=days_ago))
+        services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today - timedelta(days=days_ago))
     assert list(Snapshot.objects.filter(team=cast.team).order_by("date").values_list("date", flat=True)) == [
         today - timedelta(days=14),
         today - timedelta(days=7),
@@ -84,10 +85,10 @@ def _queries_to_score(n_teams):
         team = TeamFactory(organization=org)
         ServiceFactory(team=team, tier=1)
         ServiceFactory(team=team, tier=2)
-    services.scorecard_ensure(organization=org)
+    services.scorecard_ensure(actor=permissions.SYSTEM, organization=org)
     teams = list(_teams(org))
     with CaptureQueriesContext(connection) as ctx:
-        assert services.score_teams(teams=teams, as_of=timezone.localdate()) == n_teams
+        assert services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=timezone.localdate()) == n_teams
     return len(ctx.captured_queries)
 
 
@@ -102,9 +103,9 @@ def test_query_count_does_not_grow_with_teams(db):
 def test_granted_exemption_counts_until_it_expires(cast, requested):
     today = timezone.localdate()
     services.exemption_grant(
-        exemption=requested, user=cast.org_admin, justification="Agreed.", expires_on=today + timedelta(days=10)
+        exemption=requested, actor=cast.org_admin, justification="Agreed.", expires_on=today + timedelta(days=10)
     )
-    services.score_teams(teams=_teams(cast.org), as_of=today)
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today)
     check = next(c for c in Snapshot.objects.get(team=cast.team, date=today).checks if c["key"] == "first-slo")
     assert check["status"] == "exempt"
     assert check["exempt_until"] == (today + timedelta(days=10)).isoformat()
@@ -113,7 +114,7 @@ def test_granted_exemption_counts_until_it_expires(cast, requested):
     assert other["status"] == "failed"
     # After the expiry date it fails again.
     later = today + timedelta(days=11)
-    services.score_teams(teams=_teams(cast.org), as_of=later)
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=later)
     check = next(c for c in Snapshot.objects.get(team=cast.team, date=later).checks if c["key"] == "first-slo")
     assert check["status"] == "failed"
 
@@ -121,16 +122,16 @@ def test_granted_exemption_counts_until_it_expires(cast, requested):
 def test_revoked_exemption_no_longer_counts(cast, requested):
     today = timezone.localdate()
     services.exemption_grant(
-        exemption=requested, user=cast.org_admin, justification="Ok.", expires_on=today + timedelta(days=30)
+        exemption=requested, actor=cast.org_admin, justification="Ok.", expires_on=today + timedelta(days=30)
     )
-    services.exemption_revoke(exemption=requested, user=cast.org_admin, justification="Service not retired after all.")
-    services.score_teams(teams=_teams(cast.org), as_of=today)
+    services.exemption_revoke(exemption=requested, actor=cast.org_admin, justification="Service not retired after all.")
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today)
     check = next(c for c in Snapshot.objects.get(team=cast.team, date=today).checks if c["key"] == "first-slo")
     assert check["status"] == "failed"
 
 
 def test_scoring_run_records_what_it_did(cast):
-    run = services.scoring_run(organization=cast.org, trigger="command")
+    run = services.scoring_run(actor=permissions.SYSTEM, organization=cast.org, trigger="command")
     assert run.status == ScoringRun.Status.DONE
     assert run.teams_scored == 2
     assert run.started_at and run.finished_at and run.error == ""
@@ -141,7 +142,7 @@ def test_failed_run_is_recorded_and_writes_nothing(cast):
         mock.patch("apps.scoring.inputs.gather", side_effect=RuntimeError("selector down")),
         pytest.raises(RuntimeError),
     ):
-        services.scoring_run(organization=cast.org)
+        services.scoring_run(actor=permissions.SYSTEM, organization=cast.org)
     run = ScoringRun.objects.get()
     assert run.status == ScoringRun.Status.FAILED and "selector down" in run.error
     assert not Snapshot.objects.exists()
@@ -150,9 +151,9 @@ def test_failed_run_is_recorded_and_writes_nothing(cast):
 def test_requesting_a_run_twice_queues_it_once(cast, django_capture_on_commit_callbacks):
     with mock.patch.object(tasks.run_scoring, "delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
-            first = services.scoring_request(organization=cast.org, user=cast.org_admin)
+            first = services.scoring_request(organization=cast.org, actor=cast.org_admin)
         with django_capture_on_commit_callbacks(execute=True):
-            second = services.scoring_request(organization=cast.org, user=cast.org_admin)
+            second = services.scoring_request(organization=cast.org, actor=cast.org_admin)
     assert first.pk == second.pk
     delay.assert_called_once_with(first.pk)
     # The task then runs it.
@@ -168,7 +169,7 @@ def test_only_org_admins_request_runs(cast):
 
     for who in (cast.leader, cast.lead, cast.outsider):
         with pytest.raises(PermissionDenied):
-            services.scoring_request(organization=cast.org, user=who)
+            services.scoring_request(organization=cast.org, actor=who)
     assert not ScoringRun.objects.exists()
 
 
@@ -237,7 +238,7 @@ def test_a_past_day_is_scored_with_the_self_assessment_submitted_by_then(cast):
         )
     days = {"before any": today - timedelta(days=70), "after the first": today - timedelta(days=30), "now": today}
     for day in days.values():
-        services.score_teams(teams=_teams(cast.org), as_of=day)
+        services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=day)
     scored = {name: Snapshot.objects.get(team=cast.team, date=day) for name, day in days.items()}
     assert scored["before any"].inputs["assessment"] is None
     assert scored["before any"].self_assessment is None
@@ -256,8 +257,8 @@ def test_todays_scores_read_the_stored_slo_status_past_days_compute(cast):
     # The stored status is what today's score reads: make it differ from the samples.
     SLOStatusRecord.objects.filter(slo=slo).update(sli=0.9985, consumed=1.5, remaining=-0.5, state="exhausted")
     today = timezone.localdate()
-    services.score_teams(teams=_teams(cast.org), as_of=today)
-    services.score_teams(teams=_teams(cast.org), as_of=today - timedelta(days=1))
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today)
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast.org), as_of=today - timedelta(days=1))
     current = Snapshot.objects.get(team=cast.team, date=today).inputs
     assert current["reliability"]["attainment"] == 0.0
     assert current["reliability"]["budget_remaining_avg"] == -0.5

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.scoring import services
 from apps.scoring.models import Snapshot
@@ -29,10 +30,10 @@ def _teams(cast):
 def test_movement_against_each_teams_own_baseline(client_for, cast):
     today = timezone.localdate()
     give_slo_evidence(cast.service, cast.other_service)
-    services.score_teams(teams=_teams(cast), as_of=today - timedelta(days=30))
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast), as_of=today - timedelta(days=30))
     Snapshot.objects.filter(team=cast.team).update(overall=40.0, level=1)
     Snapshot.objects.filter(team=cast.other_team).update(overall=70.0, level=2)
-    services.score_teams(teams=_teams(cast), as_of=today)
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast), as_of=today)
     Snapshot.objects.filter(team=cast.team, date=today).update(overall=52.5, level=2)
     Snapshot.objects.filter(team=cast.other_team, date=today).update(overall=60.4, level=2)
     response = client_for("leader").get(reverse("scoring:index"))
@@ -61,7 +62,7 @@ def test_ranking_is_within_the_cohort_the_leader_picks(client_for, scored):
 
 def test_team_without_evidence_is_not_yet_measured_and_not_ranked(client_for, cast):
     give_slo_evidence(cast.service)  # Checkout has an SLO with data; Search has nothing
-    services.score_teams(teams=_teams(cast), as_of=timezone.localdate())
+    services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast), as_of=timezone.localdate())
     search = Snapshot.objects.get(team=cast.other_team)
     assert search.overall is None and search.coverage_label == "not yet measured"
     checkout = Snapshot.objects.get(team=cast.team)
@@ -90,7 +91,7 @@ def test_trend_starts_where_evidence_starts(client_for, cast):
     # SLO samples from 16 days ago: the snapshots of 4 and 3 weeks ago have no evidence.
     give_slo_evidence(cast.service, hours=16 * 24)
     for weeks in (4, 3, 2, 1, 0):
-        services.score_teams(teams=_teams(cast), as_of=today - timedelta(weeks=weeks))
+        services.score_teams(actor=permissions.SYSTEM, teams=_teams(cast), as_of=today - timedelta(weeks=weeks))
     # Weeks 4 and 3 had no evidence: the trend has the three measured weeks only, no leading zeros.
     assert Snapshot.objects.filter(team=cast.team, overall__isnull=True).count() == 2
     card = client_for("member").get(reverse("scoring:team", args=[cast.team.pk])).context["card"]

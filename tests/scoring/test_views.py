@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.scoring import services
 from apps.scoring.models import Exemption, ScoringRun, Snapshot
@@ -66,7 +67,7 @@ def test_run_now_matrix(client_for, scored):
 
 
 def test_exemption_request_matrix(client_for, scored):
-    check = services.scorecard_ensure(organization=scored.org).checks.get(key="first-slo")
+    check = services.scorecard_ensure(actor=permissions.SYSTEM, organization=scored.org).checks.get(key="first-slo")
     expected = {
         "org_admin": 302,
         "leader": 403,
@@ -148,7 +149,7 @@ def test_bad_exemption_request_shows_errors_and_writes_nothing(client_for, score
     response = client_for("lead").post(url, {"level_check": "", "reason": ""})
     assert response.status_code == 400
     assert b"This field is required" in response.content
-    check = services.scorecard_ensure(organization=scored.org).checks.first()
+    check = services.scorecard_ensure(actor=permissions.SYSTEM, organization=scored.org).checks.first()
     past = (timezone.localdate() - timedelta(days=1)).isoformat()
     response = client_for("lead").post(url, {"level_check": check.pk, "reason": "x", "expires_on": past})
     assert response.status_code == 400
@@ -167,9 +168,11 @@ def test_grant_without_justification_is_refused(client_for, requested):
 @pytest.fixture
 def requested_deploys(scored):
     """An exemption of the level-2 "deployments recorded" check (still failing: the cast has SLOs, no deploys)."""
-    check = services.scorecard_ensure(organization=scored.org).checks.get(key="deploys-recorded")
+    check = services.scorecard_ensure(actor=permissions.SYSTEM, organization=scored.org).checks.get(
+        key="deploys-recorded"
+    )
     return services.exemption_request(
-        team=scored.team, level_check=check, user=scored.lead, reason="Service is retiring."
+        team=scored.team, level_check=check, actor=scored.lead, reason="Service is retiring."
     )
 
 
@@ -177,11 +180,13 @@ def test_scorecard_page_shows_level_checks_hints_and_exemption(client_for, score
     requested = requested_deploys
     services.exemption_grant(
         exemption=requested,
-        user=scored.org_admin,
+        actor=scored.org_admin,
         justification="Agreed.",
         expires_on=timezone.localdate() + timedelta(days=20),
     )
-    services.score_teams(teams=Team.objects.filter(organization=scored.org), as_of=timezone.localdate())
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.filter(organization=scored.org), as_of=timezone.localdate()
+    )
     page = client_for("member").get(reverse("scoring:team", args=[scored.team.pk])).content.decode()
     assert "level-badge level-1" in page
     assert "Production deployments are recorded" in page
@@ -220,12 +225,16 @@ def test_dashboard_lists_ranking_rollups_and_heatmap(client_for, scored):
 def test_dashboard_empty_state_and_filters(client_for, cast):
     page = client_for("leader").get(reverse("scoring:index")).content.decode()
     assert "No scores yet" in page
-    services.score_teams(teams=Team.objects.filter(organization=cast.org), as_of=timezone.localdate())
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.filter(organization=cast.org), as_of=timezone.localdate()
+    )
     # Scored, but no team has evidence yet: not yet measured, listed apart, nothing ranked.
     page = client_for("leader").get(reverse("scoring:index")).content.decode()
     assert "Not yet measured" in page and 'id="ranking"' not in page
     give_slo_evidence(cast.service, cast.other_service)
-    services.score_teams(teams=Team.objects.filter(organization=cast.org), as_of=timezone.localdate())
+    services.score_teams(
+        actor=permissions.SYSTEM, teams=Team.objects.filter(organization=cast.org), as_of=timezone.localdate()
+    )
     # Tier 1 filter: only Checkout owns a tier-1 service.
     page = client_for("leader").get(reverse("scoring:index") + "?tier=1").content.decode()
     assert ">Checkout<" in page and ">Search<" not in page
@@ -236,10 +245,10 @@ def test_dashboard_empty_state_and_filters(client_for, cast):
 def test_movement_since_last_period(client_for, cast):
     today = timezone.localdate()
     teams = Team.objects.filter(organization=cast.org)
-    services.score_teams(teams=teams, as_of=today - timedelta(days=30))
+    services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=today - timedelta(days=30))
     Snapshot.objects.filter(team=cast.team).update(overall=90.0)
     Snapshot.objects.filter(team=cast.other_team).update(overall=10.0)
-    services.score_teams(teams=teams, as_of=today)
+    services.score_teams(actor=permissions.SYSTEM, teams=teams, as_of=today)
     Snapshot.objects.filter(team=cast.team, date=today).update(overall=20.0)
     Snapshot.objects.filter(team=cast.other_team, date=today).update(overall=80.0)
     response = client_for("leader").get(reverse("scoring:index"))

@@ -9,7 +9,19 @@ from ..models import Check, Exemption, ExemptionEvent, Scorecard, ScoringRun, Sn
 class CheckSerializer(serializers.ModelSerializer):
     class Meta:
         model = Check
-        fields = ["id", "key", "level", "name", "metric", "operator", "value", "when_missing", "hint", "order"]
+        fields = [
+            "id",
+            "key",
+            "level",
+            "name",
+            "metric",
+            "operator",
+            "value",
+            "when_missing",
+            "hint",
+            "order",
+            "informational_until",
+        ]
         read_only_fields = fields
 
 
@@ -33,11 +45,23 @@ class ScorecardSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "organization", "checks", "updated_at"]
 
 
+class ScorecardEnsureSerializer(serializers.Serializer):
+    organization = ScopedPrimaryKeyRelatedField(queryset=Organization.objects.all())
+
+
 class SnapshotSerializer(serializers.ModelSerializer):
     level_name = serializers.CharField(read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
     pillars_measured = serializers.IntegerField(
         source="measured", read_only=True, help_text="How many of the four pillars have evidence (0: not yet measured)."
+    )
+    exemption_rate = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Share (0-1) of the applicable checks passed only by exemption; null: no applicable check.",
+    )
+    level_when_applied = serializers.IntegerField(
+        read_only=True, help_text="The level once the checks in their grace period apply."
     )
 
     class Meta:
@@ -56,6 +80,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "reliability",
             "learning",
             "pillars_measured",
+            "exemption_rate",
+            "level_when_applied",
             "weights",
             "checks",
             "gaps",

@@ -1,4 +1,3 @@
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -10,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.core import permissions
 from apps.core.api import RolePermission, ScopedModelViewSet, ScopedReadOnlyViewSet
-from apps.teams.models import Organization, Team
+from apps.teams.models import Team
 
 from .. import selectors, services
 from ..models import Exemption, Scorecard, ScoringRun, Snapshot
@@ -23,17 +22,28 @@ class ScorecardViewSet(ScopedModelViewSet):
     queryset = Scorecard.objects.select_related("organization").prefetch_related("checks")
     serializer_class = serializers.ScorecardSerializer
     filterset_fields = ["organization"]
-    http_method_names = ["get", "put", "patch", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
-    def list(self, request, *args, **kwargs):
-        # Every org the user belongs to has a scorecard (the default rubric until changed).
-        services.scorecards_ensure(organizations=permissions.viewable(request.user, Organization.objects.all()))
-        return super().list(request, *args, **kwargs)
+    def create(self, request, *args, **kwargs):
+        # POST is open for the ensure action only: a scorecard is never created from a body.
+        raise exceptions.MethodNotAllowed("POST")
+
+    # Reads never write: an org gets its scorecard when it is created (apps/scoring/receivers.py),
+    # from the scoring job, or from POST .../scorecards/ensure/ below.
 
     def perform_update(self, serializer):
         serializer.instance = services.scorecard_update(
-            scorecard=serializer.instance, user=self.request.user, **serializer.validated_data
+            actor=self.request.user, scorecard=serializer.instance, **serializer.validated_data
         )
+
+    @extend_schema(request=serializers.ScorecardEnsureSerializer, responses=serializers.ScorecardSerializer)
+    @action(detail=False, methods=["post"])
+    def ensure(self, request):
+        """The organization's scorecard, created from the default rubric if it has none (org admins)."""
+        body = serializers.ScorecardEnsureSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        card = services.scorecard_ensure(actor=request.user, organization=body.validated_data["organization"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=card.pk)).data)
 
 
 class SnapshotFilter(filters.FilterSet):
@@ -65,24 +75,20 @@ class ExemptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.exemption_request(
+            actor=self.request.user,
             team=data["team"],
             level_check=data["level_check"],
-            user=self.request.user,
             reason=data.get("reason", ""),
             expires_on=data.get("expires_on"),
         )
 
-    def _decide(self, request, service, **extra):
+    def _decide(self, request, service, *, with_expiry: bool = False):
         exemption = self.get_object()
-        if not permissions.can_change(request.user, exemption):
-            raise exceptions.PermissionDenied("Only an org admin decides on exemptions.")
         body = serializers.ExemptionDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        kwargs = {"exemption": exemption, "user": request.user, "justification": body.validated_data["justification"]}
-        if "expires_on" in extra:
+        kwargs = {"actor": request.user, "exemption": exemption, "justification": body.validated_data["justification"]}
+        if with_expiry:
             kwargs["expires_on"] = body.validated_data.get("expires_on")
-            if kwargs["expires_on"] is None:
-                raise exceptions.ValidationError({"expires_on": "Give the date the exemption ends."})
         exemption = service(**kwargs)
         return Response(self.get_serializer(Exemption.objects.get(pk=exemption.pk)).data)
 
@@ -90,7 +96,13 @@ class ExemptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
     @action(detail=True, methods=["post"])
     def grant(self, request, pk=None):
         """Grant until `expires_on` with a justification (org admins)."""
-        return self._decide(request, services.exemption_grant, expires_on=True)
+        return self._decide(request, services.exemption_grant, with_expiry=True)
+
+    @extend_schema(request=serializers.ExemptionDecisionSerializer, responses=serializers.ExemptionSerializer)
+    @action(detail=True, methods=["post"])
+    def renew(self, request, pk=None):
+        """Extend a grant to a new `expires_on` with a justification (org admins); recorded as a renewal."""
+        return self._decide(request, services.exemption_renew, with_expiry=True)
 
     @extend_schema(request=serializers.ExemptionDecisionSerializer, responses=serializers.ExemptionSerializer)
     @action(detail=True, methods=["post"])
@@ -115,10 +127,7 @@ class ScoringRunViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         org = serializer.validated_data["organization"]
-        try:
-            run = services.scoring_request(organization=org, user=request.user, trigger="api")
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
+        run = services.scoring_request(actor=request.user, organization=org, trigger="api")
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from apps.core import permissions
 from apps.teams.models import Organization, Team
 
 from ... import services
@@ -43,5 +44,7 @@ class Command(BaseCommand):
             for org in orgs:
                 for day in days:
                     bar.set_description(f"{org.slug} {day}")
-                    services.scoring_run(organization=org, as_of=day, trigger="command", progress=bar.update)
+                    services.scoring_run(
+                        actor=permissions.SYSTEM, organization=org, as_of=day, trigger="command", progress=bar.update
+                    )
         self.stdout.write(self.style.SUCCESS(f"Scored {teams} teams on {len(days)} day(s)."))
