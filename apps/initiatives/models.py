@@ -69,7 +69,7 @@ class InitiativeCheck(TimeStampedModel):
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="checks")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.METRIC)
     name = models.CharField(max_length=160)
-    metric = models.CharField(max_length=60, choices=metrics.choices(), blank=True)
+    metric = models.CharField(max_length=60, choices=metrics.choices, blank=True)  # callable: no migration per metric
     operator = models.CharField(max_length=3, choices=Check.Operator.choices, default=Check.Operator.GTE)
     value = models.FloatField(null=True, blank=True, help_text="Shares are 0-1 (0.8 for 80%), scores 0-100.")
     when_missing = models.CharField(max_length=4, choices=Check.Missing.choices, default=Check.Missing.FAIL)

@@ -169,12 +169,15 @@ def progress_record_all(*, actor, day: date | None = None, organization_ids=None
 
 
 def _add_level_check(*, actor, scorecard, check: InitiativeCheck, level: int, key: str) -> Check:
-    """The one place initiatives write the scorecard rubric: a level check from a metric check.
-    (When scoring exposes its own "add a level check" service, call it here.)"""
+    """A level check from a metric check, through scoring's own service (its rights and validation);
+    a check graduated before is kept as it is, so graduating again adds nothing."""
+    from apps.scoring.services import check_create
+
     existing = Check.objects.filter(scorecard=scorecard, key=key).first()
     if existing is not None:
         return existing
-    row = Check(
+    return check_create(
+        actor=actor,
         scorecard=scorecard,
         key=key,
         level=level,
@@ -186,9 +189,6 @@ def _add_level_check(*, actor, scorecard, check: InitiativeCheck, level: int, ke
         hint=check.hint or f"Part of the initiative “{check.initiative.name}”.",
         order=100 + check.order,
     )
-    row.full_clean()
-    row.save()
-    return row
 
 
 @transaction.atomic
@@ -207,7 +207,7 @@ def initiative_graduate(*, actor, initiative: Initiative, level: int) -> list[Ch
     metric_checks = list(initiative.checks.filter(kind=InitiativeCheck.Kind.METRIC))
     if not metric_checks:
         raise ValidationError("This initiative has no metric checks to add to the scorecard.")
-    scorecard = scorecard_ensure(organization=initiative.organization)
+    scorecard = scorecard_ensure(actor=actor, organization=initiative.organization)
     added = [
         _add_level_check(
             actor=actor, scorecard=scorecard, check=c, level=level, key=f"initiative-{initiative.pk}-{c.pk}"

@@ -77,7 +77,7 @@ class Check(TimeStampedModel):
         help_text="Level this check gates (level 1 is where every team starts).",
     )
     name = models.CharField(max_length=160)
-    metric = models.CharField(max_length=60, choices=metrics.choices())
+    metric = models.CharField(max_length=60, choices=metrics.choices)  # a callable: a new metric needs no migration
     operator = models.CharField(max_length=3, choices=Operator.choices, default=Operator.GTE)
     value = models.FloatField(help_text="Shares are 0-1 (0.8 for 80%), scores 0-100, tiers 1 low … 4 elite.")
     when_missing = models.CharField(

@@ -50,7 +50,7 @@ def test_leader_opens_lead_fixes_burn_up_moves(page, live_server, cast):
         ],
     )
     # Yesterday's scoring run records the first point: Search (no tier-1 service) passes, Checkout does not.
-    scoring_services.scoring_run(organization=cast.org, as_of=today - dt.timedelta(days=1))
+    scoring_services.scoring_run(actor=permissions.SYSTEM, organization=cast.org, as_of=today - dt.timedelta(days=1))
     point = InitiativeProgress.objects.get(initiative=initiative)
     assert (point.passing, point.total) == (1, 2)
 
@@ -88,7 +88,7 @@ def test_leader_opens_lead_fixes_burn_up_moves(page, live_server, cast):
     page.wait_for_load_state("networkidle")
 
     # Today's scoring run records today's point through the snapshots_written signal.
-    scoring_services.scoring_run(organization=cast.org, as_of=today)
+    scoring_services.scoring_run(actor=permissions.SYSTEM, organization=cast.org, as_of=today)
     assert InitiativeProgress.objects.get(initiative=initiative, day=today).passing == 2
     page.goto(f"{live_server.url}/")
     assert "Done: everything of yours in scope passes" in page.locator("main").inner_text()

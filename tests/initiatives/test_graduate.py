@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_graduate_adds_the_metric_checks_to_the_rubric_and_completes(initiative, cast):
     from apps.scoring.services import scorecard_ensure
 
-    scorecard_ensure(organization=cast.org)
+    scorecard_ensure(actor=permissions.SYSTEM, organization=cast.org)
     before = Check.objects.filter(scorecard__organization=cast.org).count()
     added = services.initiative_graduate(actor=cast.org_admin, initiative=initiative, level=3)
     assert [(c.level, c.metric, c.operator, c.value) for c in added] == [
@@ -39,7 +39,7 @@ def test_graduated_checks_count_in_the_next_scoring_run(initiative, cast):
     from apps.scoring.models import Snapshot
 
     services.initiative_graduate(actor=permissions.SYSTEM, initiative=initiative, level=2)
-    scoring_services.scoring_run(organization=cast.org, as_of=dt.date(2026, 11, 3))
+    scoring_services.scoring_run(actor=permissions.SYSTEM, organization=cast.org, as_of=dt.date(2026, 11, 3))
     snap = Snapshot.objects.get(team=cast.team, date=dt.date(2026, 11, 3))
     keys = {c["key"] for c in snap.checks}
     assert {f"initiative-{initiative.pk}-{c.pk}" for c in initiative.checks.all()} <= keys

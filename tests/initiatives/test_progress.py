@@ -118,5 +118,5 @@ def test_a_scoring_run_records_the_day(initiative, cast, django_capture_on_commi
 
     today = dt.date.today()
     with django_capture_on_commit_callbacks(execute=True):
-        scoring_services.scoring_run(organization=cast.org, as_of=today)
+        scoring_services.scoring_run(actor=permissions.SYSTEM, organization=cast.org, as_of=today)
     assert InitiativeProgress.objects.filter(initiative=initiative, day=today).exists()
