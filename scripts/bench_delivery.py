@@ -39,6 +39,8 @@ from pathlib import Path
 from benchserver import production_env, wait_for_port
 from pgdb import recreate_migrated
 
+from apps.core import permissions
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -74,7 +76,7 @@ def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk
     team_services.service_upsert(organization=org, team=team, name="checkout-api")
     secret = "bench-secret-" + secrets.token_hex(16)
     integration, _ = services.integration_create(
-        actor=None,
+        actor=permissions.SYSTEM,
         organization=org,
         team=team,
         name=f"GitHub bench {secrets.token_hex(3)}",

@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.assessments import services as assessment_services
+from apps.core import permissions
 from apps.delivery import services as delivery_services
 from apps.postmortems import services as pm_services
 from apps.scoring import services as scoring_services
@@ -37,7 +38,7 @@ def foreign(cast):
     pm = make_postmortem(cast, actor=cast.outsider, incident=incident, reviewers=[cast.outsider], tags=["initech-tag"])
     pm_services.action_item_create(actor=cast.outsider, postmortem=pm, title="Initech action", team=billing)
     delivery_services.integration_create(
-        actor=None,
+        actor=permissions.SYSTEM,
         organization=cast.other_org,
         team=billing,
         name="Initech GitHub",

@@ -6,11 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from apps.core import permissions
 from apps.core.charts import chart_attr
@@ -18,11 +15,11 @@ from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
-from . import intake, selectors, services
-from . import sources as delivery_sources
-from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
-from .models import Deployment, IncidentDeploymentLink, Integration
-from .views_evidence import _context, _render, parse_scope, unattributed_context
+from .. import selectors, services
+from .. import sources as delivery_sources
+from ..forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
+from ..models import Deployment, IncidentDeploymentLink, Integration
+from .evidence import _context, _render, parse_scope, unattributed_context
 
 TIER_COLORS = {"elite": "#16a34a", "high": "#2563eb", "medium": "#d97706", "low": "#dc2626"}
 
@@ -309,9 +306,9 @@ def integration_edit(request, pk):
                 name=data["name"],
                 production_environments=data["production_environments"],
                 is_active=data["is_active"],
+                mappings=data["mappings"],
                 **form.patterns(),
             )
-            services.integration_mappings_set(actor=request.user, integration=integration, mappings=data["mappings"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -388,68 +385,3 @@ def incident_link(request, incident_pk):
         "delivery/incident_link.html",
         {"form": form, "incident": incident, "link": link, "history": selectors.link_history(incident=incident)},
     )
-
-
-# --- intake ---------------------------------------------------------------------------
-
-
-@csrf_exempt
-@require_POST
-def intake_view(request, token):
-    """The webhook endpoint of one integration: verify, store, answer (202 new, 200 seen before)."""
-    length = request.META.get("CONTENT_LENGTH")
-    try:
-        if length and int(length) > intake.MAX_BODY_BYTES:
-            return JsonResponse({"detail": "The body is larger than 1 MiB."}, status=413)
-    except ValueError:
-        return JsonResponse({"detail": "Bad Content-Length."}, status=400)
-    body = request.read(intake.MAX_BODY_BYTES + 1)
-    try:
-        event, created = services.raw_event_receive(token=token, headers=request.headers, body=body)
-    except intake.IntakeError as exc:
-        return JsonResponse({"detail": exc.message}, status=exc.status)
-    return JsonResponse(
-        {"status": "accepted" if created else "duplicate", "delivery_id": event.delivery_id},
-        status=202 if created else 200,
-    )
-
-
-# --- panels ---------------------------------------------------------------------------
-
-
-def team_panel(request, team) -> dict:
-    keys = selectors.team_dora(team_ids=[team.pk], window_days=90, full=True)[team.pk]
-    points = selectors.team_trend(team_id=team.pk, weeks=13)
-    spark = chart_attr(
-        {
-            "type": "bar",
-            "data": {
-                "labels": [p["week_start"].strftime("%d %b") for p in points],
-                "datasets": [
-                    {
-                        "label": "Deployments per week",
-                        "data": [p["deployments"] for p in points],
-                        "backgroundColor": "#4f46e5",
-                    }
-                ],
-            },
-            "options": {"maintainAspectRatio": False, "plugins": {"legend": {"display": False}}},
-        }
-    )
-    return {"team": team, "keys": keys, "spark": spark}
-
-
-def service_panel(request, service) -> dict:
-    keys = selectors.service_dora(service_ids=[service.pk], window_days=90, full=True)[service.pk]
-    return {"service": service, "keys": keys}
-
-
-def incident_panel(request, incident) -> dict:
-    link = selectors.incident_link(incident=incident)
-    probe = link or IncidentDeploymentLink(incident=incident)
-    return {
-        "incident": incident,
-        "link": link,
-        "can_change": permissions.can_change(request.user, probe),
-        "history": selectors.link_history(incident=incident),
-    }
