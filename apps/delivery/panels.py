@@ -5,29 +5,14 @@ from __future__ import annotations
 from apps.core import permissions
 from apps.core.charts import chart_attr
 
-from . import selectors
+from . import charts, selectors
 from .models import IncidentDeploymentLink
 
 
 def team_panel(request, team) -> dict:
     keys = selectors.team_dora(team_ids=[team.pk], window_days=90, full=True)[team.pk]
     points = selectors.team_trend(team_id=team.pk, weeks=13)
-    spark = chart_attr(
-        {
-            "type": "bar",
-            "data": {
-                "labels": [p["week_start"].strftime("%d %b") for p in points],
-                "datasets": [
-                    {
-                        "label": "Deployments per week",
-                        "data": [p["deployments"] for p in points],
-                        "backgroundColor": "#4f46e5",
-                    }
-                ],
-            },
-            "options": {"maintainAspectRatio": False, "plugins": {"legend": {"display": False}}},
-        }
-    )
+    spark = chart_attr(charts.deployments_spark_config(points))
     return {"team": team, "keys": keys, "spark": spark}
 
 

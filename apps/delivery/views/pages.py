@@ -15,7 +15,7 @@ from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
-from .. import selectors, services
+from .. import charts, selectors, services
 from .. import sources as delivery_sources
 from ..forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
 from ..models import Deployment, IncidentDeploymentLink, Integration
@@ -33,40 +33,7 @@ def _window(request) -> int:
 
 
 def _trend_charts(points: list[dict]) -> dict[str, str]:
-    labels = [p["week_start"].strftime("%d %b") for p in points]
-
-    def line(key, label, color, kind="line", suffix="", span=True):
-        return chart_attr(
-            {
-                "type": kind,
-                "data": {
-                    "labels": labels,
-                    "datasets": [
-                        {
-                            "label": label,
-                            "data": [p[key] for p in points],
-                            "borderColor": color,
-                            "backgroundColor": color + "55",
-                            "spanGaps": span,
-                            "tension": 0.25,
-                        }
-                    ],
-                },
-                "options": {
-                    "maintainAspectRatio": False,
-                    "plugins": {"legend": {"display": False}},
-                    "scales": {"y": {"beginAtZero": True, "title": {"display": bool(suffix), "text": suffix}}},
-                },
-            }
-        )
-
-    return {
-        "deployments": line("deployments", "Deployments per week", "#4f46e5", "bar", "deployments"),
-        # Weeks without deployments have no value: leave the gap rather than draw a line across it.
-        "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours", span=False),
-        "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%", span=False),
-        "recovery": line("recovery_time_hours", "Median recovery time (hours)", "#d97706", "bar", "hours"),
-    }
+    return {name: chart_attr(config) for name, config in charts.trend_configs(points).items()}
 
 
 # --- DORA pages ---------------------------------------------------------------------
@@ -83,27 +50,7 @@ def index(request):
     rows = [{"team": t, "keys": dora[t.pk]} for t in teams]
     with_data = [r for r in rows if any(r["keys"][key]["tier"] for key in selectors.KEY_NAMES)]
     counts = selectors.org_tier_counts({r["team"].pk: r["keys"] for r in with_data})
-    chart = chart_attr(
-        {
-            "type": "bar",
-            "data": {
-                "labels": ["Deployment frequency", "Lead time", "Recovery time", "Change failure rate"],
-                "datasets": [
-                    {
-                        "label": tier.title(),
-                        "data": [counts[key][tier] for key in selectors.KEY_NAMES],
-                        "backgroundColor": color,
-                    }
-                    for tier, color in TIER_COLORS.items()
-                ],
-            },
-            "options": {
-                "indexAxis": "y",
-                "maintainAspectRatio": False,
-                "scales": {"x": {"stacked": True, "title": {"display": True, "text": "teams"}}, "y": {"stacked": True}},
-            },
-        }
-    )
+    chart = chart_attr(charts.tier_counts_config(counts, TIER_COLORS))
     return render(
         request,
         "delivery/index.html",
