@@ -39,8 +39,6 @@ from pathlib import Path
 from benchserver import production_env, wait_for_port
 from pgdb import recreate_migrated
 
-from apps.core import permissions
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -67,6 +65,7 @@ def setup_django():
 
 
 def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk", duration: int = 20) -> dict:
+    from apps.core import permissions
     from apps.delivery import services
     from apps.delivery.models import RawEvent
     from apps.teams import services as team_services
