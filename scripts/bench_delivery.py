@@ -65,6 +65,7 @@ def setup_django():
 
 
 def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk", duration: int = 20) -> dict:
+    from apps.core import permissions
     from apps.core.permissions import SYSTEM
     from apps.delivery import services
     from apps.delivery.models import RawEvent
@@ -75,7 +76,7 @@ def bench_intake(deliveries: int, clients: int, workers: int, client: str = "wrk
     team_services.service_upsert(actor=SYSTEM, organization=org, team=team, name="checkout-api")
     secret = "bench-secret-" + secrets.token_hex(16)
     integration, _ = services.integration_create(
-        actor=None,
+        actor=permissions.SYSTEM,
         organization=org,
         team=team,
         name=f"GitHub bench {secrets.token_hex(3)}",

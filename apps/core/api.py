@@ -102,6 +102,10 @@ class ScopedModelViewSet(viewsets.ModelViewSet):
         scope = self.creation_scope({**self._current_scope(serializer.instance), **serializer.validated_data})
         if not permissions.can_create(self.request.user, self.queryset.model, **scope):
             raise exceptions.PermissionDenied("You may not move this there.")
+        self.save_existing(serializer)
+
+    def save_existing(self, serializer):
+        """Write the changed row; override to call the app's service instead (one service per write)."""
         serializer.save()
 
     def _current_scope(self, instance) -> dict:

@@ -59,7 +59,7 @@ class RawEventAdmin(OrgScopedAdmin):
 
     @admin.action(description="Process the selected events again")
     def retry(self, request, queryset):
-        count = services.raw_events_retry(raw_event_ids=list(queryset.values_list("pk", flat=True)))
+        count = services.raw_events_retry(actor=request.user, raw_event_ids=list(queryset.values_list("pk", flat=True)))
         messages.success(request, f"Queued {count} event(s) for processing.")
 
     def has_add_permission(self, request, obj=None):

@@ -30,7 +30,8 @@ class DeliveryConfig(AppConfig):
         from apps.postmortems.models import Incident
         from apps.teams.models import Service
 
-        from . import models, signals, views
+        from . import models, signals
+        from . import panels as own_panels
 
         # Integrations hold configuration: the owning team, admins and leaders see them;
         # a team lead changes their team's, only org admins the org-wide ones.
@@ -63,9 +64,11 @@ class DeliveryConfig(AppConfig):
         # The incident's team lead (or an org admin) says which deployment caused it.
         permissions.register(models.IncidentDeploymentLink, org="incident__organization", team="incident__team")
 
-        panels.register("team", template="delivery/_team_panel.html", context=views.team_panel, order=30)
-        panels.register("service", template="delivery/_service_panel.html", context=views.service_panel, order=30)
-        panels.register("incident", template="delivery/_incident_panel.html", context=views.incident_panel, order=30)
+        panels.register("team", template="delivery/_team_panel.html", context=own_panels.team_panel, order=30)
+        panels.register("service", template="delivery/_service_panel.html", context=own_panels.service_panel, order=30)
+        panels.register(
+            "incident", template="delivery/_incident_panel.html", context=own_panels.incident_panel, order=30
+        )
 
         schedules.declare("delivery: sweep raw events", "apps.delivery.tasks.sweep_raw_events", every=120)
         schedules.declare("delivery: refresh rollups", "apps.delivery.tasks.refresh_rollups", every=300)
@@ -73,6 +76,12 @@ class DeliveryConfig(AppConfig):
             "delivery: rebuild rollups", "apps.delivery.tasks.rebuild_rollups", crontab={"minute": "17", "hour": "3"}
         )
 
+        post_save.connect(
+            signals.integration_saved, sender=models.Integration, dispatch_uid="delivery-integration-saved"
+        )
+        post_delete.connect(
+            signals.integration_saved, sender=models.Integration, dispatch_uid="delivery-integration-deleted"
+        )
         post_save.connect(signals.service_saved, sender=Service, dispatch_uid="delivery-service-saved")
         post_save.connect(signals.incident_saved, sender=Incident, dispatch_uid="delivery-incident-saved")
         post_delete.connect(signals.incident_deleted, sender=Incident, dispatch_uid="delivery-incident-deleted")

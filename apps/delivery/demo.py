@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.teams.models import Organization, Service, Team
 
@@ -157,7 +158,7 @@ def _integration(org, name, kind) -> Integration:
     existing = Integration.objects.filter(organization=org, name=name).first()
     if existing:
         return existing
-    integration, _secret = services.integration_create(actor=None, organization=org, name=name, kind=kind)
+    integration, _secret = services.integration_create(actor=permissions.SYSTEM, organization=org, name=name, kind=kind)
     return integration
 
 
@@ -179,12 +180,14 @@ class _Sender:
             headers["X-Hub-Signature-256"] = intake.github_signature(secret, body)
         else:
             headers["X-PagerDuty-Signature"] = intake.pagerduty_signature(secret, body)
-        event, created = services.raw_event_receive(token=integration.token, headers=headers, body=body, enqueue=False)
+        event, created = services.raw_event_receive(
+            actor=permissions.SYSTEM, token=integration.token, headers=headers, body=body, enqueue=False
+        )
         self.received += 1
         if not created:
             self.duplicates += 1
             return
-        if services.raw_event_process(raw_event_id=event.pk) == RawEvent.Status.FAILED:
+        if services.raw_event_process(actor=permissions.SYSTEM, raw_event_id=event.pk) == RawEvent.Status.FAILED:
             self.failed += 1
 
 
@@ -281,7 +284,7 @@ def _import_incidents(org, team, incidents) -> None:
             detected_at=planned.started,
             **({"resolved_at": planned.resolved, "status": "resolved"} if planned.resolved else {}),
         )
-        services.incident_link_refresh(incident=incident)
+        services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
 
 
 def _github_deliveries(releases, heads: dict[str, str], *, owner: str = "northwind", repository: str = ""):

@@ -62,14 +62,6 @@ class Integration(TimeStampedModel):
     def get_absolute_url(self):
         return reverse("delivery:integration", args=[self.pk])
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        # A paused integration or a rotated secret takes effect at once in this process
-        # (other processes reload within a few seconds).
-        from .services import forget_source
-
-        forget_source(self.token)
-
     @property
     def has_deploy_patterns(self) -> bool:
         """Workflow runs or jobs count as deployments only once a workflow or job pattern is set."""

@@ -240,6 +240,27 @@ def _chain_parents(changes: list[dict], payload: dict, total) -> None:
         child["parent_sha"] = parent["sha"]
 
 
+def _pushed_commits(payload: dict, repository: str, *, author_fields: tuple[str, ...]) -> list[dict]:
+    """The commit records of a GitHub or GitLab push (both list `commits` with id, message, url,
+    timestamp, author and the files touched; the author is the first of `author_fields` given)."""
+    changes = []
+    for commit in _list(payload.get("commits")):
+        commit = _dict(commit)
+        author = _dict(commit.get("author"))
+        changes.append(
+            {
+                "repository": repository,
+                "sha": _text(_required(commit, "id", "A pushed commit"), 64),
+                "message": _text(commit.get("message"), 2000),
+                "author": _text(next((author.get(f) for f in author_fields if author.get(f)), ""), 200),
+                "url": _text(commit.get("url"), 500),
+                "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
+                "paths": commit_paths(commit),
+            }
+        )
+    return changes
+
+
 def _github_push(payload: dict) -> Parsed:
     repo = _dict(payload.get("repository"))
     full_name = _text(_required(repo, "full_name", "The push's repository"))
@@ -247,21 +268,7 @@ def _github_push(payload: dict) -> Parsed:
     default_branch = repo.get("default_branch") or repo.get("master_branch")
     if default_branch and ref != f"refs/heads/{default_branch}":
         return Parsed(ignored=f"Push to {ref or 'an unknown ref'}, not the default branch {default_branch}.")
-    changes = []
-    for commit in _list(payload.get("commits")):
-        commit = _dict(commit)
-        author = _dict(commit.get("author"))
-        changes.append(
-            {
-                "repository": full_name,
-                "sha": _text(_required(commit, "id", "A pushed commit"), 64),
-                "message": _text(commit.get("message"), 2000),
-                "author": _text(author.get("username") or author.get("name") or author.get("email"), 200),
-                "url": _text(commit.get("url"), 500),
-                "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
-                "paths": commit_paths(commit),
-            }
-        )
+    changes = _pushed_commits(payload, full_name, author_fields=("username", "name", "email"))
     if not changes:
         return Parsed(ignored="Push without commits (a branch or tag created or deleted).")
     _chain_parents(changes, payload, len(changes))
@@ -437,21 +444,7 @@ def _gitlab_push(payload: dict) -> Parsed:
     default_branch = project.get("default_branch")
     if default_branch and ref != f"refs/heads/{default_branch}":
         return Parsed(ignored=f"Push to {ref or 'an unknown ref'}, not the default branch {default_branch}.")
-    changes = []
-    for commit in _list(payload.get("commits")):
-        commit = _dict(commit)
-        author = _dict(commit.get("author"))
-        changes.append(
-            {
-                "repository": path,
-                "sha": _text(_required(commit, "id", "A pushed commit"), 64),
-                "message": _text(commit.get("message"), 2000),
-                "author": _text(author.get("name") or author.get("email"), 200),
-                "url": _text(commit.get("url"), 500),
-                "committed_at": parse_time(_required(commit, "timestamp", "A pushed commit")),
-                "paths": commit_paths(commit),
-            }
-        )
+    changes = _pushed_commits(payload, path, author_fields=("name", "email"))
     if not changes:
         return Parsed(ignored="Push without commits.")
     _chain_parents(changes, payload, payload.get("total_commits_count") or len(changes))

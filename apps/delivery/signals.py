@@ -5,13 +5,14 @@ from django.db import transaction
 
 
 def _refresh(incident_id: int) -> None:
+    from apps.core import permissions
     from apps.postmortems.models import Incident
 
     from . import services
 
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is not None:
-        services.incident_link_refresh(incident=incident)
+        services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
 
 
 def incident_saved(sender, instance, **kwargs):
@@ -27,11 +28,13 @@ def incident_services_changed(sender, instance, action, **kwargs):
 
 
 def incident_deleted(sender, instance, **kwargs):
+    from apps.core import permissions
+
     from .rollups import utc_day
     from .services import mark_dirty
 
     if instance.team_id and instance.started_at:
-        mark_dirty(instance.team_id, utc_day(instance.started_at))
+        mark_dirty(instance.team_id, utc_day(instance.started_at), actor=permissions.SYSTEM)
 
 
 def service_saved(sender, instance, **kwargs):
@@ -46,3 +49,11 @@ def service_saved(sender, instance, **kwargs):
 
     service_id = instance.pk
     transaction.on_commit(lambda: enqueue(reattribute_service_evidence, service_id))
+
+
+def integration_saved(sender, instance, **kwargs):
+    """A paused integration or a rotated secret takes effect at once in this process (other
+    processes reload within a few seconds)."""
+    from . import source_cache
+
+    source_cache.forget(instance.token)

@@ -1,5 +1,6 @@
 """Delivery jobs: thin wrappers that take ids and call services."""
 
+from apps.core import permissions
 from apps.core.tasks import idempotent_task
 
 from . import rollups, services
@@ -7,13 +8,13 @@ from . import rollups, services
 
 @idempotent_task
 def process_raw_event(raw_event_id: int) -> str | None:
-    return services.raw_event_process(raw_event_id=raw_event_id)
+    return services.raw_event_process(actor=permissions.SYSTEM, raw_event_id=raw_event_id)
 
 
 @idempotent_task
 def sweep_raw_events() -> int:
     """Re-queue raw events left pending (a lost task or broker loses nothing)."""
-    return services.raw_events_requeue_stale()
+    return services.raw_events_requeue_stale(actor=permissions.SYSTEM)
 
 
 @idempotent_task
@@ -34,4 +35,6 @@ def reattribute_service_evidence(service_id: int) -> int:
     from apps.teams.models import Service
 
     service = Service.objects.filter(pk=service_id).first()
-    return services.service_evidence_reattribute(service=service) if service is not None else 0
+    if service is None:
+        return 0
+    return services.service_evidence_reattribute(actor=permissions.SYSTEM, service=service)

@@ -84,6 +84,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Signed webhook deliveries are answered here, before the session and page middleware.
+    "apps.delivery.fastpath.IntakeFastPathMiddleware",
     # CI calls to the release gate with an API token are answered here, before the page middleware.
     "apps.sre.fastpath.GateFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -40,6 +40,7 @@ eval "$(python manage.py shell -c "
 import secrets
 from apps.accounts.models import User
 from apps.accounts.services import api_token_create
+from apps.core import permissions
 from apps.delivery import services
 from apps.delivery.models import Integration
 from apps.teams.models import Organization, Team
@@ -49,7 +50,7 @@ _, key = api_token_create(actor=leader, user=leader, name='load test')
 Integration.objects.filter(organization=org, name='Load test').delete()
 secret = secrets.token_urlsafe(32)
 team = Team.objects.filter(organization=org).order_by('pk').first()
-integration, _ = services.integration_create(actor=None, organization=org, team=team, name='Load test', kind='github', secret=secret)
+integration, _ = services.integration_create(actor=permissions.SYSTEM, organization=org, team=team, name='Load test', kind='github', secret=secret)
 print(f'export LOAD_API_TOKEN={key} LOAD_HOOK_SECRET={secret} LOAD_HOOK_PATH=/delivery/hooks/{integration.token}/')
 " 2>/dev/null | tail -1)"
 export LOAD_EMAIL=cto@northwind.example LOAD_PASSWORD=demo-password-2026

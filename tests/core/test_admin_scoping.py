@@ -39,7 +39,7 @@ def foreign(cast):
     pm = make_postmortem(cast, actor=cast.outsider, incident=incident, reviewers=[cast.outsider], tags=["initech-tag"])
     pm_services.action_item_create(actor=cast.outsider, postmortem=pm, title="Initech action", team=billing)
     delivery_services.integration_create(
-        actor=None,
+        actor=permissions.SYSTEM,
         organization=cast.other_org,
         team=billing,
         name="Initech GitHub",

@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.core import permissions
 from apps.delivery import services
 
 SECRET = "s3cret-for-tests-0123456789"
@@ -11,7 +12,7 @@ SECRET = "s3cret-for-tests-0123456789"
 def make_integration(cast):
     def make(kind, *, team=..., secret=SECRET, name=None, mappings=None):
         integration, _ = services.integration_create(
-            actor=None,
+            actor=permissions.SYSTEM,
             organization=cast.org,
             team=cast.team if team is ... else team,
             name=name or f"{kind} integration",
@@ -19,7 +20,7 @@ def make_integration(cast):
             secret=secret,
         )
         if mappings:
-            services.integration_mappings_set(actor=None, integration=integration, mappings=mappings)
+            services.integration_mappings_set(actor=permissions.SYSTEM, integration=integration, mappings=mappings)
         return integration
 
     return make

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import metrics, rollups, selectors, services
 from apps.delivery.models import DailyRollup
@@ -89,6 +90,7 @@ def dataset(cast):
     resolver = services.Resolver(org)
     repo = "acme/checkout-api"
     services.changes_upsert(
+        actor=permissions.SYSTEM,
         organization=org,
         integration=None,
         source="import",
@@ -114,6 +116,7 @@ def dataset(cast):
     ]
     for external_id, status, when, env in deploys:
         services.deployment_apply(
+            actor=permissions.SYSTEM,
             organization=org,
             integration=None,
             source="import",
@@ -151,13 +154,13 @@ def dataset(cast):
         started_at=at("2026-03-03T13:00:00"),
         resolved_at=at("2026-03-04T13:00:00"),
     )
-    services.incident_link_refresh(incident=i2)
+    services.incident_link_refresh(actor=permissions.SYSTEM, incident=i2)
     services.incident_link_set(actor=cast.lead, incident=i2, deployment=None, note="Hardware failure")
     from apps.postmortems.models import Incident
 
     for incident in Incident.objects.all():
         if incident.external_id == "I1":
-            services.incident_link_refresh(incident=incident)
+            services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
     rollups.refresh_dirty()
     return cast
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.core import permissions
 from apps.delivery import intake
 from apps.delivery.models import Change, RawEvent
 from tests.delivery import payloads as p
@@ -186,7 +187,7 @@ def test_secret_is_encrypted_at_rest_and_rotation_takes_effect(make_integration,
 
     integration = make_integration("github")
     assert SECRET not in integration.secret_encrypted
-    new_secret = services.integration_rotate_secret(actor=None, integration=integration)
+    new_secret = services.integration_rotate_secret(actor=permissions.SYSTEM, integration=integration)
     integration.refresh_from_db()
     assert new_secret not in integration.secret_encrypted and len(new_secret) >= 32
     body = p.dumps(PUSH)

@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from apps.core import permissions
 from apps.delivery import services
 from apps.delivery.models import Change, Deployment, RawEvent
 from apps.postmortems.models import Incident
@@ -52,10 +53,15 @@ def worker(settings):
 @pytest.mark.django_db(transaction=True)
 def test_signed_deliveries_over_http_are_normalized_by_a_worker(cast, live_server, worker):
     github, _ = services.integration_create(
-        actor=None, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=SECRET
+        actor=permissions.SYSTEM, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=SECRET
     )
     pagerduty, _ = services.integration_create(
-        actor=None, organization=cast.org, team=cast.team, name="PagerDuty", kind="pagerduty", secret=SECRET
+        actor=permissions.SYSTEM,
+        organization=cast.org,
+        team=cast.team,
+        name="PagerDuty",
+        kind="pagerduty",
+        secret=SECRET,
     )
     gh_url = f"{live_server.url}/delivery/hooks/{github.token}/"
     pd_url = f"{live_server.url}/delivery/hooks/{pagerduty.token}/"
@@ -91,7 +97,7 @@ def test_signed_deliveries_over_http_are_normalized_by_a_worker(cast, live_serve
 @pytest.mark.django_db(transaction=True)
 def test_actions_runs_and_a_resolve_before_its_trigger_over_http(cast, live_server, worker):
     github, _ = services.integration_create(
-        actor=None,
+        actor=permissions.SYSTEM,
         organization=cast.org,
         team=cast.team,
         name="GitHub Actions",
@@ -101,7 +107,12 @@ def test_actions_runs_and_a_resolve_before_its_trigger_over_http(cast, live_serv
         deploy_branch="main",
     )
     pagerduty, _ = services.integration_create(
-        actor=None, organization=cast.org, team=cast.team, name="PagerDuty", kind="pagerduty", secret=SECRET
+        actor=permissions.SYSTEM,
+        organization=cast.org,
+        team=cast.team,
+        name="PagerDuty",
+        kind="pagerduty",
+        secret=SECRET,
     )
     gh_url = f"{live_server.url}/delivery/hooks/{github.token}/"
     pd_url = f"{live_server.url}/delivery/hooks/{pagerduty.token}/"

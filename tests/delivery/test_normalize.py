@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import services
 from apps.delivery.models import Change, Deployment, DirtyDay, IncidentDeploymentLink, RawEvent
@@ -192,7 +193,9 @@ def test_an_incident_no_team_owns_is_held_and_mapping_its_service_processes_it(
     assert Incident.objects.count() == 0
     # Map the service: the held event goes through again by itself.
     with django_capture_on_commit_callbacks(execute=True):
-        services.integration_mappings_set(actor=None, integration=integration, mappings={"mystery": cast.service})
+        services.integration_mappings_set(
+            actor=permissions.SYSTEM, integration=integration, mappings={"mystery": cast.service}
+        )
     event.refresh_from_db()
     assert event.status == "processed" and event.error == "" and event.attempts == 2
     assert Incident.objects.get().team == cast.team
@@ -231,7 +234,7 @@ def test_processing_twice_changes_nothing(cast, make_integration, hook):
     integration = make_integration("github")
     send_github(hook, integration, "push", p.github_push(commits=[("8" * 40, "x", "2026-03-01T10:00:00Z")]))
     event = RawEvent.objects.get()
-    assert services.raw_event_process(raw_event_id=event.pk) == "processed"
+    assert services.raw_event_process(actor=permissions.SYSTEM, raw_event_id=event.pk) == "processed"
     event.refresh_from_db()
     assert event.attempts == 1
     assert Change.objects.count() == 1

@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import Deployment, Integration, RawEvent
@@ -26,7 +27,7 @@ def send_github(hook, integration, event, payload):
 
 
 def with_patterns(integration, **patterns):
-    return services.integration_update(actor=None, integration=integration, **patterns)
+    return services.integration_update(actor=permissions.SYSTEM, integration=integration, **patterns)
 
 
 def only_event():
@@ -281,7 +282,9 @@ def _deliver_history(hook, integration, as_actions: bool):
         started_at=t("2026-03-05T11:00:00Z"),
         resolved_at=t("2026-03-05T12:30:00Z"),
     )
-    services.incident_link_refresh(incident=integration.organization.incidents.get(external_id="INC-1"))
+    services.incident_link_refresh(
+        actor=permissions.SYSTEM, incident=integration.organization.incidents.get(external_id="INC-1")
+    )
     rollups.refresh_dirty()
     return selectors.team_dora(team_ids=[integration.team_id], window_days=7, until=date(2026, 3, 7), full=True)
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import Change, DailyRollup, Deployment, IncidentDeploymentLink
@@ -67,7 +68,12 @@ def _events(cast):
     for sha, parent, when in COMMITS:
         events.append(
             lambda c=_change(sha, parent, when): services.changes_upsert(
-                organization=org, integration=None, source="import", resolver=resolver, records=[c]
+                actor=permissions.SYSTEM,
+                organization=org,
+                integration=None,
+                source="import",
+                resolver=resolver,
+                records=[c],
             )
         )
     for row in DEPLOYS:
@@ -75,12 +81,22 @@ def _events(cast):
         # The pending state first, as sources send it, then the final one.
         events.append(
             lambda r={**record, "status": "in_progress", "status_at": record["started_at"]}: services.deployment_apply(
-                organization=org, integration=None, source="import", resolver=resolver, record=r
+                actor=permissions.SYSTEM,
+                organization=org,
+                integration=None,
+                source="import",
+                resolver=resolver,
+                record=r,
             )
         )
         events.append(
             lambda r=record: services.deployment_apply(
-                organization=org, integration=None, source="import", resolver=resolver, record=r
+                actor=permissions.SYSTEM,
+                organization=org,
+                integration=None,
+                source="import",
+                resolver=resolver,
+                record=r,
             )
         )
 
@@ -98,7 +114,7 @@ def _events(cast):
             resolved_at=at("15:30"),
         )
         # What the on-commit signal does after a save.
-        services.incident_link_refresh(incident=incident)
+        services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
 
     events.append(incident)
     return events
@@ -209,9 +225,15 @@ def test_a_late_push_moves_a_commit_to_the_deployment_that_shipped_it(cast):
     resolver = services.Resolver(cast.org)
     org = cast.org
     services.changes_upsert(
-        organization=org, integration=None, source="import", resolver=resolver, records=[_change("b1", "", "09:00")]
+        actor=permissions.SYSTEM,
+        organization=org,
+        integration=None,
+        source="import",
+        resolver=resolver,
+        records=[_change("b1", "", "09:00")],
     )
     services.deployment_apply(
+        actor=permissions.SYSTEM,
         organization=org,
         integration=None,
         source="import",
@@ -222,7 +244,12 @@ def test_a_late_push_moves_a_commit_to_the_deployment_that_shipped_it(cast):
     assert Change.objects.get(sha="b1").shipped_estimated is True
     # b2 (pushed before the deployment, delivered late) is the deployed commit: E1 ships b1 and b2 exactly.
     services.changes_upsert(
-        organization=org, integration=None, source="import", resolver=resolver, records=[_change("b2", "b1", "10:00")]
+        actor=permissions.SYSTEM,
+        organization=org,
+        integration=None,
+        source="import",
+        resolver=resolver,
+        records=[_change("b2", "b1", "10:00")],
     )
     rollups.refresh_dirty()
     rows = dict(Change.objects.values_list("sha", "shipped_estimated"))
@@ -253,7 +280,12 @@ def test_random_histories_are_order_independent(cast):
             record = {"repository": repo, "sha": sha, "parent_sha": parent, "committed_at": t}
             events.append(
                 lambda r=record: services.changes_upsert(
-                    organization=org, integration=None, source="import", resolver=resolver, records=[r]
+                    actor=permissions.SYSTEM,
+                    organization=org,
+                    integration=None,
+                    source="import",
+                    resolver=resolver,
+                    records=[r],
                 )
             )
             parent = sha
@@ -273,7 +305,12 @@ def test_random_histories_are_order_independent(cast):
             }
             events.append(
                 lambda r=record: services.deployment_apply(
-                    organization=org, integration=None, source="import", resolver=resolver, record=r
+                    actor=permissions.SYSTEM,
+                    organization=org,
+                    integration=None,
+                    source="import",
+                    resolver=resolver,
+                    record=r,
                 )
             )
     for n in range(6):
@@ -291,7 +328,7 @@ def test_random_histories_are_order_independent(cast):
                 started_at=s,
                 resolved_at=s + timedelta(minutes=90),
             )
-            services.incident_link_refresh(incident=incident)
+            services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
 
         events.append(incident)
     for event in events:
@@ -371,6 +408,7 @@ def test_a_later_recovery_reaches_the_failed_deployments_day(cast):
     resolver = services.Resolver(cast.org)
     org = cast.org
     services.deployment_apply(
+        actor=permissions.SYSTEM,
         organization=org,
         integration=None,
         source="import",
@@ -381,6 +419,7 @@ def test_a_later_recovery_reaches_the_failed_deployments_day(cast):
     failed_day = DailyRollup.objects.get(team=cast.team, service__isnull=True, day=DAY)
     assert failed_day.recovery_times == []  # not recovered yet: no value, not 0
     services.deployment_apply(
+        actor=permissions.SYSTEM,
         organization=org,
         integration=None,
         source="import",

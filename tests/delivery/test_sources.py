@@ -202,7 +202,7 @@ def test_an_incident_of_unknown_start_is_left_out_of_time_to_restore_and_said_so
     assert "not counted: start unknown" in page.content.decode()
     detail = client.get(incident.get_absolute_url())
     assert detail.status_code == 200 and "unknown (start not told yet)" in detail.content.decode()
-    postmortem, _ = postmortem_create(actor=SYSTEM, incident=incident, title="Checkout errors")
+    postmortem, _ = postmortem_create(actor=cast.lead, incident=incident, title="Checkout errors")
     export = client.get(reverse("postmortems:export", args=[postmortem.pk]))
     assert export.status_code == 200
     assert export["Content-Disposition"] == 'attachment; filename="start-unknown-checkout-errors.md"'

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import Change, Deployment, UnattributedKey
@@ -136,7 +137,7 @@ def test_incidents_page_shows_the_link_that_made_each_count(cast, client_for, hi
         started_at=at("2026-03-01T13:00:00"),
         resolved_at=at("2026-03-01T14:30:00"),
     )
-    services.incident_link_refresh(incident=incident)
+    services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
     page = client_for("member").get(reverse("delivery:incidents") + f"?team={cast.team.pk}&since=2026-03-01")
     html = page.content.decode()
     assert incident.title in html
@@ -259,7 +260,7 @@ def test_changing_an_incidents_link_moves_the_figures_after_the_refresh_and_is_r
         started_at=at("2026-03-01T13:00:00"),
         resolved_at=at("2026-03-01T14:00:00"),
     )
-    services.incident_link_refresh(incident=incident)
+    services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
     rollups.refresh(team_ids=[cast.team.pk], since=date(2026, 3, 1), until=date(2026, 3, 2))
     until = date(2026, 3, 30)
 
@@ -308,7 +309,7 @@ def test_api_lists_filter_to_the_records_behind_each_figure(cast, api_for, histo
         services=[cast.service],
         started_at=at("2026-03-01T13:00:00"),
     )
-    services.incident_link_refresh(incident=incident)
+    services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
     links = client.get(
         reverse("api:incident-deployment-link-list"), {"service": cast.service.pk, "since": "2026-03-01"}
     ).json()["results"]
@@ -351,7 +352,7 @@ def test_records_pages_do_not_query_per_row(cast, client_for, history):
                 services=[cast.service],
                 started_at=at("2026-03-03T10:30:00") + timedelta(hours=n),
             )
-            services.incident_link_refresh(incident=incident)
+            services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
 
     add(range(1))
     before = counts()

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from apps.core import permissions
 from apps.delivery import rollups, selectors, services
 from apps.delivery.models import (
     Change,
@@ -202,7 +203,9 @@ def test_a_prefix_mapping_added_later_re_attributes_the_monorepo_history(cast, m
         [("1" * 40, "a", "2026-03-01T10:00:00Z"), ("2" * 40, "b", "2026-03-01T11:00:00Z")],
         files=[["services/cart/api.py"], ["docs/x.md"]],
     )
-    services.integration_mappings_set(actor=None, integration=github, mappings={"acme/shop:services/cart/": cart})
+    services.integration_mappings_set(
+        actor=permissions.SYSTEM, integration=github, mappings={"acme/shop:services/cart/": cart}
+    )
     assert Change.objects.get(sha="1" * 40).service == cart
     assert Change.objects.get(sha="2" * 40).service is None
     assert UnattributedKey.objects.get().commits == 1
@@ -212,8 +215,8 @@ def test_a_retried_event_counts_its_records_once(cast, make_integration, hook):
     github = make_integration("github", team=None)
     push(hook, github, "acme/shop", [("1" * 40, "a", "2026-03-01T10:00:00Z")])
     event = RawEvent.objects.get()
-    services.raw_events_retry(raw_event_ids=[event.pk])
-    services.raw_event_process(raw_event_id=event.pk)
+    services.raw_events_retry(actor=permissions.SYSTEM, raw_event_ids=[event.pk])
+    services.raw_event_process(actor=permissions.SYSTEM, raw_event_id=event.pk)
     row = UnattributedKey.objects.get()
     assert (row.commits, UnattributedKey.objects.count()) == (1, 1)
 

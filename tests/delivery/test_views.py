@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import services
 from apps.delivery.models import Deployment, IncidentDeploymentLink, Integration
@@ -32,10 +33,11 @@ LEAD_CHANGES_API = {**LEAD_CHANGES_HTML, "anonymous": 401}
 @pytest.fixture
 def world(cast):
     integration, _ = services.integration_create(
-        actor=None, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret="x" * 20
+        actor=permissions.SYSTEM, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret="x" * 20
     )
     resolver = services.Resolver(cast.org, integration)
     deployment, _ = services.deployment_apply(
+        actor=permissions.SYSTEM,
         organization=cast.org,
         integration=integration,
         source="github",
@@ -50,6 +52,7 @@ def world(cast):
         },
     )
     services.changes_upsert(
+        actor=permissions.SYSTEM,
         organization=cast.org,
         integration=integration,
         source="github",
@@ -71,7 +74,7 @@ def world(cast):
         services=[cast.service],
         started_at=__import__("datetime").datetime(2026, 3, 1, 13, tzinfo=__import__("datetime").UTC),
     )
-    link = services.incident_link_refresh(incident=incident)
+    link = services.incident_link_refresh(actor=permissions.SYSTEM, incident=incident)
     return {"integration": integration, "deployment": deployment, "incident": incident, "link": link}
 
 
@@ -362,13 +365,16 @@ ORG_WIDE_FEEDING_LEADS_TEAM = {
 
 def test_team_lead_reads_org_wide_integrations_that_feed_their_team(cast, client_for):
     mapped, _ = services.integration_create(
-        actor=None, organization=cast.org, name="PagerDuty (org)", kind="pagerduty", secret="x" * 20
+        actor=permissions.SYSTEM, organization=cast.org, name="PagerDuty (org)", kind="pagerduty", secret="x" * 20
     )
-    services.integration_mappings_set(actor=None, integration=mapped, mappings={"Checkout API": cast.service})
+    services.integration_mappings_set(
+        actor=permissions.SYSTEM, integration=mapped, mappings={"Checkout API": cast.service}
+    )
     deployed, _ = services.integration_create(
-        actor=None, organization=cast.org, name="GitHub (org)", kind="github", secret="x" * 20
+        actor=permissions.SYSTEM, organization=cast.org, name="GitHub (org)", kind="github", secret="x" * 20
     )
     services.deployment_apply(
+        actor=permissions.SYSTEM,
         organization=cast.org,
         integration=deployed,
         source="github",
@@ -383,9 +389,11 @@ def test_team_lead_reads_org_wide_integrations_that_feed_their_team(cast, client
         },
     )
     elsewhere, _ = services.integration_create(
-        actor=None, organization=cast.org, name="Opsgenie (org)", kind="opsgenie", secret="x" * 20
+        actor=permissions.SYSTEM, organization=cast.org, name="Opsgenie (org)", kind="opsgenie", secret="x" * 20
     )
-    services.integration_mappings_set(actor=None, integration=elsewhere, mappings={"search": cast.other_service})
+    services.integration_mappings_set(
+        actor=permissions.SYSTEM, integration=elsewhere, mappings={"search": cast.other_service}
+    )
     for integration in (mapped, deployed):
         assert_matrix(client_for, reverse("delivery:integration", args=[integration.pk]), ORG_WIDE_FEEDING_LEADS_TEAM)
         assert_matrix(
@@ -410,9 +418,11 @@ def test_team_lead_reads_org_wide_integrations_that_feed_their_team(cast, client
 
 def test_api_gives_the_intake_url_only_to_those_who_change_the_integration(cast, api_for):
     integration, _ = services.integration_create(
-        actor=None, organization=cast.org, name="PagerDuty (org)", kind="pagerduty", secret="x" * 20
+        actor=permissions.SYSTEM, organization=cast.org, name="PagerDuty (org)", kind="pagerduty", secret="x" * 20
     )
-    services.integration_mappings_set(actor=None, integration=integration, mappings={"Checkout API": cast.service})
+    services.integration_mappings_set(
+        actor=permissions.SYSTEM, integration=integration, mappings={"Checkout API": cast.service}
+    )
     url = reverse("api:integration-detail", args=[integration.pk])
     assert api_for("lead").get(url).json()["intake_url"] is None
     assert api_for("leader").get(url).json()["intake_url"] is None

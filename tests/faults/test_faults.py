@@ -44,7 +44,7 @@ SECRET = "faults-secret-0123456789abcdef"
 
 def github(cast):
     integration, _ = delivery_services.integration_create(
-        actor=None, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=SECRET
+        actor=permissions.SYSTEM, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=SECRET
     )
     return integration
 
@@ -58,7 +58,9 @@ def deployment_delivery(n: int) -> tuple[bytes, dict]:
 def receive(integration, n: int) -> RawEvent:
     body, headers = deployment_delivery(n)
     headers = {**headers, "CONTENT_TYPE": "application/json"}
-    event, _ = delivery_services.raw_event_receive(token=integration.token, headers=HttpHeaders(headers), body=body)
+    event, _ = delivery_services.raw_event_receive(
+        actor=permissions.SYSTEM, token=integration.token, headers=HttpHeaders(headers), body=body
+    )
     return event
 
 
@@ -262,6 +264,6 @@ def test_database_unreachable_during_a_webhook_burst(cast, redis_server, tmp_pat
     assert sorted(RawEvent.objects.values_list("delivery_id", flat=True)) == sorted(f"fault-{n}" for n in range(60))
     pending = RawEvent.objects.filter(status="pending").count()
     if pending:  # a request that stored its event but lost the database before queuing leaves it to the sweeper
-        delivery_services.raw_events_requeue_stale(older_than=dt.timedelta(0))
+        delivery_services.raw_events_requeue_stale(actor=permissions.SYSTEM, older_than=dt.timedelta(0))
     assert wait_for(lambda: statuses() == ["processed"] * 60, 30), statuses()
     assert Deployment.objects.count() == 60

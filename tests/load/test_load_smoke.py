@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from apps.accounts.services import api_token_create
+from apps.core import permissions
 from apps.delivery import services as delivery_services
 from tests.browser import TEST_PASSWORD
 from tests.faults.conftest import Gunicorn, database_url
@@ -28,7 +29,7 @@ def test_the_load_mix_runs_without_errors(cast, tmp_path):
     _, key = api_token_create(actor=cast.leader, user=cast.leader, name="load smoke")
     secret = "load-smoke-secret-0123456789abcdef"
     integration, _ = delivery_services.integration_create(
-        actor=None, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=secret
+        actor=permissions.SYSTEM, organization=cast.org, team=cast.team, name="GitHub", kind="github", secret=secret
     )
     server = Gunicorn(settings.REDIS_URL, database_url(), tmp_path)
     env = {

@@ -1,6 +1,5 @@
 from datetime import UTC, datetime, time, timedelta
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
@@ -53,7 +52,6 @@ class IntegrationViewSet(ScopedModelViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    @transaction.atomic
     def save_new(self, serializer):
         data = serializer.validated_data
         integration, secret = services.integration_create(
@@ -64,22 +62,14 @@ class IntegrationViewSet(ScopedModelViewSet):
             kind=data["kind"],
             production_environments=data.get("production_environments"),
             secret=data.get("secret") or None,
+            mappings={m["key"]: m["service"] for m in data["mappings"]} if data.get("mappings") else None,
             **{f: data[f] for f in services.PATTERN_FIELDS if f in data},
         )
-        if data.get("mappings"):
-            services.integration_mappings_set(
-                actor=self.request.user,
-                integration=integration,
-                mappings={m["key"]: m["service"] for m in data["mappings"]},
-            )
         serializer.instance = integration
         serializer.secret_plaintext = secret
 
-    @transaction.atomic
-    def perform_update(self, serializer):
+    def save_existing(self, serializer):
         instance = serializer.instance
-        if not permissions.can_change(self.request.user, instance):
-            raise exceptions.PermissionDenied("You may not change this integration.")
         data = serializer.validated_data
         services.integration_update(
             actor=self.request.user,
@@ -88,14 +78,9 @@ class IntegrationViewSet(ScopedModelViewSet):
             production_environments=data.get("production_environments"),
             is_active=data.get("is_active"),
             **({"team": data["team"]} if "team" in data else {}),
+            mappings={m["key"]: m["service"] for m in data["mappings"]} if "mappings" in data else None,
             **{f: data[f] for f in services.PATTERN_FIELDS if f in data},
         )
-        if "mappings" in data:
-            services.integration_mappings_set(
-                actor=self.request.user,
-                integration=instance,
-                mappings={m["key"]: m["service"] for m in data["mappings"]},
-            )
         serializer.instance = self.get_queryset().get(pk=instance.pk)
 
     @extend_schema(request=serializers.RotateSecretSerializer, responses={200: serializers.IntegrationSecretSerializer})

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from apps.core import permissions
 from apps.delivery import normalizers, rollups, services
 from apps.teams.models import Organization
 
@@ -54,18 +55,33 @@ class Command(BaseCommand):
                 for start in range(0, len(parsed["changes"]), 1000):
                     batch = parsed["changes"][start : start + 1000]
                     counts["changes"] += services.changes_upsert(
-                        organization=organization, integration=None, source=source, records=batch, resolver=resolver
+                        actor=permissions.SYSTEM,
+                        organization=organization,
+                        integration=None,
+                        source=source,
+                        records=batch,
+                        resolver=resolver,
                     )
                     progress.update(len(batch))
                 for record in parsed["deployments"]:
                     _, created = services.deployment_apply(
-                        organization=organization, integration=None, source=source, record=record, resolver=resolver
+                        actor=permissions.SYSTEM,
+                        organization=organization,
+                        integration=None,
+                        source=source,
+                        record=record,
+                        resolver=resolver,
                     )
                     counts["deployments"] += created
                     progress.update(1)
                 for record in parsed["incidents"]:
                     _, created = services.incident_apply(
-                        organization=organization, integration=None, source="api", record=record, resolver=resolver
+                        actor=permissions.SYSTEM,
+                        organization=organization,
+                        integration=None,
+                        source="api",
+                        record=record,
+                        resolver=resolver,
                     )
                     counts["incidents"] += created
                     progress.update(1)

@@ -20,9 +20,9 @@ from apps.core import permissions
 from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
-from . import selectors, services
-from .forms import UnattributedMapForm
-from .models import Deployment, UnattributedKey
+from .. import selectors, services
+from ..forms import UnattributedMapForm
+from ..models import Deployment, UnattributedKey
 
 MAX_WINDOW_DAYS = 730
 

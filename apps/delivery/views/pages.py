@@ -6,11 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from apps.core import permissions
 from apps.core.charts import chart_attr
@@ -18,11 +15,11 @@ from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization
 from apps.teams.models import Service, Team
 
-from . import intake, selectors, services
-from . import sources as delivery_sources
-from .forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
-from .models import Deployment, IncidentDeploymentLink, Integration
-from .views_evidence import _context, _render, parse_scope, unattributed_context
+from .. import charts, selectors, services
+from .. import sources as delivery_sources
+from ..forms import IncidentLinkForm, IntegrationEditForm, IntegrationForm, SecretForm
+from ..models import Deployment, IncidentDeploymentLink, Integration
+from .evidence import _context, _render, parse_scope, unattributed_context
 
 TIER_COLORS = {"elite": "#16a34a", "high": "#2563eb", "medium": "#d97706", "low": "#dc2626"}
 
@@ -36,40 +33,7 @@ def _window(request) -> int:
 
 
 def _trend_charts(points: list[dict]) -> dict[str, str]:
-    labels = [p["week_start"].strftime("%d %b") for p in points]
-
-    def line(key, label, color, kind="line", suffix="", span=True):
-        return chart_attr(
-            {
-                "type": kind,
-                "data": {
-                    "labels": labels,
-                    "datasets": [
-                        {
-                            "label": label,
-                            "data": [p[key] for p in points],
-                            "borderColor": color,
-                            "backgroundColor": color + "55",
-                            "spanGaps": span,
-                            "tension": 0.25,
-                        }
-                    ],
-                },
-                "options": {
-                    "maintainAspectRatio": False,
-                    "plugins": {"legend": {"display": False}},
-                    "scales": {"y": {"beginAtZero": True, "title": {"display": bool(suffix), "text": suffix}}},
-                },
-            }
-        )
-
-    return {
-        "deployments": line("deployments", "Deployments per week", "#4f46e5", "bar", "deployments"),
-        # Weeks without deployments have no value: leave the gap rather than draw a line across it.
-        "lead_time": line("lead_time_hours", "Median lead time (hours)", "#0891b2", suffix="hours", span=False),
-        "failure_rate": line("change_failure_rate", "Change failure rate (%)", "#dc2626", suffix="%", span=False),
-        "recovery": line("recovery_time_hours", "Median recovery time (hours)", "#d97706", "bar", "hours"),
-    }
+    return {name: chart_attr(config) for name, config in charts.trend_configs(points).items()}
 
 
 # --- DORA pages ---------------------------------------------------------------------
@@ -86,27 +50,7 @@ def index(request):
     rows = [{"team": t, "keys": dora[t.pk]} for t in teams]
     with_data = [r for r in rows if any(r["keys"][key]["tier"] for key in selectors.KEY_NAMES)]
     counts = selectors.org_tier_counts({r["team"].pk: r["keys"] for r in with_data})
-    chart = chart_attr(
-        {
-            "type": "bar",
-            "data": {
-                "labels": ["Deployment frequency", "Lead time", "Recovery time", "Change failure rate"],
-                "datasets": [
-                    {
-                        "label": tier.title(),
-                        "data": [counts[key][tier] for key in selectors.KEY_NAMES],
-                        "backgroundColor": color,
-                    }
-                    for tier, color in TIER_COLORS.items()
-                ],
-            },
-            "options": {
-                "indexAxis": "y",
-                "maintainAspectRatio": False,
-                "scales": {"x": {"stacked": True, "title": {"display": True, "text": "teams"}}, "y": {"stacked": True}},
-            },
-        }
-    )
+    chart = chart_attr(charts.tier_counts_config(counts, TIER_COLORS))
     return render(
         request,
         "delivery/index.html",
@@ -309,9 +253,9 @@ def integration_edit(request, pk):
                 name=data["name"],
                 production_environments=data["production_environments"],
                 is_active=data["is_active"],
+                mappings=data["mappings"],
                 **form.patterns(),
             )
-            services.integration_mappings_set(actor=request.user, integration=integration, mappings=data["mappings"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -388,68 +332,3 @@ def incident_link(request, incident_pk):
         "delivery/incident_link.html",
         {"form": form, "incident": incident, "link": link, "history": selectors.link_history(incident=incident)},
     )
-
-
-# --- intake ---------------------------------------------------------------------------
-
-
-@csrf_exempt
-@require_POST
-def intake_view(request, token):
-    """The webhook endpoint of one integration: verify, store, answer (202 new, 200 seen before)."""
-    length = request.META.get("CONTENT_LENGTH")
-    try:
-        if length and int(length) > intake.MAX_BODY_BYTES:
-            return JsonResponse({"detail": "The body is larger than 1 MiB."}, status=413)
-    except ValueError:
-        return JsonResponse({"detail": "Bad Content-Length."}, status=400)
-    body = request.read(intake.MAX_BODY_BYTES + 1)
-    try:
-        event, created = services.raw_event_receive(token=token, headers=request.headers, body=body)
-    except intake.IntakeError as exc:
-        return JsonResponse({"detail": exc.message}, status=exc.status)
-    return JsonResponse(
-        {"status": "accepted" if created else "duplicate", "delivery_id": event.delivery_id},
-        status=202 if created else 200,
-    )
-
-
-# --- panels ---------------------------------------------------------------------------
-
-
-def team_panel(request, team) -> dict:
-    keys = selectors.team_dora(team_ids=[team.pk], window_days=90, full=True)[team.pk]
-    points = selectors.team_trend(team_id=team.pk, weeks=13)
-    spark = chart_attr(
-        {
-            "type": "bar",
-            "data": {
-                "labels": [p["week_start"].strftime("%d %b") for p in points],
-                "datasets": [
-                    {
-                        "label": "Deployments per week",
-                        "data": [p["deployments"] for p in points],
-                        "backgroundColor": "#4f46e5",
-                    }
-                ],
-            },
-            "options": {"maintainAspectRatio": False, "plugins": {"legend": {"display": False}}},
-        }
-    )
-    return {"team": team, "keys": keys, "spark": spark}
-
-
-def service_panel(request, service) -> dict:
-    keys = selectors.service_dora(service_ids=[service.pk], window_days=90, full=True)[service.pk]
-    return {"service": service, "keys": keys}
-
-
-def incident_panel(request, incident) -> dict:
-    link = selectors.incident_link(incident=incident)
-    probe = link or IncidentDeploymentLink(incident=incident)
-    return {
-        "incident": incident,
-        "link": link,
-        "can_change": permissions.can_change(request.user, probe),
-        "history": selectors.link_history(incident=incident),
-    }
