@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.assessments import services as assessment_services
+from apps.core import permissions
 from apps.core.permissions import SYSTEM
 from apps.delivery import services as delivery_services
 from apps.postmortems import services as pm_services
@@ -45,7 +46,7 @@ def foreign(cast):
         kind="github",
         secret="initech-secret-0123456789",
     )
-    assessment_services.framework_load_builtin()
+    assessment_services.framework_load_builtin(actor=permissions.SYSTEM)
     from apps.assessments.models import Framework
 
     today = timezone.localdate()
@@ -56,6 +57,7 @@ def foreign(cast):
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=10),
         teams=[billing],
+        actor=permissions.SYSTEM,
     )
     scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=today)
     # The leader also belongs to Initech: their memberships must not name it to Acme's admin.

@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.accounts.services import api_token_create
 from apps.assessments import services as assessment_services
 from apps.assessments.models import Framework
+from apps.core import permissions
 from apps.scoring import services as scoring_services
 from apps.teams.models import Team
 from tests.faults.conftest import Gunicorn, database_url
@@ -43,7 +44,7 @@ REPORTS = Path(__file__).resolve().parents[2] / "artifacts" / "fuzz"
 
 def _some_records(cast):
     """A few real rows of each kind (with their empty, nullable fields) for the endpoints to serialize."""
-    assessment_services.framework_load_builtin()
+    assessment_services.framework_load_builtin(actor=permissions.SYSTEM)
     calms = Framework.objects.get(organization=None, key="calms", version=1)
     today = timezone.localdate()
     assessment_services.campaign_open(
@@ -53,6 +54,7 @@ def _some_records(cast):
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),
         teams=[cast.team, cast.other_team],
+        actor=permissions.SYSTEM,
     )
     scoring_services.score_teams(teams=Team.objects.select_related("organization"), as_of=today)
     sli = make_sli(cast.service)
