@@ -105,7 +105,7 @@ def gate_decide(
 ) -> GateDecision:
     """Allow or deny a production deploy of the service and record the answer (one INSERT: no transaction).
     The service's team and org admins may ask: 404 for callers who cannot see the service, 403 otherwise."""
-    service_id = service_id or service.pk
+    service_id = service.pk if service_id is None else service_id
     gate_access(actor, service_id)
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})

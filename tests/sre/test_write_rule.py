@@ -16,6 +16,8 @@ def test_gate_asks_are_for_the_services_team(cast):
         services.gate_decide(service=cast.service, actor=cast.other_member)
     with pytest.raises(Http404):
         services.gate_decide(service=cast.service, actor=cast.outsider)
+    with pytest.raises(Http404):
+        services.gate_decide(service_id=0, actor=cast.member)  # no such service: 404, not a crash
     assert not GateDecision.objects.exists()
     d = services.gate_decide(service=cast.service, actor=permissions.SYSTEM)
     assert d.allowed and d.requested_by is None  # the system is recorded as no person
