@@ -70,16 +70,58 @@ def setup(days: int) -> tuple[int, str]:
     return service.pk, raw
 
 
-def _post(path: str, token: str, body: bytes) -> tuple[int, bytes]:
+def _request(method: str, path: str, token: str | None = None, body: bytes | None = None) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     try:
-        conn.request(
-            "POST", path, body=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        )
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def _post(path: str, token: str, body: bytes) -> tuple[int, bytes]:
+    return _request("POST", path, token, body)
+
+
+def _load(call, *, calls: int, clients: int) -> tuple[list[float], dict[int, int], float]:
+    """`calls` requests from `clients` concurrent threads: sorted latencies (s), status counts, wall time."""
+    lock = threading.Lock()
+    remaining = [calls]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    def client():
+        mine, codes = [], {}
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+            t0 = time.perf_counter()
+            code, _ = call()
+            mine.append(time.perf_counter() - t0)
+            codes[code] = codes.get(code, 0) + 1
+        with lock:
+            latencies.extend(mine)
+            for k, v in codes.items():
+                statuses[k] = statuses.get(k, 0) + v
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    return latencies, statuses, time.perf_counter() - started
+
+
+def _pct(latencies: list[float], q: float) -> float:
+    return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
 
 def main():
@@ -117,49 +159,33 @@ def main():
             status, payload = _post(path, token, body)
         assert status == 200, (status, payload[:300])
         answer = json.loads(payload)
-        lock = threading.Lock()
-        remaining = [args.calls]
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-
-        def client():
-            mine, codes = [], {}
-            while True:
-                with lock:
-                    if remaining[0] <= 0:
-                        break
-                    remaining[0] -= 1
-                t0 = time.perf_counter()
-                code, _ = _post(path, token, body)
-                mine.append(time.perf_counter() - t0)
-                codes[code] = codes.get(code, 0) + 1
-            with lock:
-                latencies.extend(mine)
-                for k, v in codes.items():
-                    statuses[k] = statuses.get(k, 0) + v
-
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
+        for _ in range(args.workers * THREADS * 2):
+            _request("GET", "/healthz")
+        # The same load on the cheapest route of the same server: the ratio is what the gate adds,
+        # which holds when the machine is shared and absolute figures are not.
+        latencies, statuses, elapsed = _load(lambda: _post(path, token, body), calls=args.calls, clients=args.clients)
+        base, base_statuses, base_elapsed = _load(
+            lambda: _request("GET", "/healthz"), calls=args.calls, clients=args.clients
+        )
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
-    latencies.sort()
-
-    def pct(q):
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-
     print(f"answer: {answer['decision']} ({answer['reason']})")
     print(
         f"gate: {args.calls} calls, {args.clients} concurrent clients, {args.workers} x {THREADS} gthread, "
         f"{args.days} days of samples on 2 SLOs"
     )
     print(f"statuses: {statuses}  throughput {args.calls / elapsed:,.0f} calls/s")
-    print(f"p50 {pct(0.5):.1f} ms  p95 {pct(0.95):.1f} ms  p99 {pct(0.99):.1f} ms  max {latencies[-1] * 1000:.1f} ms")
+    for label, lat in (("gate", latencies), ("healthz", base)):
+        print(
+            f"{label:8} p50 {_pct(lat, 0.5):.1f} ms  p95 {_pct(lat, 0.95):.1f} ms  p99 {_pct(lat, 0.99):.1f} ms  "
+            f"max {lat[-1] * 1000:.1f} ms"
+        )
+    print(f"healthz statuses: {base_statuses}  throughput {args.calls / base_elapsed:,.0f} calls/s")
+    print(
+        f"gate / healthz: p50 x{_pct(latencies, 0.5) / _pct(base, 0.5):.2f}  "
+        f"p99 x{_pct(latencies, 0.99) / _pct(base, 0.99):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ class FrameworkAdmin(FrameworkAdminBase):
 
             owner = Organization.objects.get(pk=owner_id)
         for framework in queryset:
-            copy = services.framework_new_version(framework=framework, organization=owner)
+            copy = services.framework_new_version(framework=framework, actor=request.user, organization=owner)
             self.message_user(request, f"Created {copy} ({copy.organization or 'built-in'}); edit it before use.")
 
 
@@ -206,7 +206,9 @@ class CampaignAdmin(OrgScopedAdmin):
         return obj.n_teams
 
     def save_model(self, request, obj, form, change):
-        services.campaign_update(campaign=obj, name=obj.name, opens_on=obj.opens_on, closes_on=obj.closes_on)
+        services.campaign_update(
+            campaign=obj, actor=request.user, name=obj.name, opens_on=obj.opens_on, closes_on=obj.closes_on
+        )
 
 
 class AnswerInline(OrgScopedInline):

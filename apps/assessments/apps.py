@@ -11,7 +11,8 @@ class AssessmentsConfig(AppConfig):
 
         from apps.core import panels, permissions
 
-        from . import models, selectors
+        from . import models
+        from . import panels as app_panels
 
         # Campaigns are org records: the whole org reads them, only org admins change them.
         permissions.register(models.Campaign, org="organization", editors=permissions.EDITORS_ADMIN)
@@ -30,4 +31,4 @@ class AssessmentsConfig(AppConfig):
             editors=permissions.EDITORS_MEMBER,
             shared=Q(assessment__status=models.Assessment.Status.SUBMITTED),
         )
-        panels.register("team", template="assessments/_team_panel.html", context=selectors.team_panel, order=10)
+        panels.register("team", template="assessments/_team_panel.html", context=app_panels.team_panel, order=10)

@@ -9,6 +9,8 @@ import random
 
 from django.utils import timezone
 
+from apps.core import permissions
+
 from . import services
 from .models import Assessment, Campaign, Framework, Question
 
@@ -75,7 +77,7 @@ def _campaign(org, framework, name, opens_on, closes_on, teams, admin):
         opens_on=opens_on,
         closes_on=closes_on,
         teams=teams,
-        by=admin,
+        actor=admin,
         today=opens_on,
     )
 
@@ -84,7 +86,7 @@ def seed(context):
     rng = context["rng"]
     org = context["organization"]
     teams = context["teams"]
-    services.framework_load_builtin()
+    services.framework_load_builtin(actor=permissions.SYSTEM)
     framework = Framework.objects.get(organization=None, key="calms", version=1)
     questions = list(Question.objects.filter(dimension__framework=framework).select_related("dimension"))
     admin = org.memberships.filter(role="admin").select_related("user").first()
@@ -107,11 +109,11 @@ def seed(context):
                 continue
             base, offsets = PROFILES.get(assessment.team.slug, (2.0, {}))
             items = _answers(rng, questions, base + 0.35 * cycle_index, offsets)
-            services.answers_upsert(assessment=assessment, items=items, today=opens_on)
+            services.answers_upsert(assessment=assessment, items=items, today=opens_on, actor=permissions.SYSTEM)
             submitted_at = timezone.make_aware(
                 dt.datetime.combine(closes_on - dt.timedelta(days=rng.randint(1, 8)), dt.time(15, 30))
             )
-            services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at)
+            services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at, actor=permissions.SYSTEM)
 
     # SRE practices, last cycle's dates: every team submitted, so team pages show both profiles.
     sre = Framework.objects.get(organization=None, key="sre", version=1)
@@ -124,9 +126,9 @@ def seed(context):
             continue
         base, _offsets = PROFILES.get(assessment.team.slug, (2.0, {}))
         items = _answers(sre_rng, sre_questions, base - 0.3, {})
-        services.answers_upsert(assessment=assessment, items=items, today=opens_on)
+        services.answers_upsert(assessment=assessment, items=items, today=opens_on, actor=permissions.SYSTEM)
         submitted_at = timezone.make_aware(dt.datetime.combine(closes_on - dt.timedelta(days=2), dt.time(11, 0)))
-        services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at)
+        services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at, actor=permissions.SYSTEM)
 
     current = _campaign(
         org, framework, current_name, today - dt.timedelta(days=10), today + dt.timedelta(days=18), teams, admin
@@ -143,9 +145,11 @@ def seed(context):
         share = 1.0 if plan == 0 else 0.45
         items = _answers(rng, questions, base + 0.7, offsets, share=share)
         if items:
-            services.answers_upsert(assessment=assessment, items=items, today=current.opens_on)
+            services.answers_upsert(
+                assessment=assessment, items=items, today=current.opens_on, actor=permissions.SYSTEM
+            )
         if plan == 0:
-            services.assessment_submit(assessment=assessment, today=today)
+            services.assessment_submit(assessment=assessment, today=today, actor=permissions.SYSTEM)
     context["log"](
         f"CALMS and SRE: {Campaign.objects.filter(organization=org).count()} campaigns, "
         f"{Assessment.objects.filter(campaign__organization=org, status='submitted').count()} submitted assessments"

@@ -7,7 +7,7 @@ from django.utils import timezone
 from apps.core.forms import BootstrapForm
 from apps.teams.models import Team
 
-from . import services
+from . import selectors
 
 
 class DateInput(forms.DateInput):
@@ -26,7 +26,7 @@ class CampaignForm(BootstrapForm):
     def __init__(self, *args, organization, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["framework"].queryset = services.frameworks_available(organization)
+        self.fields["framework"].queryset = selectors.frameworks_available(organization)
         self.fields["teams"].queryset = Team.objects.filter(organization=organization).select_related("department")
         self.fields["teams"].label_from_instance = lambda t: f"{t.name} ({t.department})" if t.department else t.name
         if editing is not None:

@@ -4,7 +4,7 @@ A framework version (e.g. "CALMS v1") holds dimensions, each with weighted
 questions answered on levels 0-4 (one descriptor per level) or N/A. Once a
 campaign uses a version it is immutable: answers always point at the exact
 questions they were given against. Scores are computed by
-`apps.assessments.scoring` and stored on the assessment.
+`apps.assessments.calms_maths` and stored on the assessment.
 """
 
 from decimal import Decimal

@@ -11,7 +11,6 @@ from statistics import fmean
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404
-from django.utils import timezone
 
 from apps.core import permissions
 
@@ -518,38 +517,6 @@ def latest_submitted_scores(
     return result
 
 
-def team_panel(request, team) -> dict:
-    """Context of the self-assessment panel on the team page: the latest submitted result of each
-    framework family (CALMS and SRE practices side by side) and the open assessments."""
-    user = request.user
-    seen = {}
-    for a in (
-        Assessment.objects.filter(team=team, status=Assessment.Status.SUBMITTED)
-        .select_related("campaign", "framework")
-        .order_by("-submitted_at", "-pk")
-    ):
-        seen.setdefault(a.framework.key, a)  # a team has a handful of cycles: newest per family
-    latest = list(seen.values())
-    latest.sort(key=lambda a: (a.framework.key != SCORED_FAMILY, a.framework.key))
-    dims = defaultdict(list)
-    for d in Dimension.objects.filter(framework_id__in=[a.framework_id for a in latest]).order_by("order", "pk"):
-        dims[d.framework_id].append(d)
-    profiles = [
-        {"assessment": a, "dimensions": [(d.name, a.dimension_scores.get(d.key)) for d in dims[a.framework_id]]}
-        for a in latest
-    ]
-    today = timezone.localdate()
-    current = []
-    if permissions.team_role(user, team) is not None or permissions.sees_whole_org(user, team.organization):
-        current = list(
-            Assessment.objects.filter(team=team, campaign__opens_on__lte=today, campaign__closes_on__gte=today)
-            .exclude(status=Assessment.Status.SUBMITTED)
-            .select_related("campaign", "framework")
-            .order_by("-campaign__opens_on")
-        )
-    return {"profiles": profiles, "current": current}
-
-
 def waiting_assessments(*, team_ids, on) -> dict[int, list[Assessment]]:
     """{team id: its unsubmitted assessments of campaigns open on `on`}, one query (for notifications)."""
     rows = (
@@ -562,3 +529,20 @@ def waiting_assessments(*, team_ids, on) -> dict[int, list[Assessment]]:
     for row in rows:
         by_team[row.team_id].append(row)
     return dict(by_team)
+
+
+def frameworks_available(organization):
+    """Versions an organization may open a campaign with: built-in ones and its own."""
+    return (
+        Framework.objects.filter(Q(organization__isnull=True) | Q(organization=organization))
+        .filter(dimensions__questions__isnull=False)
+        .distinct()
+        .order_by("key", "-version")
+    )
+
+
+def can_submit(user, assessment) -> bool:
+    """The team lead (or an org admin) submits and reopens; members only fill in drafts."""
+    if permissions.is_org_admin(user, assessment.team.organization_id):
+        return True
+    return permissions.team_role(user, assessment.team_id) == permissions.TEAM_LEAD

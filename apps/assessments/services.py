@@ -1,6 +1,7 @@
 """Writes for assessments. Every function is transactional; retried calls are idempotent.
 
-Business rules live here (views and serializers only check roles and call in):
+Business rules and rights live here (views and serializers only validate input and call in; every
+public function takes a required `actor` and asks apps.core.permissions):
 answers only while the campaign is open and the assessment not submitted, a
 level in the question's range, a question of the assessment's own framework
 version; nothing is written when any item of a request is invalid.
@@ -11,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from apps.core import permissions
+from apps.core.validation import foreign_message
 
-from . import frameworks, scoring
+from . import calms_maths, frameworks
 from .models import (
     MIN_LEVEL,
     Answer,
@@ -29,6 +31,7 @@ from .models import (
     Framework,
     Question,
 )
+from .selectors import can_submit
 
 _validate_url = URLValidator(schemes=["http", "https"])
 COMMENT_LIMIT = 4000
@@ -38,8 +41,10 @@ COMMENT_LIMIT = 4000
 
 
 @transaction.atomic
-def framework_load(*, path=None, data=None, organization=None) -> frameworks.InstallResult:
-    """Install a framework file (or parsed data). Same content twice: "unchanged"."""
+def framework_load(*, actor, path=None, data=None, organization=None) -> frameworks.InstallResult:
+    """Install a framework file (or parsed data). Same content twice: "unchanged".
+    An organization's own framework: its admins; a built-in one (no organization): the system only."""
+    _require_framework_owner(actor, organization)
     data = frameworks.load_file(path) if data is None else frameworks.validate(data)
     return frameworks.install(
         data,
@@ -51,14 +56,23 @@ def framework_load(*, path=None, data=None, organization=None) -> frameworks.Ins
     )
 
 
-def framework_load_builtin() -> list[frameworks.InstallResult]:
-    return [framework_load(path=frameworks.DIRECTORY / name) for name in frameworks.BUILT_IN]
+def framework_load_builtin(*, actor) -> list[frameworks.InstallResult]:
+    return [framework_load(actor=actor, path=frameworks.DIRECTORY / name) for name in frameworks.BUILT_IN]
+
+
+def _require_framework_owner(actor, organization) -> None:
+    if organization is None:
+        if not (permissions.is_system(actor) or getattr(actor, "is_superuser", False)):
+            raise PermissionDenied("Only the platform installs built-in frameworks.")
+    else:
+        permissions.require_org_admin(actor, organization, "Only an organization admin changes its frameworks.")
 
 
 @transaction.atomic
-def framework_new_version(*, framework: Framework, organization=None) -> Framework:
+def framework_new_version(*, framework: Framework, actor, organization=None) -> Framework:
     """Copy a version into the next free version number (unlocked, to be edited in the admin)."""
     owner = organization if organization is not None else framework.organization
+    _require_framework_owner(actor, owner)
     latest = Framework.objects.filter(organization=owner, key=framework.key).aggregate(v=Max("version"))["v"] or 0
     copy = Framework.objects.create(
         organization=owner,
@@ -91,16 +105,6 @@ def framework_new_version(*, framework: Framework, organization=None) -> Framewo
             ]
         )
     return copy
-
-
-def frameworks_available(organization):
-    """Versions an organization may open a campaign with: built-in ones and its own."""
-    return (
-        Framework.objects.filter(Q(organization__isnull=True) | Q(organization=organization))
-        .filter(dimensions__questions__isnull=False)
-        .distinct()
-        .order_by("key", "-version")
-    )
 
 
 # --- campaigns ---------------------------------------------------------------
@@ -136,7 +140,7 @@ def campaign_open(
     opens_on: date,
     closes_on: date,
     teams,
-    by=None,
+    actor,
     today: date | None = None,
 ) -> Campaign:
     """Open a campaign and give each team in scope an assessment.
@@ -145,6 +149,7 @@ def campaign_open(
     campaign (adding any teams not yet in scope); the same name with other
     settings is an error.
     """
+    permissions.require_create(actor, Campaign, organization=organization, message="Only org admins open campaigns.")
     today = today or timezone.localdate()
     name = " ".join((name or "").split())
     if not name:
@@ -153,7 +158,7 @@ def campaign_open(
     if not teams:
         raise ValidationError({"teams": "Choose at least one team."})
     if framework.organization_id not in (None, organization.pk):
-        raise ValidationError({"framework": "This framework belongs to another organization."})
+        raise ValidationError({"framework": foreign_message("This framework")})
     if not Question.objects.filter(dimension__framework=framework).exists():
         raise ValidationError({"framework": "This framework version has no questions."})
     if closes_on < opens_on:
@@ -173,7 +178,7 @@ def campaign_open(
         name=name,
         opens_on=opens_on,
         closes_on=closes_on,
-        created_by=by,
+        created_by=permissions.person(actor),
     )
     campaign.full_clean()
     try:
@@ -187,10 +192,11 @@ def campaign_open(
 
 @transaction.atomic
 def campaign_update(
-    *, campaign: Campaign, name: str | None = None, opens_on=None, closes_on=None, teams=None
+    *, campaign: Campaign, actor, name: str | None = None, opens_on=None, closes_on=None, teams=None
 ) -> Campaign:
     """Rename, move dates, or widen the scope. Teams are only added; none is dropped with its answers."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    permissions.require_change(actor, campaign, "Only org admins change campaigns.")
     if name is not None:
         name = " ".join(name.split())
         if not name:
@@ -278,7 +284,7 @@ def _parse_bool(value) -> bool:
 
 @transaction.atomic
 def answers_upsert(
-    *, assessment: Assessment, items: list[AnswerInput], by=None, today: date | None = None
+    *, assessment: Assessment, items: list[AnswerInput], actor, today: date | None = None
 ) -> list[Answer]:
     """Write many answers at once: all of them, or (on any error) none.
 
@@ -286,6 +292,8 @@ def answers_upsert(
     "answers[2].level": ["…"]. Writing the same items twice leaves the same rows.
     """
     today = today or timezone.localdate()
+    permissions.require_change(actor, assessment, "Only the team's members answer its assessment.")
+    by = permissions.person(actor)
     assessment = _lock_writable(assessment, today)
     if not items:
         raise ValidationError({"answers": "Send at least one answer."})
@@ -393,35 +401,33 @@ def answers_upsert(
     Answer.objects.bulk_update(to_update, [*ANSWER_FIELDS, "answered_by", "updated_at"])
     if to_create or to_update:
         # A retried request changes nothing, not even the assessment's timestamp.
-        assessment_refresh(assessment=assessment)
+        _refresh(assessment)
     return saved
 
 
-def answer_save(*, assessment: Assessment, question, by=None, today: date | None = None, **values) -> Answer:
+def answer_save(*, assessment: Assessment, question, actor, today: date | None = None, **values) -> Answer:
     """One answer (the htmx autosave of a single question)."""
-    return answers_upsert(assessment=assessment, items=[AnswerInput(question=question, **values)], by=by, today=today)[
-        0
-    ]
+    items = [AnswerInput(question=question, **values)]
+    return answers_upsert(assessment=assessment, items=items, actor=actor, today=today)[0]
 
 
 # --- assessments -------------------------------------------------------------
 
 
-def compute_scores(assessment: Assessment) -> tuple[float | None, dict[str, float | None], int, int]:
+def _compute_scores(assessment: Assessment) -> tuple[float | None, dict[str, float | None], int, int]:
     """(overall, {dimension: score}, answered count, question count) from the stored answers."""
     dims = list(Dimension.objects.filter(framework_id=assessment.framework_id).prefetch_related("questions"))
     rows = Answer.objects.filter(assessment=assessment).values_list("question_id", "level", "not_applicable")
     levels = {qid: (None if na else level) for qid, level, na in rows}
     answered = sum(1 for _qid, level, na in rows if na or level is not None)
-    overall, by_dimension = scoring.score(scoring.inputs_for(dims, levels))
+    overall, by_dimension = calms_maths.score(calms_maths.inputs_for(dims, levels))
     question_count = sum(len(d.questions.all()) for d in dims)
     return overall, by_dimension, answered, question_count
 
 
-@transaction.atomic
-def assessment_refresh(*, assessment: Assessment) -> Assessment:
+def _refresh(assessment: Assessment) -> Assessment:
     """Recompute progress and scores from the answers (status moves between not started / in progress)."""
-    overall, by_dimension, answered, total = compute_scores(assessment)
+    overall, by_dimension, answered, total = _compute_scores(assessment)
     assessment.overall_score = overall
     assessment.dimension_scores = by_dimension
     assessment.answered_count = answered
@@ -435,37 +441,34 @@ def assessment_refresh(*, assessment: Assessment) -> Assessment:
     return assessment
 
 
-def can_submit(user, assessment: Assessment) -> bool:
-    """The team lead (or an org admin) submits and reopens; members only fill in drafts."""
-    organization = assessment.team.organization
-    if permissions.is_org_admin(user, organization):
-        return True
-    return permissions.team_role(user, assessment.team_id) == permissions.TEAM_LEAD
-
-
 @transaction.atomic
-def assessment_submit(*, assessment: Assessment, by=None, today: date | None = None, at=None) -> Assessment:
-    """Submit: scores are computed and stored; the answers become read-only. Submitting twice is a no-op."""
+def assessment_submit(*, assessment: Assessment, actor, today: date | None = None, at=None) -> Assessment:
+    """Submit (team lead or org admin): scores are computed and stored; the answers become read-only.
+    Submitting twice is a no-op."""
     today = today or timezone.localdate()
-    locked = Assessment.objects.select_for_update().select_related("campaign").get(pk=assessment.pk)
+    locked = Assessment.objects.select_for_update().select_related("campaign", "team").get(pk=assessment.pk)
+    if not can_submit(actor, locked):
+        raise PermissionDenied("Only the team lead submits the assessment.")
     if locked.is_submitted:
         return locked
     locked = _lock_writable(locked, today)
-    refreshed = assessment_refresh(assessment=locked)
+    refreshed = _refresh(locked)
     if refreshed.answered_count == 0:
         raise ValidationError({"non_field_errors": "Answer at least one question before submitting."})
     refreshed.status = Assessment.Status.SUBMITTED
     refreshed.submitted_at = at or timezone.now()
-    refreshed.submitted_by = by
+    refreshed.submitted_by = permissions.person(actor)
     refreshed.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
     return refreshed
 
 
 @transaction.atomic
-def assessment_reopen(*, assessment: Assessment, by=None, today: date | None = None) -> Assessment:
-    """Back to a draft, allowed until the campaign's close date. Reopening a draft is a no-op."""
+def assessment_reopen(*, assessment: Assessment, actor, today: date | None = None) -> Assessment:
+    """Back to a draft (team lead or org admin), until the campaign's close date. Reopening a draft is a no-op."""
     today = today or timezone.localdate()
-    locked = Assessment.objects.select_for_update().select_related("campaign").get(pk=assessment.pk)
+    locked = Assessment.objects.select_for_update().select_related("campaign", "team").get(pk=assessment.pk)
+    if not can_submit(actor, locked):
+        raise PermissionDenied("Only the team lead reopens the assessment.")
     if not locked.is_submitted:
         return locked
     if locked.campaign.phase(today) == Campaign.Phase.CLOSED:

@@ -56,7 +56,7 @@ def campaign_create(request):
                 opens_on=data["opens_on"],
                 closes_on=data["closes_on"],
                 teams=data["teams"],
-                by=request.user,
+                actor=request.user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -80,6 +80,7 @@ def campaign_edit(request, pk):
         try:
             services.campaign_update(
                 campaign=campaign,
+                actor=request.user,
                 name=data["name"],
                 opens_on=data["opens_on"],
                 closes_on=data["closes_on"],
@@ -156,8 +157,8 @@ def assessment_detail(request, pk):
             "previous_sheet": sheets[index - 1] if index > 0 else None,
             "next_sheet": sheets[index + 1] if index + 1 < len(sheets) else None,
             "editable": _editable(request.user, assessment),
-            "can_submit": services.can_submit(request.user, assessment),
-            "can_reopen": services.can_submit(request.user, assessment)
+            "can_submit": selectors.can_submit(request.user, assessment),
+            "can_reopen": selectors.can_submit(request.user, assessment)
             and assessment.is_submitted
             and assessment.campaign.current_phase != Campaign.Phase.CLOSED,
             "phase": assessment.campaign.current_phase,
@@ -184,7 +185,7 @@ def answer_save(request, pk, question_pk):
     answer = None
     field_errors = {}
     try:
-        answer = services.answer_save(assessment=assessment, question=question, by=request.user, **values)
+        answer = services.answer_save(assessment=assessment, question=question, actor=request.user, **values)
     except ValidationError as exc:
         error = error_text(exc, with_fields=False)
         # "answers[0].comment" -> "comment": shown under that field as well as in the status line.
@@ -217,10 +218,8 @@ def answer_save(request, pk, question_pk):
 @require_POST
 def assessment_submit(request, pk):
     assessment = selectors.assessment_get(user=request.user, pk=pk)
-    if not services.can_submit(request.user, assessment):
-        raise PermissionDenied("Only the team lead submits the assessment.")
     try:
-        services.assessment_submit(assessment=assessment, by=request.user)
+        services.assessment_submit(assessment=assessment, actor=request.user)
     except ValidationError as exc:
         messages.error(request, error_text(exc, with_fields=False))
         return redirect(assessment)
@@ -232,10 +231,8 @@ def assessment_submit(request, pk):
 @require_POST
 def assessment_reopen(request, pk):
     assessment = selectors.assessment_get(user=request.user, pk=pk)
-    if not services.can_submit(request.user, assessment):
-        raise PermissionDenied("Only the team lead reopens the assessment.")
     try:
-        services.assessment_reopen(assessment=assessment, by=request.user)
+        services.assessment_reopen(assessment=assessment, actor=request.user)
     except ValidationError as exc:
         messages.error(request, error_text(exc, with_fields=False))
         return redirect("assessments:result", pk=assessment.pk)
@@ -255,7 +252,7 @@ def assessment_result(request, pk):
             "campaign": assessment.campaign,
             "result": result,
             "history": selectors.team_history(team_id=assessment.team_id, framework_key=assessment.framework.key)[:8],
-            "can_reopen": services.can_submit(request.user, assessment)
+            "can_reopen": selectors.can_submit(request.user, assessment)
             and assessment.is_submitted
             and assessment.campaign.current_phase != Campaign.Phase.CLOSED,
         },

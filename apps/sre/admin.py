@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.core.admin import OrgScopedAdmin
 
-from .models import GateDecision, GateOverride, ToilItem, ToilReview
+from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
 
 
 @admin.register(GateDecision)
@@ -26,3 +26,18 @@ class ToilItemAdmin(OrgScopedAdmin):
 @admin.register(ToilReview)
 class ToilReviewAdmin(OrgScopedAdmin):
     list_display = ("team", "reviewed_on", "capacity_hours", "toil_hours", "saved_hours")
+
+
+@admin.register(Runbook)
+class RunbookAdmin(OrgScopedAdmin):
+    list_display = ("title", "team", "last_reviewed_on", "updated_at")
+    list_filter = ("last_reviewed_on",)
+    search_fields = ("title", "body", "url")
+    filter_horizontal = ("services", "slos")
+    readonly_fields = ("last_reviewed_by",)
+
+
+@admin.register(IncidentRunbook)
+class IncidentRunbookAdmin(OrgScopedAdmin):
+    list_display = ("incident", "runbook", "set_by", "updated_at")
+    readonly_fields = ("set_by",)

@@ -9,7 +9,8 @@ class SreConfig(AppConfig):
     def ready(self):
         from apps.core import panels, permissions
 
-        from . import models, views
+        from . import models
+        from . import panels as app_panels
 
         # Decisions are an audit trail: the whole org reads them; only the gate writes them.
         permissions.register(
@@ -42,18 +43,20 @@ class SreConfig(AppConfig):
 
         from django.db.models.signals import post_delete, post_save
 
-        from . import services
+        from . import selectors
 
         def _forget(sender, instance, **kwargs):
-            services.forget_override(service_id=instance.service_id)
+            selectors.forget_override(instance.service_id)
 
         post_save.connect(_forget, sender=models.GateOverride, weak=False, dispatch_uid="sre-forget-override-save")
         post_delete.connect(_forget, sender=models.GateOverride, weak=False, dispatch_uid="sre-forget-override-delete")
 
-        panels.register("team", template="sre/_toil_panel.html", context=views.team_panel, order=40)
-        panels.register("service", template="sre/_gate_panel.html", context=views.service_panel, order=25)
-        panels.register("service", template="sre/_runbooks_panel.html", context=views.service_runbooks_panel, order=26)
+        panels.register("team", template="sre/_toil_panel.html", context=app_panels.team_panel, order=40)
+        panels.register("service", template="sre/_gate_panel.html", context=app_panels.service_panel, order=25)
         panels.register(
-            "incident", template="sre/_incident_runbook_panel.html", context=views.incident_runbook_panel, order=35
+            "service", template="sre/_runbooks_panel.html", context=app_panels.service_runbooks_panel, order=26
         )
-        panels.register("slo", template="sre/_gate_panel.html", context=views.slo_panel, order=25)
+        panels.register(
+            "incident", template="sre/_incident_runbook_panel.html", context=app_panels.incident_runbook_panel, order=35
+        )
+        panels.register("slo", template="sre/_gate_panel.html", context=app_panels.slo_panel, order=25)

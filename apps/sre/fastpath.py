@@ -41,12 +41,6 @@ def answer(request, service_id: int) -> JsonResponse:
     if token is None:
         return _error(401, TOKEN_REFUSED, **{"WWW-Authenticate": 'Bearer realm="api"'})
     try:
-        services.gate_caller(token.user, service_id)
-    except Http404:
-        return _error(404, "No such service.")
-    except PermissionDenied as exc:
-        return _error(403, str(exc))
-    try:
         data = json.loads(request.body) if request.body else {}
     except ValueError:
         return _error(400, "JSON parse error.")
@@ -56,7 +50,11 @@ def answer(request, service_id: int) -> JsonResponse:
     if not body.is_valid():
         return _error(400, {k: [str(m) for m in v] for k, v in body.errors.items()})
     try:
-        decision = services.gate_decide(service_id=service_id, user=token.user, **body.validated_data)
+        decision = services.gate_decide(service_id=service_id, actor=token.user, **body.validated_data)
+    except Http404:
+        return _error(404, "No such service.")
+    except PermissionDenied as exc:
+        return _error(403, str(exc))
     except ValidationError as exc:
         return _error(400, exc.message_dict)
     return JsonResponse(gate_answer(decision))

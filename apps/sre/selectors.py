@@ -364,3 +364,29 @@ def team_gate(*, team_ids, until: datetime | None = None, window_days: int = GAT
     for row in denied:
         out[row["team_id"]]["deploys_while_denied"] = row["n"]
     return out
+
+
+def gate_access(user, service_id: int, *, lead: bool = False):
+    """Who may ask the gate (the service's team, org admins) or override it (its lead, org admins), in one
+    query: Http404 when the caller cannot see the service, PermissionDenied when they see it but may not act."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from apps.core import permissions
+
+    access = permissions.service_access(user, service_id)
+    if access is None or not access.visible:
+        raise Http404("No such service.")
+    if not access.may_act(lead=lead):
+        raise PermissionDenied("Only a team lead may override." if lead else "Only the service's team may do this.")
+    return access
+
+
+def forget_override(service_id: int) -> None:
+    """Drop the cached override of a service now and again once the change is committed."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    key = override_cache_key(service_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))

@@ -7,11 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core import permissions
 from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
 from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
-from .selectors import override_cache_key, override_for_call
+from .selectors import gate_access, override_for_call
 
 # A reached policy step at or above this consumed share freezes feature deploys.
 FREEZE_AT_PERCENT = 100
@@ -80,7 +81,7 @@ def _slo_verdicts(service_id: int, now, *, stored: bool) -> list[dict]:
     return out
 
 
-def gate_verdicts(service_id: int, now=None) -> list[dict]:
+def _gate_verdicts(service_id: int, now=None) -> list[dict]:
     """The per-SLO verdicts a call uses: cached for VERDICT_CACHE_SECONDS on live calls; an explicit
     time (tests, replays) always computes them for that instant."""
     if now is not None:
@@ -93,31 +94,23 @@ def gate_verdicts(service_id: int, now=None) -> list[dict]:
     return verdicts
 
 
-def gate_caller(user, service_id: int, *, lead: bool = False):
-    """Who may ask the gate (the service's team, org admins) or override it (its lead, org admins):
-    404 when the caller cannot see the service, 403 when they see it but may not act."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
-    from apps.core import permissions
-
-    access = permissions.service_access(user, service_id)
-    if access is None or not access.visible:
-        raise Http404("No such service.")
-    if not access.may_act(lead=lead):
-        raise PermissionDenied("Only a team lead may override." if lead else "Only the service's team may do this.")
-    return access
-
-
 def gate_decide(
-    *, service=None, service_id: int | None = None, user, kind: str = GateDecision.Kind.FEATURE, ref: str = "", now=None
+    *,
+    actor,
+    service=None,
+    service_id: int | None = None,
+    kind: str = GateDecision.Kind.FEATURE,
+    ref: str = "",
+    now=None,
 ) -> GateDecision:
-    """Allow or deny a production deploy of the service and record the answer (one INSERT: no transaction)."""
+    """Allow or deny a production deploy of the service and record the answer (one INSERT: no transaction).
+    The service's team and org admins may ask: 404 for callers who cannot see the service, 403 otherwise."""
+    service_id = service.pk if service_id is None else service_id
+    gate_access(actor, service_id)
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})
-    service_id = service_id or service.pk
     explicit_now = now
-    verdicts = gate_verdicts(service_id, now)
+    verdicts = _gate_verdicts(service_id, now)
     now = now or timezone.now()
     frozen = [v for v in verdicts if v["freeze"]]
     override = None
@@ -150,20 +143,15 @@ def gate_decide(
         ref=ref[:200],
         reason=reason,
         override=override,
-        requested_by=user,
+        requested_by=permissions.person(actor),
         slos=verdicts,
     )
 
 
-def forget_override(*, service_id: int) -> None:
-    """Drop the cached override of a service now and again once the change is committed."""
-    key = override_cache_key(service_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
-
-
 @transaction.atomic
-def gate_override_create(*, service, user, reason: str, hours: float, now=None) -> GateOverride:
+def gate_override_create(*, service, actor, reason: str, hours: float, now=None) -> GateOverride:
+    """A lead (or org admin) lets feature deploys through the gate for a set time, with a reason."""
+    gate_access(actor, service.pk, lead=True)
     now = now or timezone.now()
     errors = {}
     if not (reason or "").strip():
@@ -177,7 +165,10 @@ def gate_override_create(*, service, user, reason: str, hours: float, now=None) 
     if errors:
         raise ValidationError(errors)
     return GateOverride.objects.create(
-        service=service, reason=reason.strip(), created_by=user, expires_at=now + timedelta(hours=hours)
+        service=service,
+        reason=reason.strip(),
+        created_by=permissions.person(actor),
+        expires_at=now + timedelta(hours=hours),
     )
 
 
@@ -241,7 +232,8 @@ def _toil_clean(*, team, data: dict, instance=None) -> dict:
 
 
 @transaction.atomic
-def toil_item_create(*, team, **data) -> ToilItem:
+def toil_item_create(*, team, actor, **data) -> ToilItem:
+    permissions.require_create(actor, ToilItem, team=team, message="Only the team's members log its toil.")
     data = _toil_clean(team=team, data={k: data.get(k) for k in TOIL_ITEM_FIELDS})
     data["notes"] = data.get("notes") or ""
     data["automatable"] = bool(data.get("automatable"))
@@ -249,8 +241,9 @@ def toil_item_create(*, team, **data) -> ToilItem:
 
 
 @transaction.atomic
-def toil_item_update(*, item: ToilItem, **data) -> ToilItem:
-    item = ToilItem.objects.select_for_update().get(pk=item.pk)
+def toil_item_update(*, item: ToilItem, actor, **data) -> ToilItem:
+    item = ToilItem.objects.select_for_update().select_related("team").get(pk=item.pk)
+    permissions.require_change(actor, item)
     merged = {k: data.get(k, getattr(item, k)) for k in TOIL_ITEM_FIELDS}
     merged = _toil_clean(team=item.team, data=merged, instance=item)
     merged["notes"] = merged.get("notes") or ""
@@ -262,11 +255,12 @@ def toil_item_update(*, item: ToilItem, **data) -> ToilItem:
 
 
 @transaction.atomic
-def toil_review_record(*, team, user, capacity_hours, notes: str = "", reviewed_on=None) -> ToilReview:
+def toil_review_record(*, team, actor, capacity_hours, notes: str = "", reviewed_on=None) -> ToilReview:
     """Record this cycle's review: the team's weekly hours and the toil figures as they stand.
     One review a team a day; a second submit the same day updates it."""
     from .selectors import team_toil
 
+    permissions.require_create(actor, ToilReview, team=team, message="The team lead reviews the team's toil.")
     reviewed_on = reviewed_on or timezone.now().date()
     try:
         capacity = float(capacity_hours)
@@ -278,7 +272,11 @@ def toil_review_record(*, team, user, capacity_hours, notes: str = "", reviewed_
     review, _ = ToilReview.objects.update_or_create(
         team=team,
         reviewed_on=reviewed_on,
-        defaults={"reviewed_by": user, "capacity_hours": round(capacity, 1), "notes": (notes or "").strip()},
+        defaults={
+            "reviewed_by": permissions.person(actor),
+            "capacity_hours": round(capacity, 1),
+            "notes": (notes or "").strip(),
+        },
     )
     figures = team_toil(team_ids=[team.pk])[team.pk]
     review.toil_hours, review.saved_hours = figures["hours"], figures["saved_hours"]
@@ -337,9 +335,10 @@ def _runbook_clean(*, team, title, url, body, services, slos, incident_types) ->
 
 @transaction.atomic
 def runbook_create(
-    *, team, user, title, url="", body="", services=(), slos=(), incident_types=(), reviewed=True
+    *, team, actor, title, url="", body="", services=(), slos=(), incident_types=(), reviewed=True
 ) -> Runbook:
     """A new runbook; written or checked now, so it counts as reviewed today unless `reviewed=False`."""
+    permissions.require_create(actor, Runbook, team=team, message="Only the team's members keep its runbooks.")
     data = _runbook_clean(
         team=team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types
     )
@@ -348,7 +347,7 @@ def runbook_create(
         team=team,
         **data,
         last_reviewed_on=timezone.now().date() if reviewed else None,
-        last_reviewed_by=user if reviewed else None,
+        last_reviewed_by=permissions.person(actor) if reviewed else None,
     )
     runbook.services.set(services)
     runbook.slos.set(slos)
@@ -356,7 +355,14 @@ def runbook_create(
 
 
 @transaction.atomic
-def runbook_update(*, runbook: Runbook, title, url="", body="", services=(), slos=(), incident_types=()) -> Runbook:
+def runbook_update(
+    *, runbook: Runbook, actor, title, team=None, url="", body="", services=(), slos=(), incident_types=()
+) -> Runbook:
+    """Change a runbook; moving it to another team needs the right to keep that team's runbooks too."""
+    permissions.require_change(actor, Runbook.objects.select_related("team").get(pk=runbook.pk))
+    if team is not None and team.pk != runbook.team_id:
+        permissions.require_create(actor, Runbook, team=team, message="Only the team's members keep its runbooks.")
+        runbook.team = team
     data = _runbook_clean(
         team=runbook.team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types
     )
@@ -370,20 +376,22 @@ def runbook_update(*, runbook: Runbook, title, url="", body="", services=(), slo
 
 
 @transaction.atomic
-def runbook_mark_reviewed(*, runbook: Runbook, user, on=None) -> Runbook:
+def runbook_mark_reviewed(*, runbook: Runbook, actor, on=None) -> Runbook:
     """Someone checked the runbook still holds (idempotent for the day)."""
+    permissions.require_change(actor, runbook)
     runbook.last_reviewed_on = on or timezone.now().date()
-    runbook.last_reviewed_by = user
+    runbook.last_reviewed_by = permissions.person(actor)
     runbook.save(update_fields=["last_reviewed_on", "last_reviewed_by", "updated_at"])
     return runbook
 
 
 @transaction.atomic
-def incident_runbook_set(*, incident, runbook: Runbook | None, user) -> IncidentRunbook:
-    """Record which runbook the responders used (None: none was used)."""
+def incident_runbook_set(*, incident, runbook: Runbook | None, actor) -> IncidentRunbook:
+    """Record which runbook the responders used (None: none was used); whoever may change the incident."""
+    permissions.require_change(actor, incident)
     if runbook is not None and runbook.team.organization_id != incident.organization_id:
         raise ValidationError({"runbook": "Pick a runbook of the incident's organization."})
     record, _ = IncidentRunbook.objects.update_or_create(
-        incident=incident, defaults={"runbook": runbook, "set_by": user}
+        incident=incident, defaults={"runbook": runbook, "set_by": permissions.person(actor)}
     )
     return record

@@ -1,59 +1,25 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.charts import chart_attr
 from apps.core.forms import add_service_errors
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Service, Team
 
-from . import selectors, services
+from . import charts, selectors, services
 from .forms import IncidentRunbookForm, OverrideForm, RunbookForm, ToilItemForm, ToilReviewForm
 from .models import Runbook, ToilItem, ToilReview
-
-
-def _may_override(user, service) -> bool:
-    return permissions.team_role(user, service.team_id) == permissions.TEAM_LEAD or permissions.is_org_admin(
-        user, service.team.organization_id
-    )
-
-
-def _gate_context(request, service, *, slo=None) -> dict:
-    decisions = selectors.decisions_for_service(service_id=service.pk, limit=10)
-    if slo is not None:
-        # On an SLO page: the decisions this SLO took part in.
-        decisions = [d for d in decisions if any(v.get("slo") == slo.pk for v in d.slos)]
-    return {
-        "service": service,
-        "slo": slo,
-        "decisions": decisions,
-        "override": selectors.active_override(service_id=service.pk, now=timezone.now()),
-        "denied_deploys": selectors.deployments_while_denied(service_id=service.pk).count(),
-        "may_override": _may_override(request.user, service),
-        "form": OverrideForm(),
-    }
-
-
-def service_panel(request, service):
-    return _gate_context(request, service)
-
-
-def slo_panel(request, slo):
-    return _gate_context(request, slo.sli.service, slo=slo)
 
 
 @login_required
 @require_POST
 def override_create(request, pk):
     service = permissions.get_for_user(request.user, Service.objects.select_related("team"), pk=pk)
-    if not _may_override(request.user, service):
-        raise PermissionDenied("Only a team lead may override the release gate.")
     form = OverrideForm(request.POST)
     back = request.POST.get("next") or service.get_absolute_url()
     if not back.startswith("/") or back.startswith("//"):
@@ -61,7 +27,10 @@ def override_create(request, pk):
     if form.is_valid():
         try:
             services.gate_override_create(
-                service=service, user=request.user, reason=form.cleaned_data["reason"], hours=form.cleaned_data["hours"]
+                service=service,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                hours=form.cleaned_data["hours"],
             )
         except ValidationError as exc:
             messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
@@ -73,21 +42,6 @@ def override_create(request, pk):
 
 
 # --- toil ------------------------------------------------------------------------------
-
-
-def _toil_chart(trend: list[dict]) -> str:
-    config = {
-        "type": "line",
-        "data": {
-            "labels": [p["day"].isoformat() for p in trend],
-            "datasets": [
-                {"label": "Toil hours a week", "data": [p["hours"] for p in trend]},
-                {"label": "Hours a week saved", "data": [p["saved_hours"] for p in trend]},
-            ],
-        },
-        "options": {"scales": {"y": {"beginAtZero": True}}},
-    }
-    return escape(json.dumps(config, separators=(",", ":")))
 
 
 @login_required
@@ -106,7 +60,7 @@ def toil_list(request, team_id):
             "closed_items": [i for i in items if i.status not in ToilItem.OPEN_STATUSES],
             "reviews": selectors.toil_reviews(team=team),
             "trend": trend,
-            "chart": _toil_chart(trend) if len(trend) > 1 else None,
+            "chart": chart_attr(charts.toil_trend_chart(trend)),
             "can_add": permissions.can_create(request.user, ToilItem, team=team),
             "can_review": permissions.can_create(request.user, ToilReview, team=team),
         },
@@ -116,12 +70,12 @@ def toil_list(request, team_id):
 @login_required
 def toil_create(request, team_id):
     team = permissions.get_for_user(request.user, Team.objects.all(), pk=team_id)
-    if not permissions.can_create(request.user, ToilItem, team=team):
+    if not permissions.can_create(request.user, ToilItem, team=team):  # the form page; the service checks the write
         raise PermissionDenied("Only the team's members log its toil.")
     form = ToilItemForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         try:
-            services.toil_item_create(team=team, **form.cleaned_data)
+            services.toil_item_create(team=team, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -137,7 +91,7 @@ def toil_edit(request, pk):
     form = ToilItemForm(request.POST or None, team=item.team, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.toil_item_update(item=item, **form.cleaned_data)
+            services.toil_item_update(item=item, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -155,7 +109,7 @@ def toil_review(request, team_id):
     form = ToilReviewForm(request.POST or None, initial={"capacity_hours": figures["capacity"]})
     if request.method == "POST" and form.is_valid():
         try:
-            services.toil_review_record(team=team, user=request.user, **form.cleaned_data)
+            services.toil_review_record(team=team, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -163,10 +117,6 @@ def toil_review(request, team_id):
             return redirect("sre:toil", team.pk)
     items = [i for i in selectors.toil_items(team=team) if i.status in ToilItem.OPEN_STATUSES]
     return render(request, "sre/toil_review.html", {"form": form, "team": team, "toil": figures, "items": items})
-
-
-def team_panel(request, team) -> dict:
-    return {"team": team, "toil": selectors.team_toil(team_ids=[team.pk])[team.pk]}
 
 
 # --- runbooks --------------------------------------------------------------------------
@@ -214,15 +164,10 @@ def runbook_detail(request, pk):
 
 def _runbook_form_save(request, form, runbook=None):
     data = dict(form.cleaned_data)
-    team = data.pop("team")
-    if not permissions.can_create(request.user, Runbook, team=team):
-        raise PermissionDenied("Only the team's members keep its runbooks.")
     try:
         if runbook is None:
-            return services.runbook_create(team=team, user=request.user, **data)
-        if team != runbook.team:
-            runbook.team = team
-        return services.runbook_update(runbook=runbook, **data)
+            return services.runbook_create(actor=request.user, **data)
+        return services.runbook_update(runbook=runbook, actor=request.user, **data)
     except ValidationError as exc:
         add_service_errors(form, exc)
         return None
@@ -273,7 +218,7 @@ def runbook_edit(request, pk):
 @require_POST
 def runbook_review(request, pk):
     runbook = permissions.get_for_user(request.user, Runbook.objects.all(), change=True, pk=pk)
-    services.runbook_mark_reviewed(runbook=runbook, user=request.user)
+    services.runbook_mark_reviewed(runbook=runbook, actor=request.user)
     messages.success(request, "Marked as reviewed today.")
     return redirect(runbook)
 
@@ -286,34 +231,11 @@ def incident_runbook(request, pk):
     incident = permissions.get_for_user(request.user, Incident.objects.all(), change=True, pk=pk)
     form = IncidentRunbookForm(request.POST, organization=incident.organization)
     if form.is_valid():
-        services.incident_runbook_set(incident=incident, runbook=form.cleaned_data["runbook"], user=request.user)
+        services.incident_runbook_set(incident=incident, runbook=form.cleaned_data["runbook"], actor=request.user)
         messages.success(request, "Runbook recorded.")
     else:
         messages.error(request, " ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     return redirect(incident)
-
-
-def service_runbooks_panel(request, service) -> dict:
-    runbooks = list(service.runbooks.select_related("team").order_by("title"))
-    today = timezone.now().date()
-    return {
-        "service": service,
-        "rows": [(rb, selectors.runbook_is_current(rb, today)) for rb in runbooks],
-        "review_days": selectors.RUNBOOK_REVIEW_DAYS,
-        "can_add": permissions.can_create(request.user, Runbook, team=service.team),
-    }
-
-
-def incident_runbook_panel(request, incident) -> dict:
-    record = selectors.incident_runbook(incident=incident)
-    return {
-        "incident": incident,
-        "record": record,
-        "may_set": permissions.can_change(request.user, incident),
-        "form": IncidentRunbookForm(
-            organization=incident.organization, initial={"runbook": record.runbook_id if record else None}
-        ),
-    }
 
 
 # --- index -----------------------------------------------------------------------------

@@ -7,12 +7,13 @@ from django.utils import timezone
 
 from apps.assessments import services
 from apps.assessments.models import Framework
+from apps.core import permissions
 
 
 @pytest.fixture
 def calms(db):
     """CALMS v1, installed the way the migration and `load_framework` do (idempotent)."""
-    services.framework_load_builtin()
+    services.framework_load_builtin(actor=permissions.SYSTEM)
     return Framework.objects.get(organization=None, key="calms", version=1)
 
 
@@ -53,7 +54,7 @@ SMALL = {
 
 @pytest.fixture
 def mini(db):
-    return services.framework_load(data=SMALL).framework
+    return services.framework_load(data=SMALL, actor=permissions.SYSTEM).framework
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def campaign(cast, calms, today):
         opens_on=today - dt.timedelta(days=3),
         closes_on=today + dt.timedelta(days=10),
         teams=[cast.team, cast.other_team],
-        by=cast.org_admin,
+        actor=cast.org_admin,
     )
 
 
@@ -93,4 +94,4 @@ def questions_of(framework):
 
 def answer_all(assessment, level=2, by=None, today=None):
     items = [services.AnswerInput(question=q, level=level) for q in questions_of(assessment.framework)]
-    return services.answers_upsert(assessment=assessment, items=items, by=by, today=today)
+    return services.answers_upsert(assessment=assessment, items=items, actor=by or permissions.SYSTEM, today=today)

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from apps.assessments import services
 from apps.assessments.models import Answer, Assessment, Campaign
+from apps.core import permissions
 from tests.roles import API_SHARED_READ, assert_matrix
 
 from .conftest import answer_all, questions_of
@@ -28,7 +29,7 @@ def test_framework_routes(api_for, calms):
 
 
 def test_framework_of_another_org_is_invisible(api_for, cast, calms):
-    own = services.framework_new_version(framework=calms, organization=cast.org)
+    own = services.framework_new_version(framework=calms, organization=cast.org, actor=permissions.SYSTEM)
     assert api_for("member").get(reverse("api:assessment-framework-detail", args=[own.pk])).status_code == 200
     assert api_for("outsider").get(reverse("api:assessment-framework-detail", args=[own.pk])).status_code == 404
 
@@ -115,7 +116,7 @@ def test_campaign_update_matrix(api_for, campaign):
 
 
 def test_campaign_framework_cannot_change(api_for, calms, campaign):
-    v2 = services.framework_new_version(framework=calms)
+    v2 = services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     url = reverse("api:assessment-campaign-detail", args=[campaign.pk])
     response = api_for("org_admin").patch(url, {"framework": v2.pk}, format="json")
     assert response.status_code == 400 and "framework" in response.json()
@@ -123,7 +124,7 @@ def test_campaign_framework_cannot_change(api_for, calms, campaign):
 
 def test_campaign_results(api_for, cast, campaign, assessment):
     answer_all(assessment, level=3)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     body = api_for("leader").get(reverse("api:assessment-campaign-results", args=[campaign.pk])).json()
     assert body["counts"] == {"not_started": 1, "in_progress": 0, "submitted": 1}
     teams = {t["team_name"]: t for t in body["teams"]}
@@ -186,7 +187,7 @@ def test_bulk_upsert_writes_all_and_is_idempotent(api_for, assessment, cast):
 
 def test_bulk_upsert_is_all_or_nothing_and_names_the_failing_item(api_for, assessment, calms):
     qs = questions_of(assessment.framework)
-    v2 = services.framework_new_version(framework=calms)
+    v2 = services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     foreign = questions_of(v2)[0]
     url = reverse("api:assessment-answers", args=[assessment.pk])
     cases = [
@@ -217,7 +218,7 @@ def test_answering_another_teams_assessment(api_for, cast, assessment, other_ass
     assert api_for("member").post(url, {"answers": [{"question": q0.pk, "level": 1}]}, format="json").status_code == 404
     # ...and once submitted it is readable but not theirs to change.
     answer_all(other_assessment, level=1)
-    services.assessment_submit(assessment=other_assessment)
+    services.assessment_submit(assessment=other_assessment, actor=permissions.SYSTEM)
     response = api_for("member").post(url, {"answers": [{"question": q0.pk, "level": 4}]}, format="json")
     assert response.status_code == 403
     assert set(Answer.objects.filter(assessment=other_assessment).values_list("level", flat=True)) == {1}
@@ -227,10 +228,10 @@ def test_closed_campaign_and_submitted_assessment_refuse_answers(api_for, cast, 
     q0 = questions_of(assessment.framework)[0]
     url = reverse("api:assessment-answers", args=[assessment.pk])
     answer_all(assessment, level=2)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     response = api_for("lead").post(url, {"answers": [{"question": q0.pk, "level": 4}]}, format="json")
     assert response.status_code == 400 and "submitted and read-only" in str(response.json())
-    services.assessment_reopen(assessment=assessment)
+    services.assessment_reopen(assessment=assessment, actor=permissions.SYSTEM)
     Campaign.objects.filter(pk=assessment.campaign_id).update(
         opens_on=dt.date(2020, 1, 1), closes_on=dt.date(2020, 1, 31)
     )
@@ -264,7 +265,7 @@ def test_submit_matrix_and_idempotency(api_for, assessment):
 
 def test_reopen_matrix(api_for, cast, assessment):
     answer_all(assessment, level=2)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
 
     def reset():
         Assessment.objects.filter(pk=assessment.pk).update(status="submitted")
@@ -283,7 +284,7 @@ def test_reopen_matrix(api_for, cast, assessment):
 
 def test_results_endpoint(api_for, cast, assessment):
     answer_all(assessment, level=1)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     body = api_for("other_member").get(reverse("api:assessment-results", args=[assessment.pk])).json()
     assert body["assessment"]["overall_score"] == 25.0
     assert body["previous_assessment"] is None and body["overall_change"] is None
@@ -311,17 +312,18 @@ def test_list_query_counts_do_not_grow_with_rows(api_for, cast, calms, today):
             opens_on=today,
             closes_on=today,
             teams=[cast.team, cast.other_team],
+            actor=permissions.SYSTEM,
         )
 
     open_campaign("One")
-    services.framework_new_version(framework=calms)
+    services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     few = [
         count(reverse(n))
         for n in ("api:assessment-campaign-list", "api:assessment-list", "api:assessment-framework-list")
     ]
     for i in range(4):
         open_campaign(f"More {i}")
-    services.framework_new_version(framework=calms)
+    services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     many = [
         count(reverse(n))
         for n in ("api:assessment-campaign-list", "api:assessment-list", "api:assessment-framework-list")

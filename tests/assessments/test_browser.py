@@ -6,6 +6,7 @@ import pytest
 
 from apps.assessments import services
 from apps.assessments.models import Answer, Assessment
+from apps.core import permissions
 from tests.browser import login, screenshot
 
 from .conftest import answer_all, questions_of
@@ -23,10 +24,11 @@ def _previous_cycle(cast, calms, today):
         closes_on=start + dt.timedelta(days=14),
         teams=[cast.team],
         today=start,
+        actor=permissions.SYSTEM,
     )
     previous = past.assessments.get()
     answer_all(previous, level=1, today=start)
-    services.assessment_submit(assessment=previous, today=start)
+    services.assessment_submit(assessment=previous, today=start, actor=permissions.SYSTEM)
 
 
 def test_fill_in_submit_and_see_the_radar(page, browser, live_server, cast, calms, today):
@@ -38,6 +40,7 @@ def test_fill_in_submit_and_see_the_radar(page, browser, live_server, cast, calm
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),
         teams=[cast.team, cast.other_team],
+        actor=permissions.SYSTEM,
     )
     assessment = campaign.assessments.get(team=cast.team)
     questions = questions_of(calms)

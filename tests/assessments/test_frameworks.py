@@ -8,8 +8,9 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from apps.assessments import frameworks, services
+from apps.assessments import frameworks, selectors, services
 from apps.assessments.models import Dimension, Framework, FrameworkLocked, Question
+from apps.core import permissions
 
 from .conftest import SMALL
 
@@ -44,7 +45,7 @@ def test_calms_v1_has_five_dimensions_of_six_to_eight_questions_with_five_descri
 def test_loading_again_changes_nothing(calms):
     counts = (Framework.objects.count(), Dimension.objects.count(), Question.objects.count())
     ids = sorted(Question.objects.values_list("pk", flat=True))
-    result = services.framework_load_builtin()[0]
+    result = services.framework_load_builtin(actor=permissions.SYSTEM)[0]
     assert result.action == "unchanged" and result.framework == calms
     assert (Framework.objects.count(), Dimension.objects.count(), Question.objects.count()) == counts
     assert sorted(Question.objects.values_list("pk", flat=True)) == ids
@@ -72,22 +73,28 @@ def test_load_framework_command_reports_bad_files(tmp_path):
 def test_unused_version_is_updated_from_a_changed_file(mini):
     data = copy.deepcopy(SMALL)
     data["dimensions"][0]["questions"][0]["text"] = "C1, reworded?"
-    result = services.framework_load(data=data)
+    result = services.framework_load(data=data, actor=permissions.SYSTEM)
     assert result.action == "updated" and result.framework == mini
     assert Question.objects.filter(dimension__framework=mini, key="c1").get().text == "C1, reworded?"
 
 
 def test_version_in_use_is_immutable(cast, mini, today):
     services.campaign_open(
-        organization=cast.org, framework=mini, name="Uses mini", opens_on=today, closes_on=today, teams=[cast.team]
+        organization=cast.org,
+        framework=mini,
+        name="Uses mini",
+        opens_on=today,
+        closes_on=today,
+        teams=[cast.team],
+        actor=permissions.SYSTEM,
     )
     data = copy.deepcopy(SMALL)
     data["dimensions"][0]["weight"] = 5
     with pytest.raises(frameworks.FrameworkDataError, match="already used by a campaign"):
-        services.framework_load(data=data)
+        services.framework_load(data=data, actor=permissions.SYSTEM)
     assert Dimension.objects.get(framework=mini, key="culture").weight == 2
     # The same file again is still fine.
-    assert services.framework_load(data=SMALL).action == "unchanged"
+    assert services.framework_load(data=SMALL, actor=permissions.SYSTEM).action == "unchanged"
     # Model-level guards: no save or delete of the version, its dimensions or questions.
     question = Question.objects.filter(dimension__framework=mini).first()
     question.text = "changed"
@@ -108,13 +115,13 @@ def test_version_in_use_is_immutable(cast, mini, today):
 
 
 def test_new_version_copies_the_questions_and_is_editable(cast, calms, campaign):
-    v2 = services.framework_new_version(framework=calms)
+    v2 = services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     assert (v2.key, v2.version, v2.organization) == ("calms", 2, None)
     assert Question.objects.filter(dimension__framework=v2).count() == 32
     q = Question.objects.filter(dimension__framework=v2).first()
     q.text = "Edited in v2"
     q.save()  # v2 is not used by any campaign yet
-    own = services.framework_new_version(framework=calms, organization=cast.org)
+    own = services.framework_new_version(framework=calms, organization=cast.org, actor=permissions.SYSTEM)
     assert (own.version, own.organization) == (1, cast.org)
     # Answers keep their version: the v1 campaign's assessments still point at v1.
     assert set(campaign.assessments.values_list("framework__version", flat=True)) == {1}
@@ -134,7 +141,7 @@ def test_validation_names_the_problem():
 
 
 def test_org_frameworks_are_only_for_their_org(cast, calms, today):
-    own = services.framework_new_version(framework=calms, organization=cast.other_org)
+    own = services.framework_new_version(framework=calms, organization=cast.other_org, actor=permissions.SYSTEM)
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="another organization"):
@@ -145,9 +152,10 @@ def test_org_frameworks_are_only_for_their_org(cast, calms, today):
             opens_on=today,
             closes_on=today + dt.timedelta(days=1),
             teams=[cast.team],
+            actor=permissions.SYSTEM,
         )
-    assert own not in services.frameworks_available(cast.org)
-    assert calms in services.frameworks_available(cast.org)
+    assert own not in selectors.frameworks_available(cast.org)
+    assert calms in selectors.frameworks_available(cast.org)
 
 
 def test_admin_shows_a_version_in_use_read_only(client, cast, calms, campaign):
@@ -161,7 +169,7 @@ def test_admin_shows_a_version_in_use_read_only(client, cast, calms, campaign):
     fw_admin = FrameworkAdmin(Framework, django_admin.site)
     assert fw_admin.has_view_permission(Req, calms)
     assert not fw_admin.has_change_permission(Req, calms)  # built-in and in use
-    own = services.framework_new_version(framework=calms, organization=cast.other_org)
+    own = services.framework_new_version(framework=calms, organization=cast.other_org, actor=permissions.SYSTEM)
     assert fw_admin.has_change_permission(Req, own)
     assert not fw_admin.has_change_permission(type("R", (), {"user": cast.org_admin}), own)  # not their org
     q_admin = QuestionAdmin(Question, django_admin.site)
@@ -176,7 +184,7 @@ def test_admin_shows_a_version_in_use_read_only(client, cast, calms, campaign):
 
 
 def test_admin_pages_stay_inside_the_admins_organizations(client, cast, calms, campaign):
-    acme_own = services.framework_new_version(framework=calms, organization=cast.org)
+    acme_own = services.framework_new_version(framework=calms, organization=cast.org, actor=permissions.SYSTEM)
     client.force_login(cast.outsider)  # org admin (staff) of the other organization
     assert client.get("/admin/assessments/campaign/").status_code == 200
     assert "CALMS now" not in client.get("/admin/assessments/campaign/").content.decode()

@@ -8,6 +8,7 @@ from django.utils.html import escape
 
 from apps.assessments import frameworks, selectors, services
 from apps.assessments.models import Dimension, Framework, Question
+from apps.core import permissions
 from apps.scoring import inputs
 from tests.roles import HTML_SHARED_READ, assert_matrix
 
@@ -29,7 +30,7 @@ SRE_DIMENSIONS = [
 
 @pytest.fixture
 def sre(db):
-    services.framework_load_builtin()
+    services.framework_load_builtin(actor=permissions.SYSTEM)
     return Framework.objects.get(organization=None, key="sre", version=1)
 
 
@@ -42,7 +43,7 @@ def sre_campaign(cast, sre, today):
         opens_on=today - dt.timedelta(days=2),
         closes_on=today + dt.timedelta(days=10),
         teams=[cast.team, cast.other_team],
-        by=cast.org_admin,
+        actor=cast.org_admin,
     )
 
 
@@ -55,14 +56,14 @@ def test_shipped_as_data_with_eight_dimensions_of_five_to_eight_questions(sre):
         assert 5 <= len(questions) <= 8, d.key
         assert all(len(q.level_descriptors) == 5 and all(q.level_descriptors) for q in questions)
     # Loading again changes nothing.
-    assert {r.action for r in services.framework_load_builtin()} == {"unchanged"}
+    assert {r.action for r in services.framework_load_builtin(actor=permissions.SYSTEM)} == {"unchanged"}
 
 
 def test_scored_like_calms_and_kept_out_of_the_team_score(cast, sre, sre_campaign, campaign, assessment):
     ours = sre_campaign.assessments.get(team=cast.team)
     # Level 3 everywhere: 75 on every dimension and overall.
     answer_all(ours, level=3)
-    services.assessment_submit(assessment=ours, by=cast.lead)
+    services.assessment_submit(assessment=ours, actor=cast.lead)
     ours.refresh_from_db()
     assert ours.overall_score == 75.0 and set(ours.dimension_scores) == set(SRE_DIMENSIONS)
     assert set(ours.dimension_scores.values()) == {75.0}
@@ -70,7 +71,7 @@ def test_scored_like_calms_and_kept_out_of_the_team_score(cast, sre, sre_campaig
     facts = inputs.gather(team_ids=[cast.team.pk], as_of=dt.date.today())[cast.team.pk]
     assert facts["assessment"] is None
     answer_all(assessment, level=1)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     facts = inputs.gather(team_ids=[cast.team.pk], as_of=dt.date.today())[cast.team.pk]
     assert facts["assessment"]["overall"] == 25.0 and "culture" in facts["assessment"]["dimensions"]
     assert selectors.latest_submitted_scores(team_ids=[cast.team.pk], family="sre")[cast.team.pk]["overall"] == 75.0
@@ -79,9 +80,9 @@ def test_scored_like_calms_and_kept_out_of_the_team_score(cast, sre, sre_campaig
 def test_campaign_results_heatmap_and_team_side_by_side(client_for, cast, sre_campaign, campaign, assessment):
     ours = sre_campaign.assessments.get(team=cast.team)
     answer_all(ours, level=2)
-    services.assessment_submit(assessment=ours, by=cast.lead)
+    services.assessment_submit(assessment=ours, actor=cast.lead)
     answer_all(assessment, level=4)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
 
     url = reverse("assessments:campaign", args=[sre_campaign.pk])
     page = client_for("leader").get(url).content.decode()

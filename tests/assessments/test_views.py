@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from apps.assessments import services
 from apps.assessments.models import Answer, Assessment
+from apps.core import permissions
 from tests.roles import HTML_SHARED_READ, assert_matrix
 
 from .conftest import answer_all, questions_of
@@ -19,7 +20,7 @@ DRAFT_READ = {**HTML_SHARED_READ, "other_member": 404}
 
 def _submitted(assessment, cast):
     answer_all(assessment, level=2)
-    return services.assessment_submit(assessment=assessment, by=cast.lead)
+    return services.assessment_submit(assessment=assessment, actor=cast.lead)
 
 
 def test_index_matrix(client_for, campaign):
@@ -150,7 +151,7 @@ def test_framework_page_matrix(client_for, calms):
 
 
 def test_org_framework_hidden_from_other_orgs(client_for, cast, calms):
-    own = services.framework_new_version(framework=calms, organization=cast.org)
+    own = services.framework_new_version(framework=calms, organization=cast.org, actor=permissions.SYSTEM)
     url = reverse("assessments:framework", args=[own.pk])
     assert client_for("member").get(url).status_code == 200
     assert client_for("outsider").get(url).status_code == 404
@@ -252,7 +253,7 @@ def test_autosave_without_javascript_redirects_back(client_for, assessment):
 
 
 def test_question_of_another_framework_is_404(client_for, calms, assessment):
-    v2 = services.framework_new_version(framework=calms)
+    v2 = services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     foreign = questions_of(v2)[0]
     url = reverse("assessments:answer", args=[assessment.pk, foreign.pk])
     assert client_for("member").post(url, {"level": "1"}, HTTP_HX_REQUEST="true").status_code == 404
@@ -344,7 +345,13 @@ def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today
 
     teams = [cast.team, cast.other_team]
     campaign = services.campaign_open(
-        organization=cast.org, framework=calms, name="Q", opens_on=today, closes_on=today, teams=teams
+        organization=cast.org,
+        framework=calms,
+        name="Q",
+        opens_on=today,
+        closes_on=today,
+        teams=teams,
+        actor=permissions.SYSTEM,
     )
 
     def count(url):
@@ -357,15 +364,21 @@ def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today
     urls = [reverse("assessments:index"), reverse("assessments:campaign", args=[campaign.pk])]
     for a in campaign.assessments.all():
         answer_all(a, level=2)
-        services.assessment_submit(assessment=a)
+        services.assessment_submit(assessment=a, actor=permissions.SYSTEM)
     few = [count(u) for u in urls]
     more = [TeamFactory(organization=cast.org, name=f"X{i}", slug=f"x{i}") for i in range(5)]
     campaign = services.campaign_open(
-        organization=cast.org, framework=calms, name="Q", opens_on=today, closes_on=today, teams=teams + more
+        organization=cast.org,
+        framework=calms,
+        name="Q",
+        opens_on=today,
+        closes_on=today,
+        teams=teams + more,
+        actor=permissions.SYSTEM,
     )
     for a in campaign.assessments.filter(team__in=more):
         answer_all(a, level=3)
-        services.assessment_submit(assessment=a)
+        services.assessment_submit(assessment=a, actor=permissions.SYSTEM)
     assert [count(u) for u in urls] == few
 
 
@@ -382,9 +395,10 @@ def test_team_history_trend_chart(client_for, cast, calms, assessment, today):
         closes_on=start,
         teams=[cast.team],
         today=start,
+        actor=permissions.SYSTEM,
     )
     answer_all(past.assessments.get(), level=1, today=start)
-    services.assessment_submit(assessment=past.assessments.get(), today=start)
+    services.assessment_submit(assessment=past.assessments.get(), today=start, actor=permissions.SYSTEM)
     url = reverse("assessments:team_history", args=[cast.team.pk])
     assert "data-chart" not in client_for("member").get(url).content.decode()  # one cycle: no trend yet
     _submitted(assessment, cast)

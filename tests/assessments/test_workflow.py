@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.assessments import selectors, services
 from apps.assessments.models import Answer, Assessment, Campaign, Question
+from apps.core import permissions
 from tests.factories import TeamFactory
 
 from .conftest import answer_all, questions_of
@@ -31,6 +32,7 @@ def test_opening_twice_with_same_settings_is_idempotent_and_adds_missing_teams(c
         opens_on=campaign.opens_on,
         closes_on=campaign.closes_on,
         teams=[cast.team, third],
+        actor=permissions.SYSTEM,
     )
     assert again.pk == campaign.pk
     assert Campaign.objects.count() == 1
@@ -46,6 +48,7 @@ def test_same_name_with_other_dates_is_an_error(campaign, cast, calms):
             opens_on=campaign.opens_on,
             closes_on=campaign.closes_on + dt.timedelta(days=1),
             teams=[cast.team],
+            actor=permissions.SYSTEM,
         )
     assert "already exists" in str(exc.value)
 
@@ -60,6 +63,7 @@ def test_campaign_rejects_teams_of_another_org_and_bad_dates(cast, calms, today)
             opens_on=today,
             closes_on=today,
             teams=[cast.team, foreign],
+            actor=permissions.SYSTEM,
         )
     with pytest.raises(ValidationError, match="on or after the open date"):
         services.campaign_open(
@@ -69,6 +73,7 @@ def test_campaign_rejects_teams_of_another_org_and_bad_dates(cast, calms, today)
             opens_on=today,
             closes_on=today - dt.timedelta(days=1),
             teams=[cast.team],
+            actor=permissions.SYSTEM,
         )
     assert not Campaign.objects.exists() and not Assessment.objects.exists()
 
@@ -76,40 +81,47 @@ def test_campaign_rejects_teams_of_another_org_and_bad_dates(cast, calms, today)
 def test_status_moves_from_not_started_to_in_progress_to_submitted(assessment, cast):
     assert assessment.status == "not_started"
     first = questions_of(assessment.framework)[0]
-    services.answer_save(assessment=assessment, question=first, level=3, comment="ok", by=cast.member)
+    services.answer_save(assessment=assessment, question=first, level=3, comment="ok", actor=cast.member)
     assessment.refresh_from_db()
     assert (assessment.status, assessment.answered_count, assessment.progress_percent) == ("in_progress", 1, 3)
     answer = Answer.objects.get(assessment=assessment)
     assert (answer.level, answer.comment, answer.answered_by) == (3, "ok", cast.member)
-    done = services.assessment_submit(assessment=assessment, by=cast.lead)
+    done = services.assessment_submit(assessment=assessment, actor=cast.lead)
     assert done.status == "submitted" and done.submitted_by == cast.lead and done.submitted_at is not None
 
 
 def test_a_partial_answer_keeps_the_other_fields(assessment):
     q0 = questions_of(assessment.framework)[0]
-    services.answer_save(assessment=assessment, question=q0, level=2, comment="first", evidence_url="https://x.test/a")
-    services.answer_save(assessment=assessment, question=q0, comment="second")
+    services.answer_save(
+        assessment=assessment,
+        question=q0,
+        level=2,
+        comment="first",
+        evidence_url="https://x.test/a",
+        actor=permissions.SYSTEM,
+    )
+    services.answer_save(assessment=assessment, question=q0, comment="second", actor=permissions.SYSTEM)
     answer = Answer.objects.get(assessment=assessment, question=q0)
     assert (answer.level, answer.comment, answer.evidence_url) == (2, "second", "https://x.test/a")
     # Choosing N/A clears the level; choosing a level clears N/A.
-    services.answer_save(assessment=assessment, question=q0, not_applicable=True)
+    services.answer_save(assessment=assessment, question=q0, not_applicable=True, actor=permissions.SYSTEM)
     answer.refresh_from_db()
     assert (answer.level, answer.not_applicable) == (None, True)
-    services.answer_save(assessment=assessment, question=q0, level=4)
+    services.answer_save(assessment=assessment, question=q0, level=4, actor=permissions.SYSTEM)
     answer.refresh_from_db()
     assert (answer.level, answer.not_applicable) == (4, False)
 
 
 def test_submitting_twice_is_a_no_op(assessment, cast):
     answer_all(assessment, level=3)
-    first = services.assessment_submit(assessment=assessment, by=cast.lead)
-    second = services.assessment_submit(assessment=assessment, by=cast.org_admin)
+    first = services.assessment_submit(assessment=assessment, actor=cast.lead)
+    second = services.assessment_submit(assessment=assessment, actor=cast.org_admin)
     assert second.submitted_at == first.submitted_at and second.submitted_by == cast.lead
 
 
 def test_submit_needs_at_least_one_answer(assessment, cast):
     with pytest.raises(ValidationError, match="at least one question"):
-        services.assessment_submit(assessment=assessment, by=cast.lead)
+        services.assessment_submit(assessment=assessment, actor=cast.lead)
     assessment.refresh_from_db()
     assert assessment.status == "not_started"
 
@@ -123,15 +135,15 @@ def test_only_the_lead_or_an_org_admin_may_submit(assessment, cast):
 
 def test_reopen_before_close_and_not_after(assessment, cast, today):
     answer_all(assessment, level=1)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
-    reopened = services.assessment_reopen(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
+    reopened = services.assessment_reopen(assessment=assessment, actor=cast.lead)
     assert reopened.status == "in_progress" and reopened.submitted_at is None
     # Reopening a draft changes nothing.
-    assert services.assessment_reopen(assessment=assessment, by=cast.lead).status == "in_progress"
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    assert services.assessment_reopen(assessment=assessment, actor=cast.lead).status == "in_progress"
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     after_close = assessment.campaign.closes_on + dt.timedelta(days=1)
     with pytest.raises(ValidationError, match="can no longer reopen"):
-        services.assessment_reopen(assessment=assessment, by=cast.lead, today=after_close)
+        services.assessment_reopen(assessment=assessment, actor=cast.lead, today=after_close)
     assessment.refresh_from_db()
     assert assessment.status == "submitted"
 
@@ -145,13 +157,14 @@ def _past_campaign(cast, calms, name, start, levels_by_team):
         closes_on=start + dt.timedelta(days=7),
         teams=[cast.team, cast.other_team],
         today=start,
+        actor=permissions.SYSTEM,
     )
     for assessment in campaign.assessments.all():
         level = levels_by_team.get(assessment.team_id)
         if level is None:
             continue
         answer_all(assessment, level=level, today=start)
-        services.assessment_submit(assessment=assessment, today=start)
+        services.assessment_submit(assessment=assessment, today=start, actor=permissions.SYSTEM)
     return campaign
 
 
@@ -160,8 +173,8 @@ def test_result_compares_with_previous_cycle_and_suggests_next_levels(cast, calm
     prev = _past_campaign(cast, calms, "Previous", today - dt.timedelta(days=60), {cast.team.pk: 2})
     answer_all(assessment, level=3)
     lean_first = Question.objects.filter(dimension__framework=calms, dimension__key="lean").order_by("order").first()
-    services.answer_save(assessment=assessment, question=lean_first, level=0)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.answer_save(assessment=assessment, question=lean_first, level=0, actor=permissions.SYSTEM)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     assessment.refresh_from_db()
     result = selectors.assessment_result(assessment=assessment)
     assert result.previous == prev.assessments.get(team=cast.team)
@@ -181,7 +194,7 @@ def test_result_compares_with_previous_cycle_and_suggests_next_levels(cast, calm
 
 def test_no_previous_cycle_means_no_change(assessment, cast):
     answer_all(assessment, level=4)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     result = selectors.assessment_result(assessment=assessment)
     assert result.previous is None and result.overall_change is None
     assert all(r.change is None for r in result.dimensions)
@@ -190,7 +203,7 @@ def test_no_previous_cycle_means_no_change(assessment, cast):
 
 def test_campaign_overview_progress_heatmap_and_averages(cast, calms, campaign, assessment, other_assessment):
     answer_all(assessment, level=2)
-    services.assessment_submit(assessment=assessment, by=cast.lead)
+    services.assessment_submit(assessment=assessment, actor=cast.lead)
     answer_all(other_assessment, level=4)  # a draft: no scores on the heatmap
     overview = selectors.campaign_overview(campaign=campaign)
     assert overview.counts == {"not_started": 0, "in_progress": 1, "submitted": 1}
@@ -227,11 +240,12 @@ def test_department_and_org_averages_are_means_of_team_scores(cast, calms, today
         opens_on=today,
         closes_on=today,
         teams=[cast.team, cast.other_team, other_dept_team],
+        actor=permissions.SYSTEM,
     )
     for team, level in ((cast.team, 1), (cast.other_team, 2), (other_dept_team, 4)):
         a = campaign.assessments.get(team=team)
         answer_all(a, level=level)
-        services.assessment_submit(assessment=a)
+        services.assessment_submit(assessment=a, actor=permissions.SYSTEM)
     overview = selectors.campaign_overview(campaign=campaign)
     deps = {d.label: d for d in overview.departments}
     assert deps["Engineering"].overall == 37.5  # (25 + 50) / 2
@@ -253,10 +267,11 @@ def test_latest_submitted_scores_query_count_does_not_grow_with_teams(cast, calm
             closes_on=start + dt.timedelta(days=30),
             teams=teams,
             today=start,
+            actor=permissions.SYSTEM,
         )
         for a in campaign.assessments.exclude(team=teams[-1]):
             answer_all(a, level=level, today=start)
-            services.assessment_submit(assessment=a, today=start)
+            services.assessment_submit(assessment=a, today=start, actor=permissions.SYSTEM)
     ids = [t.pk for t in teams]
     with CaptureQueriesContext(connection) as small:
         selectors.latest_submitted_scores(team_ids=ids[:2])
@@ -277,7 +292,7 @@ def test_bulk_write_query_count_does_not_grow_with_answers(assessment):
 
     def run(items):
         with CaptureQueriesContext(connection) as ctx:
-            services.answers_upsert(assessment=assessment, items=items)
+            services.answers_upsert(assessment=assessment, items=items, actor=permissions.SYSTEM)
         return len(ctx)
 
     few = run([services.AnswerInput(question=q, level=1) for q in qs[:2]])

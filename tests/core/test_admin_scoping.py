@@ -46,7 +46,7 @@ def foreign(cast):
         kind="github",
         secret="initech-secret-0123456789",
     )
-    assessment_services.framework_load_builtin()
+    assessment_services.framework_load_builtin(actor=permissions.SYSTEM)
     from apps.assessments.models import Framework
 
     today = timezone.localdate()
@@ -57,6 +57,7 @@ def foreign(cast):
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=10),
         teams=[billing],
+        actor=permissions.SYSTEM,
     )
     scoring_services.score_teams(
         actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=today

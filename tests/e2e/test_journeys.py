@@ -67,7 +67,7 @@ def password_step(page, live_server, user):
 @pytest.fixture
 def quarter(cast):
     """This quarter's CALMS campaign for both teams, and a SEV2 incident of the team from yesterday."""
-    assessment_services.framework_load_builtin()
+    assessment_services.framework_load_builtin(actor=permissions.SYSTEM)
     calms = Framework.objects.get(organization=None, key="calms", version=1)
     today = timezone.localdate()
     campaign = assessment_services.campaign_open(
@@ -77,6 +77,7 @@ def quarter(cast):
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),
         teams=[cast.team, cast.other_team],
+        actor=permissions.SYSTEM,
     )
     start = timezone.now().replace(microsecond=0) - dt.timedelta(days=1)
     incident = IncidentFactory(
@@ -261,8 +262,8 @@ def test_a_leader_compares_teams_and_exports_csv(page, live_server, cast, quarte
     assessment = quarter["assessment"]
     questions = Question.objects.filter(dimension__framework=quarter["calms"])
     items = [assessment_services.AnswerInput(question=q, level=3) for q in questions]
-    assessment_services.answers_upsert(assessment=assessment, items=items)
-    assessment_services.assessment_submit(assessment=assessment)
+    assessment_services.answers_upsert(assessment=assessment, items=items, actor=permissions.SYSTEM)
+    assessment_services.assessment_submit(assessment=assessment, actor=permissions.SYSTEM)
     scoring_services.score_teams(
         actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=timezone.localdate()
     )

@@ -44,7 +44,7 @@ REPORTS = Path(__file__).resolve().parents[2] / "artifacts" / "fuzz"
 
 def _some_records(cast):
     """A few real rows of each kind (with their empty, nullable fields) for the endpoints to serialize."""
-    assessment_services.framework_load_builtin()
+    assessment_services.framework_load_builtin(actor=permissions.SYSTEM)
     calms = Framework.objects.get(organization=None, key="calms", version=1)
     today = timezone.localdate()
     assessment_services.campaign_open(
@@ -54,6 +54,7 @@ def _some_records(cast):
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),
         teams=[cast.team, cast.other_team],
+        actor=permissions.SYSTEM,
     )
     scoring_services.score_teams(
         actor=permissions.SYSTEM, teams=Team.objects.select_related("organization"), as_of=today

@@ -215,9 +215,10 @@ def test_a_past_day_is_scored_with_the_self_assessment_submitted_by_then(cast):
 
     from apps.assessments import services as assessments
     from apps.assessments.models import Framework
+    from apps.core.permissions import SYSTEM
     from tests.assessments.conftest import answer_all
 
-    assessments.framework_load_builtin()
+    assessments.framework_load_builtin(actor=SYSTEM)
     calms = Framework.objects.get(organization=None, key="calms", version=1)
     today = timezone.localdate()
     for days_ago, level in ((60, 1), (10, 3)):
@@ -229,12 +230,13 @@ def test_a_past_day_is_scored_with_the_self_assessment_submitted_by_then(cast):
             opens_on=start,
             closes_on=start + timedelta(days=30),
             teams=[cast.team],
+            actor=SYSTEM,
             today=start,
         )
         assessment = campaign.assessments.get(team=cast.team)
         answer_all(assessment, level=level, today=start)
         assessments.assessment_submit(
-            assessment=assessment, today=start, at=datetime.combine(start, time(12), tzinfo=UTC)
+            assessment=assessment, actor=SYSTEM, today=start, at=datetime.combine(start, time(12), tzinfo=UTC)
         )
     days = {"before any": today - timedelta(days=70), "after the first": today - timedelta(days=30), "now": today}
     for day in days.values():

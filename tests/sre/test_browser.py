@@ -61,3 +61,30 @@ def test_denied_then_overridden_on_the_slo_page(page, live_server, cast):
     assert "sha-denied" in gate and "sha-allowed" in gate and "Launch day" in gate
     page.locator("#release-gate").scroll_into_view_if_needed()
     screenshot(page, "sre-gate-slo")
+
+
+def test_runbook_admin_and_pages(page, live_server, cast):
+    from apps.core import permissions
+    from apps.sre import services
+
+    rb = services.runbook_create(
+        team=cast.team,
+        actor=permissions.SYSTEM,
+        title="Checkout failover",
+        body="1. Page the DBA\n2. Fail over",
+        services=[cast.service],
+        incident_types="database failover",
+    )
+    cast.org_admin.is_staff = True
+    cast.org_admin.save(update_fields=["is_staff"])
+    login(page, live_server, cast.org_admin)
+    page.goto(f"{live_server.url}/admin/sre/runbook/")
+    assert page.get_by_role("link", name="Checkout failover").is_visible()
+    screenshot(page, "sre-admin-runbooks")
+    page.goto(f"{live_server.url}/admin/sre/runbook/{rb.pk}/change/")
+    screenshot(page, "sre-admin-runbook-change")
+    page.context.clear_cookies()
+    login(page, live_server, cast.leader)
+    page.goto(f"{live_server.url}{rb.get_absolute_url()}")
+    assert page.get_by_role("heading", name="Checkout failover").is_visible()
+    screenshot(page, "sre-runbook-leader")

@@ -29,7 +29,7 @@ def _slo(cast, *, good, total, end_ts=NOW_TS):
 def test_budget_left_allows(cast):
     # 995 of 1000 good: 0.5 % bad of a 1 % budget = 50 % consumed, below the freeze step.
     _slo(cast, good=995, total=1000)
-    d = services.gate_decide(service=cast.service, user=cast.member, now=NOW)
+    d = services.gate_decide(service=cast.service, actor=cast.member, now=NOW)
     assert d.allowed
     assert d.slos[0]["consumed"] == pytest.approx(0.5)
     assert d.slos[0]["freeze"] is False
@@ -39,7 +39,7 @@ def test_budget_left_allows(cast):
 def test_budget_spent_denies_features_and_names_the_slo(cast):
     # 980 of 1000 good: 2 % bad of a 1 % budget = 200 % consumed.
     _slo(cast, good=980, total=1000)
-    d = services.gate_decide(service=cast.service, user=cast.member, now=NOW)
+    d = services.gate_decide(service=cast.service, actor=cast.member, now=NOW)
     assert not d.allowed
     assert d.slos[0]["consumed"] == pytest.approx(2.0)
     assert "Availability 99.9 (200% of budget spent)" in d.reason
@@ -47,29 +47,29 @@ def test_budget_spent_denies_features_and_names_the_slo(cast):
 
 def test_exactly_spent_budget_freezes(cast):
     _slo(cast, good=990, total=1000)  # 100 % consumed: the freeze step is reached
-    assert not services.gate_decide(service=cast.service, user=cast.member, now=NOW).allowed
+    assert not services.gate_decide(service=cast.service, actor=cast.member, now=NOW).allowed
 
 
 def test_fix_passes_the_freeze(cast):
     _slo(cast, good=980, total=1000)
-    d = services.gate_decide(service=cast.service, user=cast.member, kind="fix", now=NOW)
+    d = services.gate_decide(service=cast.service, actor=cast.member, kind="fix", now=NOW)
     assert d.allowed and d.reason.startswith("Fix allowed during the freeze")
 
 
 def test_override_allows_until_it_expires(cast):
     _slo(cast, good=980, total=1000)
-    o = services.gate_override_create(service=cast.service, user=cast.lead, reason="Hotfix window", hours=2, now=NOW)
-    d = services.gate_decide(service=cast.service, user=cast.member, now=NOW + timedelta(hours=1))
+    o = services.gate_override_create(service=cast.service, actor=cast.lead, reason="Hotfix window", hours=2, now=NOW)
+    d = services.gate_decide(service=cast.service, actor=cast.member, now=NOW + timedelta(hours=1))
     assert d.allowed and d.override_id == o.pk and "Hotfix window" in d.reason
-    later = services.gate_decide(service=cast.service, user=cast.member, now=NOW + timedelta(hours=2))
+    later = services.gate_decide(service=cast.service, actor=cast.member, now=NOW + timedelta(hours=2))
     assert not later.allowed and later.override_id is None
 
 
 def test_no_slo_and_no_data_allow_without_claiming_budget(cast):
-    d = services.gate_decide(service=cast.service, user=cast.member, now=NOW)
+    d = services.gate_decide(service=cast.service, actor=cast.member, now=NOW)
     assert d.allowed and d.reason.startswith("No SLO measures")
     make_slo(make_sli(cast.service), target="0.99")
-    d = services.gate_decide(service=cast.service, user=cast.member, now=NOW)
+    d = services.gate_decide(service=cast.service, actor=cast.member, now=NOW)
     assert d.allowed and d.slos[0]["consumed"] is None and d.reason.startswith("No SLO data")
 
 
@@ -77,16 +77,16 @@ def test_bad_kind_and_bad_override_are_field_errors(cast):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as exc:
-        services.gate_decide(service=cast.service, user=cast.member, kind="yolo")
+        services.gate_decide(service=cast.service, actor=cast.member, kind="yolo")
     assert "kind" in exc.value.message_dict
     with pytest.raises(ValidationError) as exc:
-        services.gate_override_create(service=cast.service, user=cast.lead, reason=" ", hours=0)
+        services.gate_override_create(service=cast.service, actor=cast.lead, reason=" ", hours=0)
     assert set(exc.value.message_dict) == {"reason", "hours"}
 
 
 def test_deployments_while_denied_count(cast):
     _slo(cast, good=980, total=1000)
-    services.gate_decide(service=cast.service, user=cast.member, now=NOW)  # deny at NOW
+    services.gate_decide(service=cast.service, actor=cast.member, now=NOW)  # deny at NOW
 
     def deploy(at, ext):
         return Deployment.objects.create(
@@ -103,7 +103,7 @@ def test_deployments_while_denied_count(cast):
 
     before = deploy(NOW - timedelta(minutes=5), "a")
     during = deploy(NOW + timedelta(minutes=5), "b")
-    services.gate_decide(service=cast.service, user=cast.member, kind="fix", now=NOW + timedelta(minutes=10))
+    services.gate_decide(service=cast.service, actor=cast.member, kind="fix", now=NOW + timedelta(minutes=10))
     after = deploy(NOW + timedelta(minutes=15), "c")
     ids = set(selectors.deployments_while_denied(service_id=cast.service.pk).values_list("pk", flat=True))
     assert ids == {during.pk}
@@ -150,11 +150,11 @@ def test_override_api_matrix(api_for, cast):
 def test_live_calls_reuse_the_last_minutes_verdicts(cast, django_assert_max_num_queries):
     end = live_now_ts()
     _slo(cast, good=980, total=1000, end_ts=end)
-    first = services.gate_decide(service=cast.service, user=cast.member)
+    first = services.gate_decide(service=cast.service, actor=cast.member)
     assert not first.allowed
     # The second call within the minute reads the cached verdicts: no budget queries.
     with django_assert_max_num_queries(4):
-        second = services.gate_decide(service=cast.service, user=cast.member)
+        second = services.gate_decide(service=cast.service, actor=cast.member)
     assert second.slos == first.slos and not second.allowed
 
 
@@ -212,12 +212,12 @@ def test_token_calls_take_the_short_path_with_the_same_answers(client, cast, dja
 def test_live_calls_see_a_new_or_deleted_override_at_once(cast):
     end = live_now_ts()
     _slo(cast, good=980, total=1000, end_ts=end)
-    assert not services.gate_decide(service=cast.service, user=cast.member).allowed  # caches "no override"
-    o = services.gate_override_create(service=cast.service, user=cast.lead, reason="Launch", hours=1)
-    d = services.gate_decide(service=cast.service, user=cast.member)
+    assert not services.gate_decide(service=cast.service, actor=cast.member).allowed  # caches "no override"
+    o = services.gate_override_create(service=cast.service, actor=cast.lead, reason="Launch", hours=1)
+    d = services.gate_decide(service=cast.service, actor=cast.member)
     assert d.allowed and d.override_id == o.pk and "Launch" in d.reason
     o.delete()
-    assert not services.gate_decide(service=cast.service, user=cast.member).allowed
+    assert not services.gate_decide(service=cast.service, actor=cast.member).allowed
 
 
 def test_team_gate_counts_deployments_made_while_denied(cast):
@@ -230,7 +230,7 @@ def test_team_gate_counts_deployments_made_while_denied(cast):
         )
         is None
     )  # the gate was never asked: no data
-    services.gate_decide(service=cast.service, user=cast.member, now=NOW)  # deny
+    services.gate_decide(service=cast.service, actor=cast.member, now=NOW)  # deny
     for n, minutes in enumerate((5, 7)):  # two deploys while denied
         Deployment.objects.create(
             organization=cast.org,
@@ -243,7 +243,7 @@ def test_team_gate_counts_deployments_made_while_denied(cast):
             external_id=f"d{n}",
             finished_at=NOW + timedelta(minutes=minutes),
         )
-    services.gate_decide(service=cast.service, user=cast.member, kind="fix", now=NOW + timedelta(minutes=10))
+    services.gate_decide(service=cast.service, actor=cast.member, kind="fix", now=NOW + timedelta(minutes=10))
     Deployment.objects.create(
         organization=cast.org,
         team=cast.team,

@@ -23,9 +23,9 @@ def spent(cast):
 
 
 def test_pages_show_both_decisions(client_for, cast, spent):
-    services.gate_decide(service=cast.service, user=cast.member, ref="deny-sha")
-    services.gate_override_create(service=cast.service, user=cast.lead, reason="Launch day", hours=1)
-    services.gate_decide(service=cast.service, user=cast.member, ref="allow-sha")
+    services.gate_decide(service=cast.service, actor=cast.member, ref="deny-sha")
+    services.gate_override_create(service=cast.service, actor=cast.lead, reason="Launch day", hours=1)
+    services.gate_decide(service=cast.service, actor=cast.member, ref="allow-sha")
     for url in (cast.service.get_absolute_url(), spent.get_absolute_url()):
         assert_matrix(client_for, url, HTML_SHARED_READ)
         html = client_for("member").get(url).content.decode()

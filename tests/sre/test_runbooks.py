@@ -26,7 +26,7 @@ TODAY = timezone.now().date()
 
 def runbook(cast, title="Checkout failover", *, reviewed_days_ago=0, services_=(), slos=(), **kw):
     rb = services.runbook_create(
-        team=cast.team, user=cast.member, title=title, body="1. Fail over.", services=services_, slos=slos, **kw
+        team=cast.team, actor=cast.member, title=title, body="1. Fail over.", services=services_, slos=slos, **kw
     )
     if reviewed_days_ago is None:
         Runbook.objects.filter(pk=rb.pk).update(last_reviewed_on=None)
@@ -39,12 +39,12 @@ def runbook(cast, title="Checkout failover", *, reviewed_days_ago=0, services_=(
 def test_validation(cast):
     with pytest.raises(ValidationError) as err:
         services.runbook_create(
-            team=cast.team, user=cast.member, title=" ", services=[ServiceFactory()], incident_types=["x" * 61]
+            team=cast.team, actor=cast.member, title=" ", services=[ServiceFactory()], incident_types=["x" * 61]
         )
     assert set(err.value.message_dict) == {"title", "body", "services", "incident_types"}
     rb = services.runbook_create(
         team=cast.team,
-        user=cast.member,
+        actor=cast.member,
         title="Certs",
         url="https://wiki.example.test/certs",
         incident_types="Certificate  Expiry, certificate expiry, ,TLS",
@@ -65,7 +65,7 @@ def test_tier1_check_counts_runbooks_reviewed_within_180_days(cast):
     assert out[cast.other_team.pk]["tier1_coverage"] is None  # a tier-2 service only: no data
     facts = inputs.gather(team_ids=[cast.team.pk], as_of=TODAY)[cast.team.pk]
     assert metrics.METRICS["runbook.tier1_coverage"].fn(facts) == round(1 / 3, 4)
-    services.runbook_mark_reviewed(runbook=Runbook.objects.get(title="b"), user=cast.lead)
+    services.runbook_mark_reviewed(runbook=Runbook.objects.get(title="b"), actor=cast.lead)
     assert selectors.team_runbooks(team_ids=[cast.team.pk])[cast.team.pk]["tier1_with_runbook"] == 2
     # As of a day before the review, the review does not count yet.
     before = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
@@ -198,5 +198,5 @@ def test_incident_records_the_runbook_used(client_for, cast):
     assert IncidentRunbook.objects.get(incident=incident).runbook is None
     html = client_for("member").get(incident.get_absolute_url()).content.decode()
     assert "No runbook was used." in html
-    services.incident_runbook_set(incident=incident, runbook=rb, user=cast.member)
+    services.incident_runbook_set(incident=incident, runbook=rb, actor=cast.member)
     assert rb.title in client_for("leader").get(incident.get_absolute_url()).content.decode()

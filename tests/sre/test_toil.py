@@ -55,7 +55,7 @@ def test_share_saved_and_capacity(cast, toil):
     assert figures["capacity"] == 80.0 and figures["capacity_estimated"] is True
     assert figures["share"] == 0.2
 
-    review = services.toil_review_record(team=cast.team, user=cast.lead, capacity_hours="32")
+    review = services.toil_review_record(team=cast.team, actor=cast.lead, capacity_hours="32")
     assert (review.toil_hours, review.saved_hours) == (Decimal("16.0"), Decimal("8.0"))
     figures = selectors.team_toil(team_ids=[cast.team.pk])[cast.team.pk]
     assert figures["share"] == 0.5 and figures["capacity_estimated"] is False  # at the guideline, not above
@@ -82,23 +82,33 @@ def test_history_and_trend(cast, toil):
 def test_validation_and_idempotence(cast):
     with pytest.raises(ValidationError) as err:
         services.toil_item_create(
-            team=cast.team, title=" ", category="nope", hours_per_week=0, status="active", owner=cast.other_member
+            team=cast.team,
+            title=" ",
+            category="nope",
+            hours_per_week=0,
+            status="active",
+            owner=cast.other_member,
+            actor=cast.lead,
         )
     assert set(err.value.message_dict) == {"title", "category", "hours_per_week", "owner"}
-    a = services.toil_item_create(team=cast.team, title="Restart workers", category="interrupts", hours_per_week=2)
+    a = services.toil_item_create(
+        team=cast.team, title="Restart workers", category="interrupts", hours_per_week=2, actor=cast.lead
+    )
     with pytest.raises(ValidationError) as err:
-        services.toil_item_create(team=cast.team, title="restart workers", category="interrupts", hours_per_week=2)
+        services.toil_item_create(
+            team=cast.team, title="restart workers", category="interrupts", hours_per_week=2, actor=cast.lead
+        )
     assert "already" in err.value.message_dict["title"][0]
     with pytest.raises(ValidationError) as err:
-        services.toil_item_update(item=a, ended_on=TODAY)
+        services.toil_item_update(item=a, ended_on=TODAY, actor=cast.lead)
     assert "ended_on" in err.value.message_dict
-    done = services.toil_item_update(item=a, status="automated")
+    done = services.toil_item_update(item=a, status="automated", actor=cast.lead)
     assert done.ended_on == TODAY  # empty end date: today
-    services.toil_review_record(team=cast.team, user=cast.lead, capacity_hours=80)
-    services.toil_review_record(team=cast.team, user=cast.lead, capacity_hours=72)
+    services.toil_review_record(team=cast.team, actor=cast.lead, capacity_hours=80)
+    services.toil_review_record(team=cast.team, actor=cast.lead, capacity_hours=72)
     assert ToilReview.objects.get(team=cast.team).capacity_hours == Decimal("72.0")
     with pytest.raises(ValidationError):
-        services.toil_review_record(team=cast.team, user=cast.lead, capacity_hours="0")
+        services.toil_review_record(team=cast.team, actor=cast.lead, capacity_hours="0")
 
 
 def test_proxies(cast):

@@ -1,11 +1,11 @@
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core import permissions
 from apps.teams.models import Service
 
 from .. import services
@@ -19,19 +19,6 @@ class GateRequestSerializer(serializers.Serializer):
 class OverrideRequestSerializer(serializers.Serializer):
     reason = serializers.CharField()
     hours = serializers.FloatField()
-
-
-def _caller(request, pk, *, lead=False):
-    from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-    from django.http import Http404
-    from rest_framework.exceptions import NotFound
-
-    try:
-        return services.gate_caller(request.user, pk, lead=lead)
-    except Http404 as exc:
-        raise NotFound(str(exc)) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
 
 
 def gate_answer(d) -> dict:
@@ -73,10 +60,9 @@ class GateView(APIView):
 
     @extend_schema(request=GateRequestSerializer, responses={200: GATE_DECISION})
     def post(self, request, pk):
-        access = _caller(request, pk)
         body = GateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        d = services.gate_decide(service_id=access.service_id, user=request.user, **body.validated_data)
+        d = services.gate_decide(service_id=pk, actor=request.user, **body.validated_data)
         return Response(gate_answer(d))
 
 
@@ -87,12 +73,11 @@ class OverrideView(APIView):
 
     @extend_schema(request=OverrideRequestSerializer, responses={201: OVERRIDE_CREATED})
     def post(self, request, pk):
-        access = _caller(request, pk, lead=True)
+        service = permissions.get_for_user(request.user, Service.objects.all(), pk=pk)
         body = OverrideRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        service = Service.objects.get(pk=access.service_id)
         try:
-            o = services.gate_override_create(service=service, user=request.user, **body.validated_data)
+            o = services.gate_override_create(service=service, actor=request.user, **body.validated_data)
         except ValidationError as exc:
             return _bad(exc)
         return Response({"id": o.pk, "expires_at": o.expires_at, "reason": o.reason}, status=status.HTTP_201_CREATED)

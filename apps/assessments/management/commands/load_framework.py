@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.assessments import frameworks, services
+from apps.core import permissions
 from apps.teams.models import Organization
 
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         targets = paths or [frameworks.DIRECTORY / name for name in frameworks.BUILT_IN]
         for path in targets:
             try:
-                result = services.framework_load(path=path, organization=owner)
+                result = services.framework_load(actor=permissions.SYSTEM, path=path, organization=owner)
             except frameworks.FrameworkDataError as exc:
                 raise CommandError(str(exc))
             questions = sum(d.questions.count() for d in result.framework.dimensions.all())

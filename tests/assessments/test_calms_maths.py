@@ -5,9 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from apps.assessments import scoring, services
+from apps.assessments import calms_maths as scoring
+from apps.assessments import services
+from apps.assessments.calms_maths import DimensionInput, QuestionInput
 from apps.assessments.models import Question
-from apps.assessments.scoring import DimensionInput, QuestionInput
+from apps.core import permissions
 
 from .conftest import questions_of
 
@@ -75,6 +77,7 @@ def test_stored_scores_on_submit_match_the_hand_calculation(cast, mini, today):
         opens_on=today,
         closes_on=today + dt.timedelta(days=1),
         teams=[cast.team],
+        actor=permissions.SYSTEM,
     )
     assessment = campaign.assessments.get()
     qs = {x.key: x for x in questions_of(mini)}
@@ -88,8 +91,9 @@ def test_stored_scores_on_submit_match_the_hand_calculation(cast, mini, today):
             services.AnswerInput(question=qs["a2"], not_applicable=True),
             # s1 left open: Sharing has no score.
         ],
+        actor=permissions.SYSTEM,
     )
-    assessment = services.assessment_submit(assessment=assessment, by=cast.lead)
+    assessment = services.assessment_submit(assessment=assessment, actor=cast.lead)
     # culture: (4*1 + 2*3 + 1*2)/6 = 2 -> 50; automation: a1 only -> 75; sharing: None.
     # overall: (2*50 + 1*75) / 3 = 58.33 -> 58.3
     assert assessment.dimension_scores == {"culture": 50.0, "automation": 75.0, "sharing": None}
@@ -102,15 +106,15 @@ def test_stored_scores_on_submit_match_the_hand_calculation(cast, mini, today):
 @pytest.mark.django_db
 def test_scores_recomputed_as_answers_change(assessment):
     q0 = Question.objects.filter(dimension__framework=assessment.framework, dimension__key="lean").first()
-    services.answer_save(assessment=assessment, question=q0, level=4)
+    services.answer_save(assessment=assessment, question=q0, level=4, actor=permissions.SYSTEM)
     assessment.refresh_from_db()
     assert assessment.dimension_scores["lean"] == 100.0
     assert assessment.dimension_scores["culture"] is None
     assert assessment.overall_score == 100.0
-    services.answer_save(assessment=assessment, question=q0, level=1)
+    services.answer_save(assessment=assessment, question=q0, level=1, actor=permissions.SYSTEM)
     assessment.refresh_from_db()
     assert assessment.dimension_scores["lean"] == 25.0
-    services.answer_save(assessment=assessment, question=q0, not_applicable=True)
+    services.answer_save(assessment=assessment, question=q0, not_applicable=True, actor=permissions.SYSTEM)
     assessment.refresh_from_db()
     assert assessment.dimension_scores["lean"] is None and assessment.overall_score is None
     assert assessment.answered_count == 1  # N/A counts as answered for progress
