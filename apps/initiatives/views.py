@@ -110,7 +110,6 @@ def create(request):
             "formset": formset,
             "initiative": None,
             "nav_section": "initiatives",
-            "service_checks": True,
         },
     )
 
@@ -150,7 +149,6 @@ def edit(request, pk):
             "formset": formset,
             "initiative": initiative,
             "nav_section": "initiatives",
-            "service_checks": True,
         },
     )
 
