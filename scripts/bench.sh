@@ -25,9 +25,11 @@ declare -A COMMANDS=(
   [notifications]="python scripts/bench_notifications.py"
   [postmortems]="env DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$PM_DB REDIS_URL=redis://127.0.0.1:6379/12 bash -c 'python scripts/load/ensure_db.py && python manage.py migrate -v0 --noinput && python manage.py benchmark_postmortems'"
   [load]="bash scripts/load/run.sh"
+  [home]="python scripts/bench_home.py"
+  [gate]="python scripts/bench_gate.py"
   [scale]="python scripts/bench_scale.py"
 )
-ORDER=(slos delivery scoring notifications postmortems load scale)
+ORDER=(slos delivery gate scoring home notifications postmortems load scale)
 ONLY="${BENCH_ONLY:-${ORDER[*]}}"
 
 declare -A STATUS TIME

@@ -48,9 +48,13 @@ ENV = {
 
 def setup_django():
     os.environ.update(ENV)
+    import logging
+
     import django
 
     django.setup()
+    # Follow-up tasks run inline here; their per-task log lines would bury the figures.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
 # --- data --------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ Three kinds of users, weighted like a working day:
   delivery and scoring pages;
 - ApiReader (weight 3): reads the REST API with a personal API token;
 - WebhookSender (weight 2): POSTs GitHub `deployment_status` deliveries signed
-  with the integration's secret, each with a new delivery id (answered 202).
+  with the integration's secret, each with a new delivery id (answered 202);
+- BaselineProbe (one user): GET /healthz once a second, the same-run baseline.
 
 Environment (set by run.sh): LOAD_EMAIL, LOAD_PASSWORD, LOAD_API_TOKEN,
 LOAD_HOOK_PATH, LOAD_HOOK_SECRET.
@@ -108,3 +109,16 @@ class WebhookSender(HttpUser):
             },
             name="/delivery/hooks/<token>/",
         )
+
+
+class BaselineProbe(HttpUser):
+    """GET /healthz once a second under the same load: the cheapest answer of the same server at
+    that moment, the baseline the run's summary compares every route with."""
+
+    weight = 1
+    fixed_count = 1
+    wait_time = between(0.9, 1.1)
+
+    @task
+    def probe(self):
+        self.client.get("/healthz", name="baseline /healthz")

@@ -77,8 +77,12 @@ print(
     f"LOAD users={sys.argv[2]} time={sys.argv[3]} requests={requests} rate={float(total['Requests/s']):.1f}/s "
     f"failures={failures} p50={total['50%']}ms p95={total['95%']}ms p99={total['99%']}ms max={float(total['Max Response Time']):.0f}ms"
 )
+# Each route beside the baseline prober's GET /healthz under the same load (same run).
+base = next((r for r in rows if r["Name"] == "baseline /healthz"), None)
+base_p50 = float(base["50%"]) if base and float(base["50%"]) > 0 else None
 for r in rows:
     if r["Name"] != "Aggregated":
-        print(f"  {r['Type']:5} {r['Name']:32} n={r['Request Count']:>6} p50={r['50%']:>5}ms p99={r['99%']:>5}ms fail={r['Failure Count']}")
+        ratio = f" x{float(r['50%']) / base_p50:.1f} /healthz p50" if base_p50 else ""
+        print(f"  {r['Type']:5} {r['Name']:32} n={r['Request Count']:>6} p50={r['50%']:>5}ms p99={r['99%']:>5}ms fail={r['Failure Count']}{ratio}")
 sys.exit(1 if failures or requests == 0 else 0)
 PY
