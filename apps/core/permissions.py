@@ -363,6 +363,23 @@ def require_create(
         raise PermissionDenied(message)
 
 
+def _team_id_of(obj) -> int | None:
+    """The id of the team owning `obj`, read from its foreign key (no query for the team itself)."""
+    path = policy_for(type(obj)).team_path
+    if path is None:
+        return None
+    *parents, last = path.split("__")
+    return getattr(_walk(obj, "__".join(parents)) if parents else obj, f"{last}_id", None)
+
+
+def require_move(actor, obj, *, team, message: str = "You may not move this there.") -> None:
+    """A change that hands `obj` to another team needs the right to add it there as well; nothing
+    to check when `team` is None or is the team it already belongs to."""
+    if team is None or team.pk == _team_id_of(obj):
+        return
+    require_create(actor, type(obj), team=team, organization=team.organization_id, message=message)
+
+
 def require_org_admin(actor, organization, message: str = "Only an organization admin may do this.") -> None:
     if not is_org_admin(actor, organization):
         raise PermissionDenied(message)

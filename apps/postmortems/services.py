@@ -98,9 +98,7 @@ def incident_update(*, actor, incident: Incident, services: Iterable | None = No
     new_team = fields.get("team")
     if new_team is not None and new_team.pk != incident.team_id:
         require_same_organization(incident.organization, field="team", obj=new_team)
-        permissions.require_create(
-            actor, Incident, team=new_team, message="You may not hand this incident to that team."
-        )
+        permissions.require_move(actor, incident, team=new_team, message="You may not hand this incident to that team.")
     for name, value in fields.items():
         setattr(incident, name, value)
     incident.full_clean()

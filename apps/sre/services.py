@@ -361,7 +361,7 @@ def runbook_update(
     """Change a runbook; moving it to another team needs the right to keep that team's runbooks too."""
     permissions.require_change(actor, Runbook.objects.select_related("team").get(pk=runbook.pk))
     if team is not None and team.pk != runbook.team_id:
-        permissions.require_create(actor, Runbook, team=team, message="Only the team's members keep its runbooks.")
+        permissions.require_move(actor, runbook, team=team, message="Only the team's members keep its runbooks.")
         runbook.team = team
     data = _runbook_clean(
         team=runbook.team, title=title, url=url, body=body, services=services, slos=slos, incident_types=incident_types

@@ -63,10 +63,7 @@ def sli_update(*, actor, sli: SLI, **fields) -> SLI:
     permissions.require_change(actor, sli, "You may not change this SLI.")
     service = fields.get("service")
     if service is not None and service.pk != sli.service_id:
-        # Moving it to another service needs the right to add it there.
-        permissions.require_create(
-            actor, SLI, team=service.team, organization=service.organization_id, message="You may not move this there."
-        )
+        permissions.require_move(actor, sli, team=service.team)
     changed_source = any(k in fields and fields[k] != getattr(sli, k) for k in SLI_SYNC_FIELDS)
     for key, value in fields.items():
         setattr(sli, key, value)
@@ -104,9 +101,7 @@ def slo_update(*, actor, slo: SLO, alert_policies=None, **fields) -> SLO:
     permissions.require_change(actor, slo, "You may not change this SLO.")
     sli = fields.get("sli")
     if sli is not None and sli.pk != slo.sli_id:
-        permissions.require_create(
-            actor, SLO, team=sli.service.team, organization=sli.organization_id, message="You may not move this there."
-        )
+        permissions.require_move(actor, slo, team=sli.service.team)
     for key, value in fields.items():
         setattr(slo, key, value)
     if "sli" in fields:
@@ -165,15 +160,7 @@ def alert_settings_set(
 def policy_update(*, actor, policy: ErrorBudgetPolicy, **fields) -> ErrorBudgetPolicy:
     """Change a policy (the API's update); moving it to another team needs the right there too."""
     permissions.require_change(actor, policy, "You may not change this policy.")
-    team = fields.get("team")
-    if team is not None and team.pk != policy.team_id:
-        permissions.require_create(
-            actor,
-            ErrorBudgetPolicy,
-            team=team,
-            organization=team.organization_id,
-            message="You may not move this there.",
-        )
+    permissions.require_move(actor, policy, team=fields.get("team"))
     for key, value in fields.items():
         setattr(policy, key, value)
     return _save(policy)
@@ -183,11 +170,7 @@ def policy_update(*, actor, policy: ErrorBudgetPolicy, **fields) -> ErrorBudgetP
 def alert_settings_update(*, actor, settings_row: AlertSettings, **fields) -> AlertSettings:
     """Change a team's alert settings (the API's update); another team needs the right there too."""
     permissions.require_change(actor, settings_row, "You may not change these alerts.")
-    team = fields.get("team")
-    if team is not None and team.pk != settings_row.team_id:
-        permissions.require_create(
-            actor, AlertSettings, team=team, organization=team.organization_id, message="You may not move this there."
-        )
+    permissions.require_move(actor, settings_row, team=fields.get("team"))
     for key, value in fields.items():
         setattr(settings_row, key, value)
     return _save(settings_row)
