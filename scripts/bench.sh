@@ -6,8 +6,7 @@
 #
 # Each benchmark uses its own PostgreSQL database and Redis DB (see each script's header) and writes
 # its full output to artifacts/bench/<name>.log; the table shows its status, wall time and headline
-# figures (the lines each script prints with timings). The assessments figures in docs/assessments.md
-# were measured by hand (no script); they are not re-run here. Each figure line says what it
+# figures (the lines each script prints with timings). Each figure line says what it
 # reads (rollups or raw rows), its sizes, its run-to-run range and its ratio to a baseline
 # measured in the same run (a raw COPY, a bare SQL aggregate, GET /healthz under the same
 # load, the same page for a small organization).
@@ -27,9 +26,10 @@ declare -A COMMANDS=(
   [load]="bash scripts/load/run.sh"
   [home]="python scripts/bench_home.py"
   [gate]="python scripts/bench_gate.py"
+  [assessments]="python scripts/bench_assessments.py"
   [scale]="python scripts/bench_scale.py"
 )
-ORDER=(slos delivery gate scoring home notifications postmortems load scale)
+ORDER=(slos delivery gate scoring home assessments notifications postmortems load scale)
 ONLY="${BENCH_ONLY:-${ORDER[*]}}"
 
 declare -A STATUS TIME
