@@ -157,7 +157,9 @@ class GateFastPathMiddleware:
             if match:
                 auth = request.META.get("HTTP_AUTHORIZATION", "")
                 scheme, _, key = auth.partition(" ")
-                json_body = request.content_type == "application/json" or not request.META.get("CONTENT_LENGTH")
+                # JSON, or no body at all (whatever type it claims).
+                empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
+                json_body = empty or request.content_type == "application/json"
                 if json_body and scheme.lower() in ("bearer", "token") and key.strip().startswith(ApiToken.PREFIX):
                     response = answer(request, int(match[1]))
                     # What apps.core.middleware.SecurityHeadersMiddleware adds to every other response.
