@@ -1,25 +1,39 @@
 #!/usr/bin/env python
 """Benchmark of the error-budget release gate under gunicorn (a script, not a test). Prints the figures.
 
-    .venv/bin/python scripts/bench_gate.py [--calls 2000] [--clients 50] [--workers 2] [--days 30]
+    .venv/bin/python scripts/bench_gate.py [--duration 10] [--runs 3] [--clients 50] [--workers 2]
+                                           [--client wrk|python] [--days 30]
 
 Uses its own database (BENCH_GATE_DATABASE_URL, default .../dm_bench_gate), recreated and migrated
-each run. One service with two SLOs holding D days of 5-minute samples (one with its budget spent,
-so half the answers are denials), then `clients` concurrent CI calls with a personal API token
-POST /api/v1/sre/gate/<service>/ against gunicorn (production settings, gthread). Each call is
-answered by the gate's short path (apps/sre/fastpath.py) and records its decision.
-Target: p99 < 50 ms at 50 concurrent calls.
+each run. One service with two SLOs holding D days of 5-minute samples (one with its budget spent:
+every feature call is a denial, which also reads the override), then:
+
+1. In-process: the gate call through the WSGI application (production settings, no HTTP), CPU time
+   per call (time.process_time) and queries per warm call, beside GET /healthz the same way.
+2. Under gunicorn (production settings, gthread): `clients` concurrent CI calls with a personal API
+   token POST /api/v1/sre/gate/<service>/, answered by the gate's short path (apps/sre/fastpath.py),
+   each recording its decision; then GET /healthz under the same load, in the same run. `runs` runs:
+   the median and the run-to-run range of each figure, and the gate's ratio to /healthz per run.
+
+The client is wrk (C, epoll, keep-alive; one thread pinned to BENCH_CLIENT_CPUS, default CPU 1 on
+a machine with 2 or more) when installed, else Python threads (a new connection per call). gunicorn
+runs on BENCH_SERVER_CPUS (default: not pinned). Target: p99 < 50 ms at 50 concurrent calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
+import re
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,6 +48,9 @@ DB_URL = os.environ.get("BENCH_GATE_DATABASE_URL") or "postgres://postgres@127.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13"
 PORT = int(os.environ.get("BENCH_PORT", "8197"))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
+CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "1" if (os.cpu_count() or 1) >= 2 else "")
+SERVER_CPUS = os.environ.get("BENCH_SERVER_CPUS", "")
+WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "1"))
 ENV = production_env(database_url=DB_URL, redis_url=REDIS_URL)
 BUCKET = 300
 
@@ -87,20 +104,137 @@ def _post(path: str, token: str, body: bytes) -> tuple[int, bytes]:
     return _request("POST", path, token, body)
 
 
-def _load(call, *, calls: int, clients: int) -> tuple[list[float], dict[int, int], float]:
-    """`calls` requests from `clients` concurrent threads: sorted latencies (s), status counts, wall time."""
+# --- 1. in-process -----------------------------------------------------------------
+
+
+def _wsgi_call(application, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> int:
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": str(PORT),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **(headers or {}),
+    }
+    if body:
+        environ["CONTENT_TYPE"] = "application/json"
+    status = []
+    result = application(environ, lambda s, h, exc_info=None: status.append(int(s.split()[0])))
+    b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    return status[0]
+
+
+def in_process(path: str, token: str, body: bytes, calls: int = 1000) -> dict:
+    """CPU per call and queries per warm call through the WSGI application itself (what gunicorn calls)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config.wsgi import application
+
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    def gate():
+        return _wsgi_call(application, "POST", path, body, headers)
+
+    def healthz():
+        return _wsgi_call(application, "GET", "/healthz")
+
+    for _ in range(50):
+        assert gate() == 200 and healthz() == 200
+    with CaptureQueriesContext(connection) as queries:
+        gate()
+    out = {"queries_per_call": len(queries.captured_queries)}
+    for label, call in (("gate", gate), ("healthz", healthz)):
+        best = []
+        for _ in range(3):  # the least of three rounds: other processes only ever add time
+            started = time.process_time()
+            for _ in range(calls):
+                call()
+            best.append((time.process_time() - started) * 1000 / calls)
+        out[f"{label}_cpu_ms"] = round(min(best), 3)
+    return out
+
+
+# --- 2. under gunicorn -----------------------------------------------------------------
+
+WRK_SCRIPT = r"""
+-- args: method, body file (may be empty), then header name/value pairs
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  wrk.method = args[1]
+  if args[2] ~= "" then
+    local f = io.open(args[2], "rb"); wrk.body = f:read("*a"); f:close()
+  end
+  for i = 3, #args, 2 do wrk.headers[args[i]] = args[i + 1] end
+  codes = {}
+end
+function response(status, headers, body)
+  codes[status] = (codes[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local out = {}
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("codes")) do out[code] = (out[code] or 0) + n end
+  end
+  io.write("WRK-STATUSES")
+  for code, n in pairs(out) do io.write(string.format(" %d=%d", code, n)) end
+  io.write(string.format("\nWRK-SUMMARY requests=%d duration_us=%d errors=%d p50=%d p99=%d max=%d\n",
+    summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _wrk(path: str, *, method: str, body: bytes, headers: dict, clients: int, duration: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        script, data = Path(tmp) / "call.lua", Path(tmp) / "body"
+        script.write_text(WRK_SCRIPT)
+        data.write_bytes(body)
+        pairs = [x for kv in headers.items() for x in kv]
+        command = ["wrk", "-t", str(WRK_THREADS), "-c", str(clients), "-d", f"{duration}s", "--timeout", "10s"]
+        command += ["-s", str(script), f"http://127.0.0.1:{PORT}{path}", "--", method, str(data) if body else ""]
+        command += pairs
+        if CLIENT_CPUS:
+            command = ["taskset", "-c", CLIENT_CPUS, *command]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    summary = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out.split("WRK-SUMMARY", 1)[1])}
+    statuses = {int(c): int(n) for c, n in re.findall(r"(\d+)=(\d+)", out.split("WRK-STATUSES", 1)[1].split("\n")[0])}
+    return {
+        "per_second": summary["requests"] / (summary["duration_us"] / 1e6),
+        "p50_ms": summary["p50"] / 1000,
+        "p99_ms": summary["p99"] / 1000,
+        "max_ms": summary["max"] / 1000,
+        "statuses": statuses,
+        "errors": summary["errors"],
+    }
+
+
+def _python_load(call, *, clients: int, duration: int) -> dict:
+    """`clients` threads calling for `duration` seconds, a new connection per call."""
     lock = threading.Lock()
-    remaining = [calls]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + duration
 
     def client():
         mine, codes = [], {}
-        while True:
-            with lock:
-                if remaining[0] <= 0:
-                    break
-                remaining[0] -= 1
+        while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             code, _ = call()
             mine.append(time.perf_counter() - t0)
@@ -116,43 +250,82 @@ def _load(call, *, calls: int, clients: int) -> tuple[list[float], dict[int, int
         t.start()
     for t in threads:
         t.join()
+    elapsed = time.perf_counter() - started
     latencies.sort()
-    return latencies, statuses, time.perf_counter() - started
+
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+        "max_ms": latencies[-1] * 1000,
+        "statuses": statuses,
+        "errors": 0,
+    }
 
 
-def _pct(latencies: list[float], q: float) -> float:
-    return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(master: int) -> tuple[list[int], list[int]]:
+    """gunicorn's master and workers, and the PostgreSQL backends serving the benchmark database."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    import psycopg
+
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+    return [master, *map(int, children)], [r[0] for r in rows]
+
+
+def _measured(load, pids) -> dict:
+    """Run `load` and add the server's CPU per call (gunicorn processes, PostgreSQL backends) to its figures."""
+    web, db = pids
+    before = _cpu_seconds(web), _cpu_seconds(db)
+    out = load()
+    calls = sum(out["statuses"].values()) or 1
+    out["web_cpu_ms"] = (_cpu_seconds(web) - before[0]) * 1000 / calls
+    out["db_cpu_ms"] = (_cpu_seconds(db) - before[1]) * 1000 / calls
+    return out
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):,.1f} (range {min(values):,.1f}-{max(values):,.1f})"
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per route and run")
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args()
 
     recreate_migrated(DB_URL, ENV)
     service_id, token = setup(args.days)
     path = f"/api/v1/sre/gate/{service_id}/"
     body = json.dumps({"kind": "feature", "ref": "bench"}).encode()
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi",
-        "--bind",
-        f"127.0.0.1:{PORT}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--log-level",
-        "warning",
-    ]
+    local = in_process(path, token, body)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    pin = ["taskset", "-c", SERVER_CPUS] if SERVER_CPUS else []
+    cmd = [*pin, sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{PORT}"]
+    cmd += ["--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(THREADS)]
+    cmd += ["--log-level", "warning"]
     gunicorn = subprocess.Popen(cmd, cwd=ROOT, env=ENV)  # noqa: S603
+    runs = []
     try:
         wait_for_port(PORT)
         for _ in range(args.workers * THREADS * 2):  # warm every worker and thread's connection
@@ -161,31 +334,64 @@ def main():
         answer = json.loads(payload)
         for _ in range(args.workers * THREADS * 2):
             _request("GET", "/healthz")
-        # The same load on the cheapest route of the same server: the ratio is what the gate adds,
-        # which holds when the machine is shared and absolute figures are not.
-        latencies, statuses, elapsed = _load(lambda: _post(path, token, body), calls=args.calls, clients=args.clients)
-        base, base_statuses, base_elapsed = _load(
-            lambda: _request("GET", "/healthz"), calls=args.calls, clients=args.clients
-        )
+        pids = _server_pids(gunicorn.pid)
+        load = {"clients": args.clients, "duration": args.duration}
+        for _ in range(args.runs):
+            # The same load on the cheapest route of the same server right after: the ratio is what the
+            # gate adds, which holds when the machine is shared and absolute figures do not.
+            if args.client == "wrk":
+                gate_load = lambda: _wrk(path, method="POST", body=body, headers=headers, **load)  # noqa: E731
+                base_load = lambda: _wrk("/healthz", method="GET", body=b"", headers={}, **load)  # noqa: E731
+            else:
+                gate_load = lambda: _python_load(lambda: _post(path, token, body), **load)  # noqa: E731
+                base_load = lambda: _python_load(lambda: _request("GET", "/healthz"), **load)  # noqa: E731
+            gate, base = _measured(gate_load, pids), _measured(base_load, pids)
+            runs.append((gate, base))
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
+
+    client = (
+        f"wrk {WRK_THREADS} thread{'s' if WRK_THREADS > 1 else ''} on CPU {CLIENT_CPUS or 'any'}, "
+        f"{args.clients} keep-alive connections"
+        if args.client == "wrk"
+        else f"Python http.client, {args.clients} threads, a new connection per call"
+    )
     print(f"answer: {answer['decision']} ({answer['reason']})")
     print(
-        f"gate: {args.calls} calls, {args.clients} concurrent clients, {args.workers} x {THREADS} gthread, "
-        f"{args.days} days of samples on 2 SLOs"
+        f"conditions: {os.cpu_count()} CPUs; gunicorn {args.workers} workers x {THREADS} gthreads on CPU "
+        f"{SERVER_CPUS or 'any'} (production settings, PostgreSQL and Redis on this machine, not pinned); "
+        f"{client}; {args.runs} runs of {args.duration} s per route; {args.days} days of samples on 2 SLOs"
     )
-    print(f"statuses: {statuses}  throughput {args.calls / elapsed:,.0f} calls/s")
-    for label, lat in (("gate", latencies), ("healthz", base)):
-        print(
-            f"{label:8} p50 {_pct(lat, 0.5):.1f} ms  p95 {_pct(lat, 0.95):.1f} ms  p99 {_pct(lat, 0.99):.1f} ms  "
-            f"max {lat[-1] * 1000:.1f} ms"
-        )
-    print(f"healthz statuses: {base_statuses}  throughput {args.calls / base_elapsed:,.0f} calls/s")
     print(
-        f"gate / healthz: p50 x{_pct(latencies, 0.5) / _pct(base, 0.5):.2f}  "
-        f"p99 x{_pct(latencies, 0.99) / _pct(base, 0.99):.2f}"
+        f"in-process (WSGI application, no HTTP): gate {local['gate_cpu_ms']:.2f} ms CPU per call, "
+        f"{local['queries_per_call']} queries per warm call; GET /healthz {local['healthz_cpu_ms']:.2f} ms CPU"
     )
+    for n, (gate, base) in enumerate(runs, 1):
+        print(
+            f"run {n}: gate {gate['per_second']:,.0f}/s p50 {gate['p50_ms']:.1f} p99 {gate['p99_ms']:.1f} "
+            f"max {gate['max_ms']:.1f} ms {gate['statuses']}, server CPU {gate['web_cpu_ms']:.2f} ms gunicorn "
+            f"+ {gate['db_cpu_ms']:.2f} ms PostgreSQL per call | healthz {base['per_second']:,.0f}/s "
+            f"p50 {base['p50_ms']:.1f} p99 {base['p99_ms']:.1f} ms {base['statuses']}, server CPU "
+            f"{base['web_cpu_ms']:.2f} + {base['db_cpu_ms']:.2f} ms | "
+            f"gate/healthz p99 x{gate['p99_ms'] / base['p99_ms']:.2f}, "
+            f"calls/s x{gate['per_second'] / base['per_second']:.2f}"
+        )
+    for label, k in (("gate", 0), ("healthz", 1)):
+        print(
+            f"{label:8} calls/s {_spread([r[k]['per_second'] for r in runs])}  "
+            f"p50 {_spread([r[k]['p50_ms'] for r in runs])} ms  p99 {_spread([r[k]['p99_ms'] for r in runs])} ms"
+        )
+    for label, k in (("gate", 0), ("healthz", 1)):
+        print(
+            f"{label:8} server CPU per call: gunicorn {_spread([r[k]['web_cpu_ms'] for r in runs])} ms, "
+            f"PostgreSQL {_spread([r[k]['db_cpu_ms'] for r in runs])} ms"
+        )
+    ratios = [r[0]["p99_ms"] / r[1]["p99_ms"] for r in runs]
+    print(f"gate / healthz p99: x{statistics.median(ratios):.2f} (range x{min(ratios):.2f}-x{max(ratios):.2f})")
+    errors = sum(r[0]["errors"] + r[1]["errors"] for r in runs)
+    if errors or any(set(r[0]["statuses"]) != {200} for r in runs):
+        print(f"WARNING: socket errors {errors} or statuses other than 200 (see the runs)")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,10 @@ def _builtin_data(request):
 def _clean_cache():
     from django.core.cache import cache
 
+    from apps.sre import services as sre_services
+
     cache.clear()
+    sre_services._forget_local_verdicts()  # the gate's in-process copies of cached verdicts
     yield
 
 

@@ -13,11 +13,14 @@ def token_for_key(raw: str) -> ApiToken | None:
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
-    now = timezone.now()
-    # Record use at most once a minute: no write per request under load.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    note_token_use(token.pk, token.last_used_at, timezone.now())
     return token
+
+
+def note_token_use(token_id: int, last_used_at, now) -> None:
+    """Record a token's use at most once a minute: no write per request under load."""
+    if last_used_at is None or now - last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

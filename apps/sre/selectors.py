@@ -369,12 +369,16 @@ def team_gate(*, team_ids, until: datetime | None = None, window_days: int = GAT
 def gate_access(user, service_id: int, *, lead: bool = False):
     """Who may ask the gate (the service's team, org admins) or override it (its lead, org admins), in one
     query: Http404 when the caller cannot see the service, PermissionDenied when they see it but may not act."""
+    from apps.core import permissions
+
+    return gate_check(permissions.service_access(user, service_id), lead=lead)
+
+
+def gate_check(access, *, lead: bool = False):
+    """`gate_access`'s answer from a ServiceAccess already read (None: no such service)."""
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
-    from apps.core import permissions
-
-    access = permissions.service_access(user, service_id)
     if access is None or not access.visible:
         raise Http404("No such service.")
     if not access.may_act(lead=lead):

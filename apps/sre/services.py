@@ -1,5 +1,6 @@
 """Writes for the error-budget release gate."""
 
+import time
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -12,7 +13,7 @@ from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
 from .models import GateDecision, GateOverride, IncidentRunbook, Runbook, ToilItem, ToilReview
-from .selectors import gate_access, override_for_call
+from .selectors import gate_access, gate_check, override_for_call
 
 # A reached policy step at or above this consumed share freezes feature deploys.
 FREEZE_AT_PERCENT = 100
@@ -81,17 +82,101 @@ def _slo_verdicts(service_id: int, now, *, stored: bool) -> list[dict]:
     return out
 
 
+# Each process keeps the verdicts it read from the shared cache this long, so a live call does not pay a
+# Redis round trip (and Django's per-operation client) each time: verdicts are then at most
+# VERDICT_CACHE_SECONDS + LOCAL_VERDICT_SECONDS old. Overrides are never held here (see gate_decide).
+LOCAL_VERDICT_SECONDS = 5.0
+_local_verdicts: dict[int, tuple[float, list[dict]]] = {}
+
+
 def _gate_verdicts(service_id: int, now=None) -> list[dict]:
-    """The per-SLO verdicts a call uses: cached for VERDICT_CACHE_SECONDS on live calls; an explicit
-    time (tests, replays) always computes them for that instant."""
+    """The per-SLO verdicts a call uses: cached for VERDICT_CACHE_SECONDS on live calls (in this process
+    for LOCAL_VERDICT_SECONDS more); an explicit time (tests, replays) always computes them for that instant."""
     if now is not None:
         return _slo_verdicts(service_id, now, stored=False)
+    clock = time.monotonic()
+    held = _local_verdicts.get(service_id)
+    if held is not None and held[0] > clock:
+        return held[1]
     key = f"sre:gate:verdicts:{service_id}"
     verdicts = cache.get(key)
     if verdicts is None:
         verdicts = _slo_verdicts(service_id, timezone.now(), stored=True)
         cache.set(key, verdicts, VERDICT_CACHE_SECONDS)
+    _local_verdicts[service_id] = (clock + LOCAL_VERDICT_SECONDS, verdicts)
     return verdicts
+
+
+def _forget_local_verdicts() -> None:
+    """Drop this process's copies (tests start each case from an empty cache)."""
+    _local_verdicts.clear()
+
+
+# `gate_decide(override=...)` not given: the override is read (from the cache) only when a feature deploy is frozen.
+_READ_WHEN_FROZEN = object()
+
+
+def _gate_answer(verdicts: list[dict], kind: str, override) -> tuple[bool, str, GateOverride | None]:
+    """The gate's rule: (allowed, reason, override used) from the verdicts, the kind of deploy and the
+    active override (a GateOverride, None, or a callable reading it, called only when it matters)."""
+    frozen = [v for v in verdicts if v["freeze"]]
+    if not frozen:
+        if not verdicts:
+            return True, "No SLO measures this service: nothing to gate on.", None
+        if all(v["consumed"] is None for v in verdicts):
+            return True, "No SLO data in the window yet: nothing to gate on.", None
+        return True, "Error budget left on every SLO.", None
+    names = ", ".join(f"{v['name']} ({v['consumed'] * 100:.0f}% of budget spent)" for v in frozen)
+    if kind == GateDecision.Kind.FIX:
+        return True, f"Fix allowed during the freeze: {names}.", None
+    if callable(override):
+        override = override()
+    if override is not None:
+        reason = f"Override until {override.expires_at:%Y-%m-%d %H:%M} UTC: {override.reason} (frozen: {names})."
+        return True, reason, override
+    return False, f"Feature deploys frozen by the error budget policy: {names}.", None
+
+
+def _decision_insert_sql() -> str:
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    table = qn(GateDecision._meta.db_table)
+    columns = ", ".join(qn(GateDecision._meta.get_field(name).column) for name in _DECISION_FIELDS)
+    marks = ", ".join("%s::jsonb" if name == "slos" else "%s" for name in _DECISION_FIELDS)
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {qn('id')}"  # noqa: S608 (the model's table)
+
+
+_DECISION_FIELDS = ("service", "decided_at", "allowed", "kind", "ref", "reason", "override", "requested_by", "slos")
+_decision_sql: list[str] = []
+
+
+def _decision_record(**values) -> GateDecision:
+    """One raw INSERT of the decision (no model save, no query compilation): the model instance back."""
+    import json
+
+    from django.db import connection
+
+    if not _decision_sql:
+        _decision_sql.append(_decision_insert_sql())
+    row = [
+        values["service_id"],
+        values["decided_at"],
+        values["allowed"],
+        values["kind"],
+        values["ref"],
+        values["reason"],
+        values["override_id"],
+        values["requested_by_id"],
+        json.dumps(values["slos"]),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_decision_sql[0], row)
+        pk = cursor.fetchone()[0]
+    decision = GateDecision(pk=pk, **values)
+    decision._state.adding = False
+    decision._state.db = "default"
+    return decision
 
 
 def gate_decide(
@@ -102,48 +187,40 @@ def gate_decide(
     kind: str = GateDecision.Kind.FEATURE,
     ref: str = "",
     now=None,
+    access=None,
+    override=_READ_WHEN_FROZEN,
 ) -> GateDecision:
     """Allow or deny a production deploy of the service and record the answer (one INSERT: no transaction).
-    The service's team and org admins may ask: 404 for callers who cannot see the service, 403 otherwise."""
+    The service's team and org admins may ask: 404 for callers who cannot see the service, 403 otherwise.
+
+    `access` (the actor's `permissions.ServiceAccess` for the service) and `override` (the service's
+    active override or None) are for callers that read them already: the short path
+    (`apps.sre.fastpath`) reads both with the token in one statement. Otherwise they are read here."""
     service_id = service.pk if service_id is None else service_id
-    gate_access(actor, service_id)
+    if access is None:
+        gate_access(actor, service_id)
+    else:
+        if access.service_id != service_id:
+            raise ValueError("The access read is for another service.")
+        gate_check(access)
     if kind not in GateDecision.Kind.values:
         raise ValidationError({"kind": f"kind is one of {', '.join(GateDecision.Kind.values)}."})
     explicit_now = now
     verdicts = _gate_verdicts(service_id, now)
     now = now or timezone.now()
-    frozen = [v for v in verdicts if v["freeze"]]
-    override = None
-    if not frozen:
-        allowed = True
-        if not verdicts:
-            reason = "No SLO measures this service: nothing to gate on."
-        elif all(v["consumed"] is None for v in verdicts):
-            reason = "No SLO data in the window yet: nothing to gate on."
-        else:
-            reason = "Error budget left on every SLO."
-    else:
-        names = ", ".join(f"{v['name']} ({v['consumed'] * 100:.0f}% of budget spent)" for v in frozen)
-        if kind == GateDecision.Kind.FIX:
-            allowed, reason = True, f"Fix allowed during the freeze: {names}."
-        else:
-            override = override_for_call(service_id=service_id, now=explicit_now)
-            if override is not None:
-                allowed = True
-                reason = (
-                    f"Override until {override.expires_at:%Y-%m-%d %H:%M} UTC: {override.reason} (frozen: {names})."
-                )
-            else:
-                allowed, reason = False, f"Feature deploys frozen by the error budget policy: {names}."
-    return GateDecision.objects.create(
+    if override is _READ_WHEN_FROZEN:
+        override = lambda: override_for_call(service_id=service_id, now=explicit_now)  # noqa: E731
+    allowed, reason, used = _gate_answer(verdicts, kind, override)
+    author = permissions.person(actor)
+    return _decision_record(
         service_id=service_id,
         decided_at=now,
         allowed=allowed,
         kind=kind,
         ref=ref[:200],
         reason=reason,
-        override=override,
-        requested_by=permissions.person(actor),
+        override_id=used.pk if used is not None else None,
+        requested_by_id=author.pk if author is not None else None,
         slos=verdicts,
     )
 
