@@ -241,7 +241,9 @@ def assessment_submit(request, pk):
     except ValidationError as exc:
         messages.error(request, error_text(exc, with_fields=False))
         return redirect(assessment)
-    messages.success(request, f"Submitted {assessment.team.name}'s assessment. Here is the result.")
+    messages.success(
+        request, f"Submitted {assessment.team.name}'s {assessment.framework.name} assessment. Here is the result."
+    )
     return redirect("assessments:result", pk=assessment.pk)
 
 
