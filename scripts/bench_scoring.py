@@ -164,11 +164,11 @@ def build_org(slug: str, n_teams: int, rng: random.Random):
     framework = Framework.objects.filter(key="calms").order_by("-version").first()
     campaign = Campaign.objects.create(
         organization=org,
-        framework=framework,
         name="Bench campaign",
         opens_on=today - timedelta(days=40),
         closes_on=today - timedelta(days=10),
     )
+    campaign.frameworks.set([framework])
     dims = ("culture", "automation", "lean", "measurement", "sharing")
     Assessment.objects.bulk_create(
         Assessment(

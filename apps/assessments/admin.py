@@ -180,8 +180,8 @@ class AssessmentInline(OrgScopedInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(OrgScopedAdmin):
-    list_display = ["name", "organization", "framework", "opens_on", "closes_on", "team_count"]
-    list_filter = ["organization", "framework"]
+    list_display = ["name", "organization", "framework_names", "opens_on", "closes_on", "team_count"]
+    list_filter = ["organization", "frameworks"]
     search_fields = ["name"]
     date_hierarchy = "opens_on"
     inlines = [AssessmentInline]
@@ -190,16 +190,23 @@ class CampaignAdmin(OrgScopedAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("organization", "framework")
-            .annotate(n_teams=Count("assessments"))
+            .select_related("organization")
+            .prefetch_related("frameworks")
+            .annotate(n_teams=Count("assessments__team", distinct=True))
         )
 
     def get_readonly_fields(self, request, obj=None):
-        return ["organization", "framework", "created_by"] if obj else ["created_by"]
+        # Frameworks change on the campaign's edit page (the service adds assessments and refuses to
+        # drop an answered framework).
+        return ["organization", "frameworks", "created_by"] if obj else ["created_by"]
 
     def has_add_permission(self, request, obj=None):
         # Opening a campaign creates each team's assessment: the Assessments page does it.
         return False
+
+    @admin.display(description="frameworks")
+    def framework_names(self, obj):
+        return ", ".join(str(f) for f in obj.frameworks.all())
 
     @admin.display(description="teams")
     def team_count(self, obj):
@@ -228,10 +235,10 @@ class AnswerInline(OrgScopedInline):
 class AssessmentAdmin(OrgScopedAdmin):
     """Read-only: answers change through the team's page and the API, with their rules."""
 
-    list_display = ["team", "campaign", "status", "answered_count", "overall_score", "submitted_at"]
-    list_filter = ["status", "campaign__organization", "campaign"]
+    list_display = ["team", "campaign", "framework", "status", "answered_count", "overall_score", "submitted_at"]
+    list_filter = ["status", "campaign__organization", "campaign", "framework"]
     search_fields = ["team__name", "campaign__name"]
-    list_select_related = ["team", "campaign"]
+    list_select_related = ["team", "campaign", "framework"]
     inlines = [AnswerInline]
     readonly_fields = [
         "campaign",

@@ -1,4 +1,5 @@
-"""Demo CALMS data for Northwind: two submitted past cycles and a current campaign with mixed progress.
+"""Demo assessments for Northwind: two submitted past CALMS cycles, a submitted SRE practices cycle,
+and a current campaign holding both frameworks with mixed progress (CALMS and SRE answers).
 
 Idempotent: campaigns are found by name, and assessments that already have
 answers are left alone.
@@ -38,8 +39,8 @@ COMMENTS = {
 }
 
 
-def _quarter_name(day: dt.date) -> str:
-    return f"CALMS {day.year} Q{(day.month - 1) // 3 + 1}"
+def _quarter_name(day: dt.date, prefix: str = "CALMS") -> str:
+    return f"{prefix} {day.year} Q{(day.month - 1) // 3 + 1}"
 
 
 def _level(rng, mean: float) -> int:
@@ -66,13 +67,13 @@ def _answers(rng, questions, base: float, offsets: dict, *, share: float = 1.0):
     return items
 
 
-def _campaign(org, framework, name, opens_on, closes_on, teams, admin):
+def _campaign(org, frameworks, name, opens_on, closes_on, teams, admin):
     existing = Campaign.objects.filter(organization=org, name=name).first()
     if existing is not None:
         return existing
     return services.campaign_open(
         organization=org,
-        framework=framework,
+        frameworks=frameworks,
         name=name,
         opens_on=opens_on,
         closes_on=closes_on,
@@ -98,12 +99,10 @@ def seed(context):
         anchor = today - dt.timedelta(days=91 * back)
         opens_on = dt.date(anchor.year, 3 * ((anchor.month - 1) // 3) + 1, 10)
         cycles.append((_quarter_name(anchor), opens_on, opens_on + dt.timedelta(days=21)))
-    current_name = _quarter_name(today)
-    if current_name in {c[0] for c in cycles}:
-        current_name += " (current)"
+    current_name = _quarter_name(today, "CALMS and SRE")
 
     for cycle_index, (name, opens_on, closes_on) in enumerate(cycles):
-        campaign = _campaign(org, framework, name, opens_on, closes_on, teams, admin)
+        campaign = _campaign(org, [framework], name, opens_on, closes_on, teams, admin)
         for assessment in campaign.assessments.select_related("team"):
             if assessment.status != Assessment.Status.NOT_STARTED:
                 continue
@@ -120,7 +119,7 @@ def seed(context):
     sre_questions = list(Question.objects.filter(dimension__framework=sre).select_related("dimension"))
     sre_rng = random.Random(2026_12)
     name, opens_on, closes_on = cycles[-1]
-    sre_campaign = _campaign(org, sre, f"SRE {name.removeprefix('CALMS ')}", opens_on, closes_on, teams, admin)
+    sre_campaign = _campaign(org, [sre], f"SRE {name.removeprefix('CALMS ')}", opens_on, closes_on, teams, admin)
     for assessment in sre_campaign.assessments.select_related("team").order_by("team__name"):
         if assessment.status != Assessment.Status.NOT_STARTED:
             continue
@@ -130,10 +129,20 @@ def seed(context):
         submitted_at = timezone.make_aware(dt.datetime.combine(closes_on - dt.timedelta(days=2), dt.time(11, 0)))
         services.assessment_submit(assessment=assessment, today=opens_on, at=submitted_at, actor=permissions.SYSTEM)
 
+    # The current cycle asks both frameworks in one campaign: each team has a CALMS and an SRE
+    # practices assessment, in mixed states (the SRE side a little behind).
     current = _campaign(
-        org, framework, current_name, today - dt.timedelta(days=10), today + dt.timedelta(days=18), teams, admin
+        org,
+        [framework, sre],
+        current_name,
+        today - dt.timedelta(days=10),
+        today + dt.timedelta(days=18),
+        teams,
+        admin,
     )
-    for position, assessment in enumerate(current.assessments.select_related("team").order_by("team__name")):
+    for position, assessment in enumerate(
+        current.assessments.filter(framework=framework).select_related("team").order_by("team__name")
+    ):
         if assessment.status != Assessment.Status.NOT_STARTED:
             continue
         base, offsets = PROFILES.get(assessment.team.slug, (2.0, {}))
@@ -144,6 +153,24 @@ def seed(context):
             continue  # not started
         share = 1.0 if plan == 0 else 0.45
         items = _answers(rng, questions, base + 0.7, offsets, share=share)
+        if items:
+            services.answers_upsert(
+                assessment=assessment, items=items, today=current.opens_on, actor=permissions.SYSTEM
+            )
+        if plan == 0:
+            services.assessment_submit(assessment=assessment, today=today, actor=permissions.SYSTEM)
+    for position, assessment in enumerate(
+        current.assessments.filter(framework=sre).select_related("team").order_by("team__name")
+    ):
+        if assessment.status != Assessment.Status.NOT_STARTED:
+            continue
+        base, _offsets = PROFILES.get(assessment.team.slug, (2.0, {}))
+        plan = position % 4  # 0: submitted, 1 and 2: drafts, 3: not started
+        if assessment.team.slug == "checkout":
+            plan = 1
+        if plan == 3:
+            continue
+        items = _answers(sre_rng, sre_questions, base, {}, share=1.0 if plan == 0 else 0.4)
         if items:
             services.answers_upsert(
                 assessment=assessment, items=items, today=current.opens_on, actor=permissions.SYSTEM

@@ -8,6 +8,7 @@ from apps.core.forms import BootstrapForm
 from apps.teams.models import Team
 
 from . import selectors
+from .frameworks import SCORED_FAMILY
 
 
 class DateInput(forms.DateInput):
@@ -16,7 +17,12 @@ class DateInput(forms.DateInput):
 
 class CampaignForm(BootstrapForm):
     name = forms.CharField(max_length=120, help_text="For example “CALMS 2026 Q4”.")
-    framework = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="The question bank version.")
+    frameworks = forms.ModelMultipleChoiceField(
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        label="Frameworks",
+        help_text="Each team in scope answers each framework ticked here (one version of each).",
+    )
     opens_on = forms.DateField(widget=DateInput, label="Opens on")
     closes_on = forms.DateField(widget=DateInput, label="Closes on")
     teams = forms.ModelMultipleChoiceField(
@@ -26,12 +32,15 @@ class CampaignForm(BootstrapForm):
     def __init__(self, *args, organization, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["framework"].queryset = selectors.frameworks_available(organization)
+        self.fields["frameworks"].queryset = selectors.frameworks_available(organization)
         self.fields["teams"].queryset = Team.objects.filter(organization=organization).select_related("department")
         self.fields["teams"].label_from_instance = lambda t: f"{t.name} ({t.department})" if t.department else t.name
         if editing is not None:
-            # The framework of a campaign never changes; teams can only be added.
-            del self.fields["framework"]
+            # Teams can only be added; a framework leaves only while nobody answered it (the service says).
+            self.fields["frameworks"].help_text = (
+                "Adding a framework gives every team in scope an assessment of it; a framework "
+                "a team has answered stays."
+            )
             self.fields["teams"].required = False
             self.fields["teams"].help_text = "Add teams to the scope; teams already in scope keep their assessment."
             in_scope = editing.assessments.values_list("team_id", flat=True)
@@ -42,6 +51,8 @@ class CampaignForm(BootstrapForm):
             self.fields["closes_on"].initial = today + timedelta(days=21)
             # Usually every team takes part; unticking is quicker than ticking twelve boxes.
             self.fields["teams"].initial = list(self.fields["teams"].queryset.values_list("pk", flat=True))
+            newest_calms = self.fields["frameworks"].queryset.filter(key=SCORED_FAMILY).first()
+            self.fields["frameworks"].initial = [newest_calms.pk] if newest_calms else []
 
     def clean(self):
         data = super().clean()

@@ -73,7 +73,7 @@ class Framework(TimeStampedModel):
     def is_in_use(self) -> bool:
         if self.pk is None:
             return False
-        return Campaign.objects.filter(framework_id=self.pk).exists()
+        return Campaign.objects.filter(frameworks=self.pk).exists()
 
     def guard_unlocked(self):
         if self.is_in_use():
@@ -167,7 +167,8 @@ class Question(models.Model):
 
 
 class Campaign(TimeStampedModel):
-    """One assessment cycle of an organization: a framework version, dates and the teams in scope."""
+    """One assessment cycle of an organization: one or more framework versions (e.g. CALMS v1 and
+    SRE practices v1), dates and the teams in scope. Each team in scope answers each framework."""
 
     class Phase(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -175,7 +176,9 @@ class Campaign(TimeStampedModel):
         CLOSED = "closed", "Closed"
 
     organization = models.ForeignKey("teams.Organization", on_delete=models.CASCADE, related_name="campaigns")
-    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="campaigns")
+    # At least one, one version per family (checked by services.campaign_open/campaign_update);
+    # `frameworks.all()` follows Framework's ordering (by key: CALMS first, then SRE practices).
+    frameworks = models.ManyToManyField(Framework, related_name="campaigns")
     name = models.CharField(max_length=120)
     opens_on = models.DateField()
     closes_on = models.DateField()
@@ -212,16 +215,13 @@ class Campaign(TimeStampedModel):
         return self.phase(today) == self.Phase.OPEN
 
     def clean(self):
+        # Which frameworks a campaign may hold is the service's rule (services.campaign_open).
         if self.opens_on and self.closes_on and self.closes_on < self.opens_on:
             raise ValidationError({"closes_on": "The close date must be on or after the open date."})
-        if self.framework_id and self.organization_id:
-            owner = self.framework.organization_id
-            if owner is not None and owner != self.organization_id:
-                raise ValidationError({"framework": "This framework belongs to another organization."})
 
 
 class Assessment(TimeStampedModel):
-    """A team's answers to one campaign."""
+    """A team's answers to one framework of a campaign (one per campaign, team and framework)."""
 
     class Status(models.TextChoices):
         NOT_STARTED = "not_started", "Not started"
@@ -230,7 +230,7 @@ class Assessment(TimeStampedModel):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assessments")
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="assessments")
-    # The version the answers were given against (a copy of the campaign's, kept with the answers).
+    # The version the answers were given against (one of the campaign's frameworks).
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="assessments")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -245,7 +245,9 @@ class Assessment(TimeStampedModel):
 
     class Meta:
         ordering = ["campaign", "team__name"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "team"], name="uniq_assessment_per_team")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "team", "framework"], name="uniq_assessment_per_framework")
+        ]
         indexes = [models.Index(fields=["team", "status", "-submitted_at"], name="assessment_latest_idx")]
 
     def __str__(self):

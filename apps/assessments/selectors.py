@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,8 +17,6 @@ from .frameworks import SCORED_FAMILY
 from .models import Answer, Assessment, Campaign, Dimension, Framework, Question
 
 NEXT_STEP_COUNT = 5
-CURRENT_COLOUR = "79, 70, 229"
-PREVIOUS_COLOUR = "148, 163, 184"
 
 
 # --- frameworks --------------------------------------------------------------
@@ -55,9 +52,10 @@ def framework_detail(*, user, pk: int) -> Framework:
 def campaign_list(*, user, organization):
     return (
         permissions.viewable(user, Campaign.objects.filter(organization=organization))
-        .select_related("framework")
+        .prefetch_related("frameworks")
         .annotate(
-            team_count=Count("assessments", distinct=True),
+            team_count=Count("assessments__team", distinct=True),
+            assessment_count=Count("assessments", distinct=True),
             submitted_count=Count(
                 "assessments", filter=Q(assessments__status=Assessment.Status.SUBMITTED), distinct=True
             ),
@@ -70,8 +68,55 @@ def campaign_list(*, user, organization):
 
 
 def campaign_get(*, user, pk: int, change: bool = False) -> Campaign:
-    qs = Campaign.objects.select_related("framework", "organization")
+    qs = Campaign.objects.select_related("organization").prefetch_related("frameworks")
     return permissions.get_for_user(user, qs, change=change, pk=pk)
+
+
+def campaign_framework(campaign: Campaign, key: str | None = None) -> Framework:
+    """The campaign's framework of family `key` (the `?framework=` of the campaign page and the
+    API results), or its first (by key: CALMS before SRE practices) when `key` is empty or not one
+    of them. A campaign holds one version per family."""
+    held = list(campaign.frameworks.all())
+    if not held:
+        raise Http404("This campaign has no framework.")
+    return next((f for f in held if f.key == key), held[0])
+
+
+@dataclass
+class TeamAssessments:
+    """One team of a campaign with its assessment of each framework (None: not in scope for it)."""
+
+    team: object
+    assessments: list[Assessment | None]
+
+
+def campaign_teams(*, campaign: Campaign) -> list[TeamAssessments]:
+    """Every team in scope with its assessment per framework, in the campaign's framework order
+    (two queries whatever the number of teams)."""
+    frameworks = list(campaign.frameworks.all())
+    by_team: dict[int, dict[int, Assessment]] = defaultdict(dict)
+    teams = {}
+    for a in campaign.assessments.select_related("team__department", "framework").order_by("team__name", "pk"):
+        by_team[a.team_id][a.framework_id] = a
+        teams.setdefault(a.team_id, a.team)
+    return [
+        TeamAssessments(team=team, assessments=[by_team[team_id].get(f.pk) for f in frameworks])
+        for team_id, team in teams.items()
+    ]
+
+
+def assessment_counts(rows: list[TeamAssessments]) -> dict:
+    """How many of the campaign's assessments are in each status, their total and the share
+    submitted (whole percent), from `campaign_teams`."""
+    counts = dict.fromkeys(Assessment.Status.values, 0)
+    for row in rows:
+        for a in row.assessments:
+            if a is not None:
+                counts[a.status] += 1
+    total = sum(counts.values())
+    counts["total"] = total
+    counts["submitted_percent"] = round(100 * counts[Assessment.Status.SUBMITTED] / total) if total else 0
+    return counts
 
 
 def my_assessments(*, user, organization):
@@ -100,13 +145,15 @@ class AverageRow:
 
 @dataclass
 class CampaignOverview:
+    """One framework of a campaign: progress per team, the heatmap and the averages."""
+
     campaign: Campaign
+    framework: Framework
     dimensions: list[Dimension]
     rows: list[HeatRow]
     counts: dict[str, int]
     departments: list[AverageRow]
     organization: AverageRow
-    chart_json: str = ""
     total: int = 0
 
     @property
@@ -128,14 +175,22 @@ def _average_row(label: str, rows: list[HeatRow], width: int) -> AverageRow:
     )
 
 
-def campaign_overview(*, campaign: Campaign) -> CampaignOverview:
-    """Progress per team, the teams x dimensions heatmap (submitted assessments only) and averages."""
-    dimensions = list(Dimension.objects.filter(framework_id=campaign.framework_id).order_by("order", "pk"))
+def campaign_overview(*, campaign: Campaign, framework: Framework | None = None) -> CampaignOverview:
+    """Progress per team, the teams x dimensions heatmap (submitted assessments only) and averages,
+    of one framework of the campaign (its first when not given)."""
+    if framework is None:
+        framework = campaign_framework(campaign)
+    dimensions = list(Dimension.objects.filter(framework_id=framework.pk).order_by("order", "pk"))
     keys = [d.key for d in dimensions]
-    assessments = list(campaign.assessments.select_related("team__department", "submitted_by").order_by("team__name"))
+    assessments = list(
+        campaign.assessments.filter(framework_id=framework.pk)
+        .select_related("team__department", "submitted_by")
+        .order_by("team__name")
+    )
     counts = dict.fromkeys(Assessment.Status.values, 0)
     rows = []
     for a in assessments:
+        a.framework = framework
         counts[a.status] += 1
         scores = a.dimension_scores if a.is_submitted else {}
         rows.append(
@@ -152,67 +207,44 @@ def campaign_overview(*, campaign: Campaign) -> CampaignOverview:
         by_department[department.name if department else "No department"].append(r)
     departments = [_average_row(name, group, len(keys)) for name, group in sorted(by_department.items())]
     org_row = _average_row(campaign.organization.name, submitted, len(keys))
-    chart = {
-        "type": "bar",
-        "data": {
-            "labels": [d.name for d in dimensions],
-            "datasets": [
-                {
-                    "label": f"{campaign.organization.name} average",
-                    "data": org_row.cells,
-                    "backgroundColor": f"rgba({CURRENT_COLOUR}, 0.7)",
-                    "borderRadius": 4,
-                }
-            ]
-            + [
-                {"label": dep.label, "data": dep.cells, "backgroundColor": colour, "borderRadius": 4}
-                for dep, colour in zip(departments, _palette(len(departments)), strict=False)
-            ],
-        },
-        "options": {
-            "responsive": True,
-            "maintainAspectRatio": False,
-            "scales": {"y": {"min": 0, "max": 100, "ticks": {"stepSize": 25}}},
-            "plugins": {"legend": {"position": "bottom"}},
-        },
-    }
     return CampaignOverview(
         campaign=campaign,
+        framework=framework,
         dimensions=dimensions,
         rows=rows,
         counts=counts,
         departments=departments,
         organization=org_row,
-        chart_json=json.dumps(chart),
         total=len(assessments),
     )
 
 
-def _palette(n: int) -> list[str]:
-    base = ["rgba(14, 165, 233, 0.6)", "rgba(16, 185, 129, 0.6)", "rgba(245, 158, 11, 0.6)", "rgba(236, 72, 153, 0.6)"]
-    return [base[i % len(base)] for i in range(n)]
-
-
-def campaign_csv_rows(overview: CampaignOverview) -> list[list]:
-    """Header and one row per team in scope (scores only for submitted assessments)."""
-    header = ["team", "department", "status", "answered", "questions", "submitted_at", "overall"] + [
-        d.key for d in overview.dimensions
-    ]
-    rows = [header]
-    for r in overview.rows:
-        a = r.assessment
-        rows.append(
-            [
-                a.team.name,
-                a.team.department.name if a.team.department else "",
-                a.status,
-                a.answered_count,
-                a.question_count,
-                a.submitted_at.isoformat() if a.submitted_at else "",
-                "" if r.overall is None else r.overall,
-            ]
-            + ["" if v is None else v for v in r.cells]
-        )
+def campaign_csv_rows(*, campaign: Campaign) -> list[list]:
+    """Header and one row per assessment: every team in scope for every framework of the campaign
+    (CALMS first). Dimension columns are named `<framework key>.<dimension key>`; a row fills its
+    own framework's (scores only for submitted assessments)."""
+    overviews = [campaign_overview(campaign=campaign, framework=f) for f in campaign.frameworks.all()]
+    dimension_columns = [f"{o.framework.key}.{d.key}" for o in overviews for d in o.dimensions]
+    header = ["team", "department", "framework", "status", "answered", "questions", "submitted_at", "overall"]
+    rows = [header + dimension_columns]
+    for o in overviews:
+        own = {f"{o.framework.key}.{d.key}": i for i, d in enumerate(o.dimensions)}
+        for r in o.rows:
+            a = r.assessment
+            cells = [r.cells[own[c]] if c in own else None for c in dimension_columns]
+            rows.append(
+                [
+                    a.team.name,
+                    a.team.department.name if a.team.department else "",
+                    f"{o.framework.key} v{o.framework.version}",
+                    a.status,
+                    a.answered_count,
+                    a.question_count,
+                    a.submitted_at.isoformat() if a.submitted_at else "",
+                    "" if r.overall is None else r.overall,
+                ]
+                + ["" if v is None else v for v in cells]
+            )
     return rows
 
 
@@ -301,7 +333,8 @@ class AssessmentResult:
     next_steps: list[NextStep]
     not_applicable: int
     unanswered: int
-    chart_json: str = ""
+    # The team's assessments of every framework of the same campaign (the framework switcher).
+    siblings: list[Assessment] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -336,39 +369,11 @@ def assessment_result(*, assessment: Assessment) -> AssessmentResult:
     ]
     not_applicable = sum(1 for a in answers if a.not_applicable)
     answered = sum(1 for a in answers if a.is_answered)
-    datasets = [
-        {
-            "label": assessment.campaign.name,
-            "data": [r.score for r in results],
-            "backgroundColor": f"rgba({CURRENT_COLOUR}, 0.2)",
-            "borderColor": f"rgb({CURRENT_COLOUR})",
-            "pointBackgroundColor": f"rgb({CURRENT_COLOUR})",
-            "borderWidth": 2,
-        }
-    ]
-    if previous is not None:
-        datasets.append(
-            {
-                "label": previous.campaign.name,
-                "data": [r.previous for r in results],
-                "backgroundColor": f"rgba({PREVIOUS_COLOUR}, 0.15)",
-                "borderColor": f"rgb({PREVIOUS_COLOUR})",
-                "pointBackgroundColor": f"rgb({PREVIOUS_COLOUR})",
-                "borderDash": [6, 4],
-                "borderWidth": 2,
-            }
-        )
-    chart = {
-        "type": "radar",
-        "data": {"labels": [d.name for d in dimensions], "datasets": datasets},
-        "options": {
-            "responsive": True,
-            "maintainAspectRatio": False,
-            "spanGaps": True,
-            "scales": {"r": {"min": 0, "max": 100, "ticks": {"stepSize": 25, "backdropColor": "transparent"}}},
-            "plugins": {"legend": {"position": "bottom"}},
-        },
-    }
+    siblings = list(
+        Assessment.objects.filter(campaign_id=assessment.campaign_id, team_id=assessment.team_id)
+        .select_related("framework")
+        .order_by("framework__key", "-framework__version")
+    )
     return AssessmentResult(
         assessment=assessment,
         previous=previous,
@@ -376,7 +381,7 @@ def assessment_result(*, assessment: Assessment) -> AssessmentResult:
         next_steps=steps,
         not_applicable=not_applicable,
         unanswered=max(assessment.question_count - answered, 0),
-        chart_json=json.dumps(chart),
+        siblings=siblings,
     )
 
 
@@ -394,7 +399,7 @@ class FrameworkHistory:
     name: str
     dimensions: list[tuple[str, str]]  # (key, name) in the framework's order
     history: list
-    chart_json: str = ""
+    chart: object = None  # the trend chart's attribute, set by the view (charts.team_trend)
 
 
 def team_histories(*, team_id: int) -> list[FrameworkHistory]:
@@ -418,64 +423,9 @@ def team_histories(*, team_id: int) -> list[FrameworkHistory]:
                 name=cycles[0].framework.name,
                 dimensions=dimensions,
                 history=cycles,
-                chart_json=team_trend_chart(cycles, dimensions) if len(cycles) > 1 else "",
             )
         )
     return out
-
-
-# Dimension colours on trend charts, in the framework's order.
-PALETTE = (
-    "rgb(236, 72, 153)",
-    "rgb(14, 165, 233)",
-    "rgb(245, 158, 11)",
-    "rgb(16, 185, 129)",
-    "rgb(139, 92, 246)",
-    "rgb(239, 68, 68)",
-    "rgb(100, 116, 139)",
-    "rgb(20, 184, 166)",
-)
-
-
-def team_trend_chart(history, dimensions=None) -> str:
-    """Chart.js line chart of a team's submitted cycles of one framework, oldest first (overall and
-    each dimension; `dimensions` is [(key, name)], CALMS' five when not given)."""
-    cycles = list(reversed(list(history)))
-    if dimensions is None:
-        dimensions = [(k, k.capitalize()) for k in ("culture", "automation", "lean", "measurement", "sharing")]
-    datasets = [
-        {
-            "label": "Overall",
-            "data": [a.overall_score for a in cycles],
-            "borderColor": f"rgb({CURRENT_COLOUR})",
-            "backgroundColor": f"rgba({CURRENT_COLOUR}, 0.15)",
-            "borderWidth": 3,
-            "tension": 0.25,
-        }
-    ] + [
-        {
-            "label": name,
-            "data": [(a.dimension_scores or {}).get(key) for a in cycles],
-            "borderColor": PALETTE[i % len(PALETTE)],
-            "backgroundColor": PALETTE[i % len(PALETTE)],
-            "borderWidth": 1.5,
-            "borderDash": [4, 3],
-            "tension": 0.25,
-        }
-        for i, (key, name) in enumerate(dimensions)
-    ]
-    chart = {
-        "type": "line",
-        "data": {"labels": [a.campaign.name for a in cycles], "datasets": datasets},
-        "options": {
-            "responsive": True,
-            "maintainAspectRatio": False,
-            "spanGaps": True,
-            "scales": {"y": {"min": 0, "max": 100, "ticks": {"stepSize": 25}}},
-            "plugins": {"legend": {"position": "bottom"}},
-        },
-    }
-    return json.dumps(chart)
 
 
 # --- for other apps ----------------------------------------------------------
@@ -522,8 +472,8 @@ def waiting_assessments(*, team_ids, on) -> dict[int, list[Assessment]]:
     rows = (
         Assessment.objects.filter(team_id__in=list(team_ids), campaign__opens_on__lte=on, campaign__closes_on__gte=on)
         .exclude(status=Assessment.Status.SUBMITTED)
-        .select_related("campaign")
-        .order_by("campaign__closes_on", "pk")
+        .select_related("campaign", "framework")
+        .order_by("campaign__closes_on", "framework__key", "pk")
     )
     by_team: dict[int, list[Assessment]] = defaultdict(list)
     for row in rows:

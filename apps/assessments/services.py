@@ -9,13 +9,14 @@ version; nothing is written when any item of a request is invalid.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.core import permissions
@@ -118,24 +119,82 @@ def _check_teams(organization, teams) -> list:
     return teams
 
 
-def _ensure_assessments(campaign: Campaign, teams) -> None:
-    count = Question.objects.filter(dimension__framework=campaign.framework_id).count()
-    existing = set(campaign.assessments.values_list("team_id", flat=True))
-    Assessment.objects.bulk_create(
-        [
-            Assessment(campaign=campaign, team=team, framework_id=campaign.framework_id, question_count=count)
-            for team in teams
-            if team.pk not in existing
-        ],
-        ignore_conflicts=True,
+def _check_frameworks(organization, frameworks_given) -> list[Framework]:
+    """The frameworks a campaign of `organization` may hold: at least one, built-in or the
+    organization's own, each with questions, one version per family. Sorted like Framework (by key)."""
+    chosen = {f.pk: f for f in (frameworks_given or [])}
+    if not chosen:
+        raise ValidationError({"frameworks": "Choose at least one framework."})
+    for f in chosen.values():
+        if f.organization_id not in (None, organization.pk):
+            raise ValidationError({"frameworks": foreign_message(f"The framework {f}")})
+    with_questions = set(
+        Question.objects.filter(dimension__framework_id__in=chosen).values_list("dimension__framework_id", flat=True)
     )
+    empty = [str(f) for pk, f in chosen.items() if pk not in with_questions]
+    if empty:
+        raise ValidationError({"frameworks": f"{', '.join(sorted(empty))} has no questions."})
+    families: dict[str, list[str]] = defaultdict(list)
+    for f in chosen.values():
+        families[f.key].append(str(f))
+    twice = [", ".join(sorted(names)) for names in families.values() if len(names) > 1]
+    if twice:
+        raise ValidationError({"frameworks": f"Choose one version of each framework, not {'; '.join(twice)} together."})
+    return sorted(chosen.values(), key=lambda f: (f.key, -f.version))
+
+
+def _ensure_assessments(campaign: Campaign, teams=()) -> int:
+    """One assessment per framework of the campaign for every team in scope (the teams that
+    already have one, plus `teams`); creates only the missing ones. Returns how many it created."""
+    framework_ids = list(campaign.frameworks.values_list("pk", flat=True))
+    counts = dict(
+        Question.objects.filter(dimension__framework_id__in=framework_ids)
+        .values_list("dimension__framework_id")
+        .annotate(n=Count("pk"))
+    )
+    existing = set(campaign.assessments.values_list("team_id", "framework_id"))
+    scope = {team_id for team_id, _framework_id in existing} | {t.pk for t in teams}
+    missing = [
+        Assessment(campaign=campaign, team_id=team_id, framework_id=fw, question_count=counts.get(fw, 0))
+        for team_id in sorted(scope)
+        for fw in framework_ids
+        if (team_id, fw) not in existing
+    ]
+    Assessment.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
+
+
+def _set_frameworks(campaign: Campaign, chosen: list[Framework]) -> None:
+    """Make the campaign hold exactly `chosen`. A framework leaves only while no answer was given
+    against it in this campaign; its (empty) assessments go with it."""
+    current = set(campaign.frameworks.values_list("pk", flat=True))
+    wanted = {f.pk for f in chosen}
+    leaving = current - wanted
+    if leaving:
+        answered = (
+            Framework.objects.filter(pk__in=leaving, assessments__campaign=campaign, assessments__answers__isnull=False)
+            .distinct()
+            .order_by("key", "-version")
+        )
+        names = [str(f) for f in answered]
+        if names:
+            raise ValidationError(
+                {
+                    "frameworks": f"{', '.join(names)} cannot leave the campaign: teams have answered it. "
+                    "Keep it, or open another campaign."
+                }
+            )
+        Assessment.objects.filter(campaign=campaign, framework_id__in=leaving).delete()
+        campaign.frameworks.remove(*leaving)
+    if wanted - current:
+        campaign.frameworks.add(*(wanted - current))
 
 
 @transaction.atomic
 def campaign_open(
     *,
     organization,
-    framework: Framework,
+    frameworks: list[Framework],
     name: str,
     opens_on: date,
     closes_on: date,
@@ -143,9 +202,9 @@ def campaign_open(
     actor,
     today: date | None = None,
 ) -> Campaign:
-    """Open a campaign and give each team in scope an assessment.
+    """Open a campaign of one or more frameworks and give each team in scope an assessment of each.
 
-    Retrying with the same name, framework and dates returns the existing
+    Retrying with the same name, frameworks and dates returns the existing
     campaign (adding any teams not yet in scope); the same name with other
     settings is an error.
     """
@@ -157,24 +216,21 @@ def campaign_open(
     teams = _check_teams(organization, teams)
     if not teams:
         raise ValidationError({"teams": "Choose at least one team."})
-    if framework.organization_id not in (None, organization.pk):
-        raise ValidationError({"framework": foreign_message("This framework")})
-    if not Question.objects.filter(dimension__framework=framework).exists():
-        raise ValidationError({"framework": "This framework version has no questions."})
+    chosen = _check_frameworks(organization, frameworks)
     if closes_on < opens_on:
         raise ValidationError({"closes_on": "The close date must be on or after the open date."})
     if closes_on < today:
         raise ValidationError({"closes_on": "The close date is in the past."})
     existing = Campaign.objects.select_for_update().filter(organization=organization, name__iexact=name).first()
     if existing is not None:
-        same = (existing.framework_id, existing.opens_on, existing.closes_on) == (framework.pk, opens_on, closes_on)
+        held = set(existing.frameworks.values_list("pk", flat=True))
+        same = (held, existing.opens_on, existing.closes_on) == ({f.pk for f in chosen}, opens_on, closes_on)
         if not same:
             raise ValidationError({"name": f"A campaign named “{existing.name}” already exists."})
         _ensure_assessments(existing, teams)
         return existing
     campaign = Campaign(
         organization=organization,
-        framework=framework,
         name=name,
         opens_on=opens_on,
         closes_on=closes_on,
@@ -186,15 +242,25 @@ def campaign_open(
             campaign.save()
     except IntegrityError:
         raise ValidationError({"name": f"A campaign named “{name}” already exists."})
+    campaign.frameworks.set(chosen)
     _ensure_assessments(campaign, teams)
     return campaign
 
 
 @transaction.atomic
 def campaign_update(
-    *, campaign: Campaign, actor, name: str | None = None, opens_on=None, closes_on=None, teams=None
+    *,
+    campaign: Campaign,
+    actor,
+    name: str | None = None,
+    opens_on=None,
+    closes_on=None,
+    teams=None,
+    frameworks: list[Framework] | None = None,
 ) -> Campaign:
-    """Rename, move dates, or widen the scope. Teams are only added; none is dropped with its answers."""
+    """Rename, move dates, widen the scope, add frameworks, or drop a framework nobody answered yet.
+    Teams are only added; none is dropped with its answers. Every team in scope gets an assessment
+    of every framework the campaign holds."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     permissions.require_change(actor, campaign, "Only org admins change campaigns.")
     if name is not None:
@@ -208,10 +274,12 @@ def campaign_update(
         campaign.opens_on = opens_on
     if closes_on is not None:
         campaign.closes_on = closes_on
+    new_teams = _check_teams(campaign.organization, teams) if teams is not None else []
+    if frameworks is not None:
+        _set_frameworks(campaign, _check_frameworks(campaign.organization, frameworks))
     campaign.full_clean()
     campaign.save()
-    if teams is not None:
-        _ensure_assessments(campaign, _check_teams(campaign.organization, teams))
+    _ensure_assessments(campaign, new_teams)
     return campaign
 
 

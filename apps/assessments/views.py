@@ -13,12 +13,13 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core import permissions
+from apps.core.charts import chart_attr
 from apps.core.forms import add_service_errors
 from apps.core.validation import error_text
 from apps.teams.middleware import current_organization, organization_or_404
 from apps.teams.models import Team
 
-from . import selectors, services
+from . import charts, selectors, services
 from .forms import CampaignForm
 from .models import Assessment, Campaign, Question
 
@@ -51,7 +52,7 @@ def campaign_create(request):
         try:
             campaign = services.campaign_open(
                 organization=org,
-                framework=data["framework"],
+                frameworks=list(data["frameworks"]),
                 name=data["name"],
                 opens_on=data["opens_on"],
                 closes_on=data["closes_on"],
@@ -61,7 +62,11 @@ def campaign_create(request):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Opened {campaign.name} for {campaign.assessments.count()} teams.")
+            teams = campaign.assessments.values("team_id").distinct().count()
+            count = campaign.assessments.count()
+            messages.success(
+                request, f"Opened {campaign.name} for {teams} team{'s' if teams != 1 else ''} ({count} assessments)."
+            )
             return redirect(campaign)
     return render(request, "assessments/campaign_form.html", {"form": form, "campaign": None})
 
@@ -73,7 +78,12 @@ def campaign_edit(request, pk):
         request.POST or None,
         organization=campaign.organization,
         editing=campaign,
-        initial={"name": campaign.name, "opens_on": campaign.opens_on, "closes_on": campaign.closes_on},
+        initial={
+            "name": campaign.name,
+            "opens_on": campaign.opens_on,
+            "closes_on": campaign.closes_on,
+            "frameworks": list(campaign.frameworks.all()),
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -85,6 +95,7 @@ def campaign_edit(request, pk):
                 opens_on=data["opens_on"],
                 closes_on=data["closes_on"],
                 teams=data["teams"],
+                frameworks=list(data["frameworks"]),
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -97,13 +108,20 @@ def campaign_edit(request, pk):
 @login_required
 def campaign_detail(request, pk):
     campaign = selectors.campaign_get(user=request.user, pk=pk)
-    overview = selectors.campaign_overview(campaign=campaign)
+    framework = selectors.campaign_framework(campaign, request.GET.get("framework"))
+    overview = selectors.campaign_overview(campaign=campaign, framework=framework)
+    teams = selectors.campaign_teams(campaign=campaign)
     return render(
         request,
         "assessments/campaign_detail.html",
         {
             "campaign": campaign,
+            "frameworks": list(campaign.frameworks.all()),
+            "framework": framework,
             "overview": overview,
+            "teams": teams,
+            "counts": selectors.assessment_counts(teams),
+            "chart": chart_attr(charts.campaign_averages(overview)),
             "can_edit": permissions.can_change(request.user, campaign),
             "can_export": permissions.sees_whole_org(request.user, campaign.organization),
             "my_team_ids": permissions.team_ids(request.user),
@@ -117,7 +135,7 @@ def campaign_export(request, pk):
     campaign = selectors.campaign_get(user=request.user, pk=pk)
     if not permissions.sees_whole_org(request.user, campaign.organization):
         raise PermissionDenied("Only org admins and leaders export campaign results.")
-    rows = selectors.campaign_csv_rows(selectors.campaign_overview(campaign=campaign))
+    rows = selectors.campaign_csv_rows(campaign=campaign)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(campaign.name) or "campaign"}.csv"'
     writer = csv.writer(response)
@@ -223,7 +241,9 @@ def assessment_submit(request, pk):
     except ValidationError as exc:
         messages.error(request, error_text(exc, with_fields=False))
         return redirect(assessment)
-    messages.success(request, f"Submitted {assessment.team.name}'s assessment. Here is the result.")
+    messages.success(
+        request, f"Submitted {assessment.team.name}'s {assessment.framework.name} assessment. Here is the result."
+    )
     return redirect("assessments:result", pk=assessment.pk)
 
 
@@ -251,6 +271,7 @@ def assessment_result(request, pk):
             "assessment": assessment,
             "campaign": assessment.campaign,
             "result": result,
+            "chart": chart_attr(charts.result_radar(result)),
             "history": selectors.team_history(team_id=assessment.team_id, framework_key=assessment.framework.key)[:8],
             "can_reopen": selectors.can_submit(request.user, assessment)
             and assessment.is_submitted
@@ -262,11 +283,10 @@ def assessment_result(request, pk):
 @login_required
 def team_history(request, team_pk):
     team = permissions.get_for_user(request.user, Team.objects.select_related("organization"), pk=team_pk)
-    return render(
-        request,
-        "assessments/team_history.html",
-        {"team": team, "families": selectors.team_histories(team_id=team.pk)},
-    )
+    families = selectors.team_histories(team_id=team.pk)
+    for family in families:
+        family.chart = chart_attr(charts.team_trend(family.history, family.dimensions))
+    return render(request, "assessments/team_history.html", {"team": team, "families": families})
 
 
 @login_required

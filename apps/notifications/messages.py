@@ -117,7 +117,7 @@ def team_digest_message(d: TeamDigest) -> Message:
         due.append(f"Action item “{item.title}”: {when} {item.due_date:%d %b}")
     for a in d.assessments:
         due.append(
-            f"Assessment “{a.campaign.name}” waiting ({a.get_status_display().lower()}), "
+            f"Assessment “{a.campaign.name}” ({a.framework.name}) waiting ({a.get_status_display().lower()}), "
             f"closes {a.campaign.closes_on:%d %b}"
         )
     alerts = [

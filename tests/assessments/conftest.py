@@ -67,7 +67,7 @@ def campaign(cast, calms, today):
     """An open CALMS v1 campaign with `team` and `other_team` in scope."""
     return services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="CALMS now",
         opens_on=today - dt.timedelta(days=3),
         closes_on=today + dt.timedelta(days=10),

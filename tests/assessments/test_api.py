@@ -46,7 +46,7 @@ def test_campaign_read_routes(api_for, campaign):
 def test_campaign_create_matrix_and_idempotent_retry(api_for, cast, calms, today):
     payload = {
         "organization": cast.org.pk,
-        "framework": calms.pk,
+        "frameworks": [calms.pk],
         "name": "Via API",
         "opens_on": today.isoformat(),
         "closes_on": (today + dt.timedelta(days=7)).isoformat(),
@@ -83,7 +83,7 @@ def test_campaign_create_rejects_foreign_teams_and_bad_dates(api_for, cast, calm
     foreign = TeamFactory(organization=cast.other_org, name="F", slug="f")
     payload = {
         "organization": cast.org.pk,
-        "framework": calms.pk,
+        "frameworks": [calms.pk],
         "name": "Bad",
         "opens_on": today.isoformat(),
         "closes_on": today.isoformat(),
@@ -115,11 +115,12 @@ def test_campaign_update_matrix(api_for, campaign):
     assert api_for("org_admin").delete(url).status_code == 405
 
 
-def test_campaign_framework_cannot_change(api_for, calms, campaign):
+def test_campaign_holds_one_version_per_framework(api_for, calms, campaign):
     v2 = services.framework_new_version(framework=calms, actor=permissions.SYSTEM)
     url = reverse("api:assessment-campaign-detail", args=[campaign.pk])
-    response = api_for("org_admin").patch(url, {"framework": v2.pk}, format="json")
-    assert response.status_code == 400 and "framework" in response.json()
+    response = api_for("org_admin").patch(url, {"frameworks": [calms.pk, v2.pk]}, format="json")
+    assert response.status_code == 400 and "one version of each framework" in response.json()["frameworks"][0]
+    assert list(campaign.frameworks.all()) == [calms]
 
 
 def test_campaign_results(api_for, cast, campaign, assessment):
@@ -307,7 +308,7 @@ def test_list_query_counts_do_not_grow_with_rows(api_for, cast, calms, today):
     def open_campaign(name):
         services.campaign_open(
             organization=cast.org,
-            framework=calms,
+            frameworks=[calms],
             name=name,
             opens_on=today,
             closes_on=today,

@@ -18,7 +18,7 @@ def _previous_cycle(cast, calms, today):
     start = today - dt.timedelta(days=90)
     past = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="Last quarter",
         opens_on=start,
         closes_on=start + dt.timedelta(days=14),
@@ -35,7 +35,7 @@ def test_fill_in_submit_and_see_the_radar(page, browser, live_server, cast, calm
     _previous_cycle(cast, calms, today)
     campaign = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="This quarter",
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),

@@ -72,7 +72,7 @@ def test_rounding_is_one_decimal_from_unrounded_parts():
 def test_stored_scores_on_submit_match_the_hand_calculation(cast, mini, today):
     campaign = services.campaign_open(
         organization=cast.org,
-        framework=mini,
+        frameworks=[mini],
         name="Mini",
         opens_on=today,
         closes_on=today + dt.timedelta(days=1),

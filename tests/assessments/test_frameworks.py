@@ -81,7 +81,7 @@ def test_unused_version_is_updated_from_a_changed_file(mini):
 def test_version_in_use_is_immutable(cast, mini, today):
     services.campaign_open(
         organization=cast.org,
-        framework=mini,
+        frameworks=[mini],
         name="Uses mini",
         opens_on=today,
         closes_on=today,
@@ -147,7 +147,7 @@ def test_org_frameworks_are_only_for_their_org(cast, calms, today):
     with pytest.raises(ValidationError, match="another organization"):
         services.campaign_open(
             organization=cast.org,
-            framework=own,
+            frameworks=[own],
             name="X",
             opens_on=today,
             closes_on=today + dt.timedelta(days=1),

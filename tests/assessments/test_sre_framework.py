@@ -38,7 +38,7 @@ def sre(db):
 def sre_campaign(cast, sre, today):
     return services.campaign_open(
         organization=cast.org,
-        framework=sre,
+        frameworks=[sre],
         name="SRE now",
         opens_on=today - dt.timedelta(days=2),
         closes_on=today + dt.timedelta(days=10),

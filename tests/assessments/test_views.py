@@ -58,7 +58,7 @@ def test_campaign_create_matrix(client_for, calms):
 def test_org_admin_opens_a_campaign_from_the_form(client_for, cast, calms, today):
     data = {
         "name": "From the form",
-        "framework": calms.pk,
+        "frameworks": [calms.pk],
         "opens_on": today.isoformat(),
         "closes_on": today.isoformat(),
         "teams": [cast.team.pk, cast.other_team.pk],
@@ -92,7 +92,7 @@ def test_campaign_edit_matrix(client_for, campaign):
     assert_matrix(client_for, reverse("assessments:campaign_edit", args=[campaign.pk]), expected)
 
 
-def test_campaign_edit_renames_and_adds_teams(client_for, cast, campaign):
+def test_campaign_edit_renames_and_adds_teams(client_for, cast, calms, campaign):
     from tests.factories import TeamFactory
 
     third = TeamFactory(organization=cast.org, name="Third", slug="third")
@@ -103,6 +103,7 @@ def test_campaign_edit_renames_and_adds_teams(client_for, cast, campaign):
             "opens_on": campaign.opens_on.isoformat(),
             "closes_on": campaign.closes_on.isoformat(),
             "teams": [third.pk],
+            "frameworks": [calms.pk],
         },
     )
     assert response.status_code == 302
@@ -126,9 +127,9 @@ def test_campaign_export_matrix_and_content(client_for, cast, campaign, assessme
     response = client_for("leader").get(url)
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:3] == ["team", "department", "status"]
-    assert rows[1][:3] == ["Checkout", "Engineering", "submitted"] and rows[1][6] == "50.0"
-    assert rows[2][:3] == ["Search", "Engineering", "not_started"] and rows[2][6] == ""
+    assert rows[0][:4] == ["team", "department", "framework", "status"]
+    assert rows[1][:4] == ["Checkout", "Engineering", "calms v1", "submitted"] and rows[1][7] == "50.0"
+    assert rows[2][:4] == ["Search", "Engineering", "calms v1", "not_started"] and rows[2][7] == ""
 
 
 def test_csv_neutralises_formulas(client_for, cast, campaign):
@@ -330,7 +331,7 @@ def test_get_on_post_routes_is_not_allowed(client_for, assessment):
 
 def test_team_panel_shows_latest_result_and_current_draft(client_for, cast, assessment):
     page = client_for("member").get(reverse("teams:detail", args=[cast.team.pk])).content.decode()
-    assert "DevOps (CALMS) and SRE practices" in page and "No submitted assessment yet" in page
+    assert "DevOps (CALMS) and SRE practices" in page and "No submitted CALMS assessment yet" in page
     assert "Open the assessment" in page
     _submitted(assessment, cast)
     page = client_for("other_member").get(reverse("teams:detail", args=[cast.team.pk])).content.decode()
@@ -346,7 +347,7 @@ def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today
     teams = [cast.team, cast.other_team]
     campaign = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="Q",
         opens_on=today,
         closes_on=today,
@@ -369,7 +370,7 @@ def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today
     more = [TeamFactory(organization=cast.org, name=f"X{i}", slug=f"x{i}") for i in range(5)]
     campaign = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="Q",
         opens_on=today,
         closes_on=today,
@@ -384,12 +385,13 @@ def test_page_query_counts_do_not_grow_with_teams(client_for, cast, calms, today
 
 def test_team_history_trend_chart(client_for, cast, calms, assessment, today):
     import datetime as dt
+    import html
     import json
 
     start = today - dt.timedelta(days=90)
     past = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="Past",
         opens_on=start,
         closes_on=start,
@@ -404,6 +406,6 @@ def test_team_history_trend_chart(client_for, cast, calms, assessment, today):
     _submitted(assessment, cast)
     response = client_for("member").get(url)
     [calms_family] = response.context["families"]
-    chart = json.loads(calms_family.chart_json)
+    chart = json.loads(html.unescape(calms_family.chart))
     assert chart["data"]["labels"] == ["Past", "CALMS now"]
     assert chart["data"]["datasets"][0]["data"] == [25.0, 50.0]

@@ -27,7 +27,7 @@ def test_opening_twice_with_same_settings_is_idempotent_and_adds_missing_teams(c
     third = TeamFactory(organization=cast.org, name="Third", slug="third")
     again = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="CALMS now",
         opens_on=campaign.opens_on,
         closes_on=campaign.closes_on,
@@ -43,7 +43,7 @@ def test_same_name_with_other_dates_is_an_error(campaign, cast, calms):
     with pytest.raises(ValidationError) as exc:
         services.campaign_open(
             organization=cast.org,
-            framework=calms,
+            frameworks=[calms],
             name="calms NOW",
             opens_on=campaign.opens_on,
             closes_on=campaign.closes_on + dt.timedelta(days=1),
@@ -58,7 +58,7 @@ def test_campaign_rejects_teams_of_another_org_and_bad_dates(cast, calms, today)
     with pytest.raises(ValidationError, match="Not teams of Acme: Foreign"):
         services.campaign_open(
             organization=cast.org,
-            framework=calms,
+            frameworks=[calms],
             name="X",
             opens_on=today,
             closes_on=today,
@@ -68,7 +68,7 @@ def test_campaign_rejects_teams_of_another_org_and_bad_dates(cast, calms, today)
     with pytest.raises(ValidationError, match="on or after the open date"):
         services.campaign_open(
             organization=cast.org,
-            framework=calms,
+            frameworks=[calms],
             name="X",
             opens_on=today,
             closes_on=today - dt.timedelta(days=1),
@@ -151,7 +151,7 @@ def test_reopen_before_close_and_not_after(assessment, cast, today):
 def _past_campaign(cast, calms, name, start, levels_by_team):
     campaign = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name=name,
         opens_on=start,
         closes_on=start + dt.timedelta(days=7),
@@ -212,30 +212,31 @@ def test_campaign_overview_progress_heatmap_and_averages(cast, calms, campaign, 
     assert by_team["Search"].cells == [None] * 5 and by_team["Search"].overall is None
     assert [(d.label, d.team_count, d.overall) for d in overview.departments] == [("Engineering", 1, 50.0)]
     assert overview.organization.overall == 50.0
-    csv_rows = selectors.campaign_csv_rows(overview)
+    csv_rows = selectors.campaign_csv_rows(campaign=campaign)
     assert csv_rows[0] == [
         "team",
         "department",
+        "framework",
         "status",
         "answered",
         "questions",
         "submitted_at",
         "overall",
-        "culture",
-        "automation",
-        "lean",
-        "measurement",
-        "sharing",
+        "calms.culture",
+        "calms.automation",
+        "calms.lean",
+        "calms.measurement",
+        "calms.sharing",
     ]
-    assert csv_rows[1][:5] == ["Checkout", "Engineering", "submitted", 32, 32]
-    assert csv_rows[2][2:7] == ["in_progress", 32, 32, "", ""]
+    assert csv_rows[1][:6] == ["Checkout", "Engineering", "calms v1", "submitted", 32, 32]
+    assert csv_rows[2][3:8] == ["in_progress", 32, 32, "", ""]
 
 
 def test_department_and_org_averages_are_means_of_team_scores(cast, calms, today):
     other_dept_team = TeamFactory(organization=cast.org, name="Ops", slug="ops")  # no department
     campaign = services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="Avg",
         opens_on=today,
         closes_on=today,
@@ -261,7 +262,7 @@ def test_latest_submitted_scores_query_count_does_not_grow_with_teams(cast, calm
         start = today - dt.timedelta(days=offset)
         campaign = services.campaign_open(
             organization=cast.org,
-            framework=calms,
+            frameworks=[calms],
             name=f"C{offset}",
             opens_on=start,
             closes_on=start + dt.timedelta(days=30),

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_only_org_admins_open_and_change_campaigns(cast, calms, today):
     kwargs = {
         "organization": cast.org,
-        "framework": calms,
+        "frameworks": [calms],
         "name": "Q3",
         "opens_on": today,
         "closes_on": today,

@@ -52,7 +52,7 @@ def foreign(cast):
     today = timezone.localdate()
     assessment_services.campaign_open(
         organization=cast.other_org,
-        framework=Framework.objects.get(organization=None, key="calms"),
+        frameworks=[Framework.objects.get(organization=None, key="calms")],
         name="Initech CALMS",
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=10),

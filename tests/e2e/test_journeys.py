@@ -72,7 +72,7 @@ def quarter(cast):
     today = timezone.localdate()
     campaign = assessment_services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="This quarter",
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),

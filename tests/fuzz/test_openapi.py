@@ -49,7 +49,7 @@ def _some_records(cast):
     today = timezone.localdate()
     assessment_services.campaign_open(
         organization=cast.org,
-        framework=calms,
+        frameworks=[calms],
         name="This quarter",
         opens_on=today - dt.timedelta(days=1),
         closes_on=today + dt.timedelta(days=14),

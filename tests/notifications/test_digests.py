@@ -54,9 +54,10 @@ def week(cast):
     assessment_services.framework_load_builtin(actor=permissions.SYSTEM)
     calms = Framework.objects.get(organization=None, key="calms", version=1)
     campaign = Campaign.objects.create(
-        organization=cast.org, framework=calms, name="Q4 CALMS",
+        organization=cast.org, name="Q4 CALMS",
         opens_on=AS_OF - dt.timedelta(days=10), closes_on=AS_OF + dt.timedelta(days=4),
     )  # fmt: skip
+    campaign.frameworks.set([calms])
     Assessment.objects.create(campaign=campaign, team=cast.team, framework=calms, status="in_progress")
     Assessment.objects.create(campaign=campaign, team=cast.other_team, framework=calms, status="submitted")
     # One open and one resolved burn-rate alert on Checkout's SLO.
@@ -146,7 +147,7 @@ def test_team_digest_contents(cast, week):
     assert "Action item “Add pool alarm”: overdue since 27 Nov" in text
     assert "Action item “Raise pool size”: due 05 Dec" in text
     assert "Load test" not in text and "Roll back faster" not in text
-    assert "Assessment “Q4 CALMS” waiting (in progress), closes 04 Dec" in text
+    assert "Assessment “Q4 CALMS” (CALMS) waiting (in progress), closes 04 Dec" in text
     assert "Page burn-rate alert on Checkout 99.9 (checkout-api), open since 29 Nov 14:05" in text
     assert text.count("Page burn-rate alert") == 1  # the resolved one is not listed
     search = d[cast.other_team.pk]

@@ -226,7 +226,7 @@ def test_a_past_day_is_scored_with_the_self_assessment_submitted_by_then(cast):
         start = today - timedelta(days=days_ago)
         campaign = assessments.campaign_open(
             organization=cast.org,
-            framework=calms,
+            frameworks=[calms],
             name=f"Cycle {days_ago}",
             opens_on=start,
             closes_on=start + timedelta(days=30),

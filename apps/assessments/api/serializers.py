@@ -61,7 +61,13 @@ class VisibleFrameworkField(serializers.PrimaryKeyRelatedField):
 
 class CalmsCampaignSerializer(serializers.ModelSerializer):
     organization = ScopedPrimaryKeyRelatedField(queryset=Organization.objects.all())
-    framework = VisibleFrameworkField()
+    frameworks = VisibleFrameworkField(
+        many=True,
+        allow_empty=False,
+        help_text="Framework version ids (at least one, one version per family, e.g. CALMS v1 and SRE practices "
+        "v1). Every team in scope answers each. On update: the full list; adding one gives every team an "
+        "assessment of it, and one teams have answered cannot leave.",
+    )
     teams = ScopedPrimaryKeyRelatedField(
         queryset=Team.objects.all(),
         many=True,
@@ -77,7 +83,7 @@ class CalmsCampaignSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "organization",
-            "framework",
+            "frameworks",
             "name",
             "opens_on",
             "closes_on",
@@ -112,8 +118,6 @@ class CalmsCampaignSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if self.instance is not None:
-            if "framework" in attrs and attrs["framework"].pk != self.instance.framework_id:
-                raise serializers.ValidationError({"framework": "A campaign's framework version cannot change."})
             if "organization" in attrs and attrs["organization"].pk != self.instance.organization_id:
                 raise serializers.ValidationError({"organization": "A campaign cannot move to another organization."})
         elif not attrs.get("teams"):
@@ -126,6 +130,8 @@ class CalmsAssessmentSerializer(serializers.ModelSerializer):
     dimension_scores = serializers.DictField(child=serializers.FloatField(allow_null=True), read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
     campaign_name = serializers.CharField(source="campaign.name", read_only=True)
+    framework_key = serializers.CharField(source="framework.key", read_only=True)
+    framework_name = serializers.CharField(source="framework.label", read_only=True)
     submitted_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
 
     class Meta:
@@ -137,6 +143,8 @@ class CalmsAssessmentSerializer(serializers.ModelSerializer):
             "team",
             "team_name",
             "framework",
+            "framework_key",
+            "framework_name",
             "status",
             "answered_count",
             "question_count",
@@ -256,6 +264,8 @@ class CalmsAverageSerializer(serializers.Serializer):
 
 class CalmsCampaignResultsSerializer(serializers.Serializer):
     campaign = CalmsCampaignSerializer()
+    framework = serializers.IntegerField(source="framework.pk", help_text="The framework these results are of.")
+    framework_key = serializers.CharField(source="framework.key")
     counts = serializers.DictField(child=serializers.IntegerField())
     teams = CalmsHeatRowSerializer(source="rows", many=True)
     departments = CalmsAverageSerializer(many=True)

@@ -1,9 +1,10 @@
 """REST API of CALMS assessments. Role rules are apps.core.permissions'; writes go through services."""
 
 from django.db.models import Count, Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -47,9 +48,9 @@ class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class CampaignViewSet(ScopedModelViewSet):
     """Campaigns: the whole org reads them; org admins open and change them."""
 
-    queryset = Campaign.objects.select_related("framework").prefetch_related("assessments")
+    queryset = Campaign.objects.prefetch_related("frameworks", "assessments")
     serializer_class = serializers.CalmsCampaignSerializer
-    filterset_fields = ["organization", "framework"]
+    filterset_fields = ["organization", "frameworks"]
     search_fields = ["name"]
     ordering_fields = ["opens_on", "closes_on", "name"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
@@ -58,7 +59,7 @@ class CampaignViewSet(ScopedModelViewSet):
         data = serializer.validated_data
         serializer.instance = services.campaign_open(
             organization=data["organization"],
-            framework=data["framework"],
+            frameworks=data["frameworks"],
             name=data["name"],
             opens_on=data["opens_on"],
             closes_on=data["closes_on"],
@@ -75,14 +76,32 @@ class CampaignViewSet(ScopedModelViewSet):
             opens_on=data.get("opens_on"),
             closes_on=data.get("closes_on"),
             teams=data.get("teams"),
+            frameworks=data.get("frameworks"),
         )
 
-    @extend_schema(responses=serializers.CalmsCampaignResultsSerializer)
+    @extend_schema(
+        responses=serializers.CalmsCampaignResultsSerializer,
+        parameters=[
+            OpenApiParameter(
+                "framework",
+                str,
+                description="Framework key of the campaign (e.g. calms, sre); its first framework when omitted.",
+            )
+        ],
+    )
     @action(detail=True, methods=["get"], filter_backends=[])
     def results(self, request, pk=None):
-        """Progress per team, the teams x dimensions scores (submitted only), department and org averages."""
+        """Progress per team, the teams x dimensions scores (submitted only), department and org averages,
+        of one framework of the campaign."""
         campaign = self.get_object()
-        overview = selectors.campaign_overview(campaign=campaign)
+        key = request.query_params.get("framework")
+        held = {f.key for f in campaign.frameworks.all()}
+        if key and key not in held:
+            raise ValidationError(
+                {"framework": f"Not a framework of this campaign; choose one of {', '.join(sorted(held))}."}
+            )
+        framework = selectors.campaign_framework(campaign, key)
+        overview = selectors.campaign_overview(campaign=campaign, framework=framework)
         context = {**self.get_serializer_context(), "dimension_keys": [d.key for d in overview.dimensions]}
         return Response(serializers.CalmsCampaignResultsSerializer(overview, context=context).data)
 
@@ -90,9 +109,9 @@ class CampaignViewSet(ScopedModelViewSet):
 class AssessmentViewSet(ScopedReadOnlyViewSet):
     """Team assessments. Members of the team write answers; the team lead submits and reopens."""
 
-    queryset = Assessment.objects.select_related("campaign", "team", "submitted_by")
+    queryset = Assessment.objects.select_related("campaign", "team", "framework", "submitted_by")
     serializer_class = serializers.CalmsAssessmentSerializer
-    filterset_fields = ["campaign", "team", "status"]
+    filterset_fields = ["campaign", "team", "framework", "status"]
     ordering_fields = ["submitted_at", "created_at"]
 
     @extend_schema(

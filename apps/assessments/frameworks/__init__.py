@@ -165,13 +165,18 @@ def snapshot(framework, Dimension, Question) -> dict:
     }
 
 
+def _campaign_lookup(Campaign) -> str:
+    # The data migrations 0002/0003 run against the historical Campaign, which had one `framework`.
+    return "frameworks" if any(f.name == "frameworks" for f in Campaign._meta.get_fields()) else "framework"
+
+
 def install(data: dict, *, Framework, Dimension, Question, Campaign, organization=None) -> InstallResult:
     """Create or update one framework version from validated `data` (call inside a transaction)."""
     framework = Framework.objects.filter(organization=organization, key=data["key"], version=data["version"]).first()
     if framework is not None:
         if snapshot(framework, Dimension, Question) == data:
             return InstallResult(framework, "unchanged")
-        if Campaign.objects.filter(framework=framework).exists():
+        if Campaign.objects.filter(**{_campaign_lookup(Campaign): framework}).exists():
             raise FrameworkDataError(
                 f"{data['name']} v{data['version']} is already used by a campaign and cannot change; "
                 f"give the file a new version number instead."
