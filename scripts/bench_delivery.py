@@ -91,7 +91,8 @@ def _signed_pushes(secret: str, deliveries: int, prefix: str = "bench") -> list[
     requests = []
     base = datetime(2026, 3, 1, tzinfo=UTC)
     for i in range(deliveries):
-        sha = hashlib.sha1(str(i).encode()).hexdigest()  # noqa: S324 - a fake commit id
+        # A distinct body per run too: the intake dedupes identical bodies under another id.
+        sha = hashlib.sha1(f"{prefix}-{i}".encode()).hexdigest()  # noqa: S324 - a fake commit id
         body = json.dumps(
             {
                 "ref": "refs/heads/main",
