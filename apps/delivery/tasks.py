@@ -12,6 +12,12 @@ def process_raw_event(raw_event_id: int) -> str | None:
 
 
 @idempotent_task
+def drain_raw_events() -> int:
+    """Process pending raw events in batches until none is left (woken by intake)."""
+    return services.raw_events_drain(actor=permissions.SYSTEM)
+
+
+@idempotent_task
 def sweep_raw_events() -> int:
     """Re-queue raw events left pending (a lost task or broker loses nothing)."""
     return services.raw_events_requeue_stale(actor=permissions.SYSTEM)

@@ -201,7 +201,7 @@ def test_broker_down_still_stores_and_answers(make_integration, hook, monkeypatc
     def boom(*args, **kwargs):
         raise ConnectionError("broker away")
 
-    monkeypatch.setattr(tasks.process_raw_event, "delay", boom)
+    monkeypatch.setattr(tasks.drain_raw_events, "delay", boom)
     integration = make_integration("github")
     body = p.dumps(PUSH)
     assert hook(integration, body, p.github_headers(SECRET, body, "push")).status_code == 202

@@ -217,7 +217,7 @@ def test_sweeper_requeues_events_whose_task_was_lost(
 
     integration = make_integration("github")
     lost = []
-    monkeypatch.setattr(tasks.process_raw_event, "delay", lambda pk: lost.append(pk))  # the broker drops it
+    monkeypatch.setattr(tasks.drain_raw_events, "delay", lambda: lost.append(1))  # the broker drops it
     send_github(hook, integration, "push", p.github_push(commits=[("7" * 40, "x", "2026-03-01T10:00:00Z")]))
     assert lost and RawEvent.objects.get().status == "pending"
     monkeypatch.undo()

@@ -2,7 +2,7 @@
 
 - a worker killed mid-task (SIGKILL of the pool process): the task runs again
   (acks_late + reject_on_worker_lost) and writes its rows once;
-- Redis restarted with deliveries queued: the messages are gone, the sweeper
+- Redis restarted with deliveries queued: the drain's messages are gone, the sweeper
   queues the pending raw events again, every one is normalized, none twice;
 - Prometheus down for a while: the SLI sync records the outage, the cursor
   stays, and the next sync after Prometheus is back fills the gap;
@@ -114,8 +114,8 @@ def test_worker_killed_mid_task_runs_it_again_without_duplicates(cast, broker, m
 
 def test_redis_restart_loses_queued_deliveries_and_the_sweeper_recovers_them(cast, broker, make_worker):
     integration = github(cast)
-    events = [receive(integration, n) for n in range(20)]  # queued, no worker running yet
-    assert broker.queued() == 20
+    events = [receive(integration, n) for n in range(20)]  # stored; the drain queued, no worker running yet
+    assert 1 <= broker.queued() < 20  # a drain per gate interval, not a task per delivery
     broker.restart()  # no persistence: the 20 messages are gone
     assert broker.queued() == 0
 

@@ -1,7 +1,7 @@
 """Writes of the delivery app, by concern (docs/CONVENTIONS.md, "Writes"):
 
 - integrations: the sources, their secrets, deployment patterns and key mappings
-- intake: webhook deliveries verified and stored once, queued, processed by a worker
+- intake: webhook deliveries verified and stored once (the outbox), drained by a worker
 - records: commits, deployments and incidents a source states; the rework mark
 - links: which deployment caused an incident
 - evidence: keys no service claimed, and their re-attribution
@@ -16,7 +16,14 @@ nothing the first run did not. `from apps.delivery import services; services.x(.
 from ..resolver import PATH_KINDS, Resolver, split_key
 from .bookkeeping import mark_dirty
 from .evidence import UnattributedError, evidence_reattribute, service_evidence_reattribute, unattributed_map
-from .intake import STALE_AFTER, raw_event_process, raw_event_receive, raw_events_requeue_stale, raw_events_retry
+from .intake import (
+    STALE_AFTER,
+    raw_event_process,
+    raw_event_receive,
+    raw_events_drain,
+    raw_events_requeue_stale,
+    raw_events_retry,
+)
 from .integrations import (
     PATTERN_FIELDS,
     PATTERN_KINDS,
@@ -50,6 +57,7 @@ __all__ = [
     "mark_dirty",
     "raw_event_process",
     "raw_event_receive",
+    "raw_events_drain",
     "raw_events_requeue_stale",
     "raw_events_retry",
     "service_evidence_reattribute",

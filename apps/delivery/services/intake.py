@@ -1,9 +1,13 @@
-"""Webhook intake: verify, store each delivery once, queue it; and the worker's processing of it."""
+"""Webhook intake: verify, store each delivery once, wake the drain; and the worker's processing of it.
+
+The raw events table is the outbox: a stored event is pending until a drain (or the sweeper's
+per-event task) processes it. See services/_jobs.py for the gate that wakes the drain."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,13 +21,17 @@ from apps.core.validation import error_text
 from .. import intake, normalizers
 from ..models import Integration, RawEvent, UnattributedKey
 from ..source_cache import source_for
-from ._jobs import _enqueue
+from ._jobs import _enqueue, _open_gate, _wake_drain
 from .evidence import UnattributedError, _recount, _seen
 from .records import apply_parsed
 
 logger = logging.getLogger("apps.delivery.services")
 
 STALE_AFTER = timedelta(minutes=2)
+# Events one drain transaction claims and processes (each in its own savepoint).
+DRAIN_BATCH = 50
+# A drain hands over to a fresh task after this long, so one burst does not hold a worker for good.
+DRAIN_BUDGET_SECONDS = 30.0
 
 
 def _require_system(actor) -> None:
@@ -34,9 +42,10 @@ def _require_system(actor) -> None:
 def raw_event_receive(*, actor, token: str, headers, body: bytes, enqueue: bool = True) -> tuple[RawEvent, bool]:
     """Verify and store one delivery. Returns (raw event, created); raises intake.IntakeError.
 
-    Nothing is written unless the proof checks out on the exact bytes received. The stored
-    event is queued for a worker; `enqueue=False` leaves it to the caller to process (the
-    demo loader, which runs with no worker). The proof is the signature: `actor` is the system."""
+    Nothing is written unless the proof checks out on the exact bytes received. After the
+    commit the drain is woken (at most once per gate interval, not one task per delivery);
+    `enqueue=False` leaves it to the caller to process (the demo loader, which runs with no
+    worker). The proof is the signature: `actor` is the system."""
     _require_system(actor)
     source = source_for(token)
     if source is None:
@@ -79,7 +88,7 @@ def raw_event_receive(*, actor, token: str, headers, body: bytes, enqueue: bool 
         integration.last_delivery_at = now
         Integration.objects.filter(pk=integration.pk).update(last_delivery_at=now)
     if enqueue:
-        transaction.on_commit(lambda: _enqueue(event.pk))
+        transaction.on_commit(_wake_drain)
     return event, True
 
 
@@ -168,68 +177,131 @@ def raw_event_process(*, actor, raw_event_id: int) -> str | None:
         )
         if event is None or event.status != RawEvent.Status.PENDING:
             return event.status if event else None
-        event.attempts += 1
-        held_for = event.unattributed_key
-        unattributed: dict[str, str] = {}
+        return _process_locked(actor, event)
+
+
+def raw_events_drain(*, actor, batch: int = DRAIN_BATCH, budget_seconds: float = DRAIN_BUDGET_SECONDS) -> int:
+    """Process pending raw events, oldest first, in batches, until none is left; the count done.
+
+    Each batch is one transaction that claims up to `batch` pending events with
+    `SELECT ... FOR UPDATE SKIP LOCKED` (two drains, or a drain and the sweeper's task, never
+    take the same event; a claimed event is processed once, its status no longer pending when
+    the lock is released). When a batch finds nothing the drain opens the intake's gate and
+    looks once more, so a delivery committed meanwhile is either seen here or wakes a new drain.
+    A transient error rolls the batch back whole (the task retries); after `budget_seconds`
+    the drain queues a fresh one and returns."""
+    _require_system(actor)
+    done, deadline = 0, time.monotonic() + budget_seconds
+    while True:
+        count = _drain_batch(actor, batch)
+        if not count:
+            _open_gate()
+            count = _drain_batch(actor, batch)
+            if not count:
+                return done
+        done += count
+        if time.monotonic() > deadline:
+            from ..tasks import drain_raw_events
+
+            try:
+                drain_raw_events.delay()
+            except Exception:  # the broker is away: the sweeper queues what is left
+                logger.warning("delivery: could not queue the next drain", exc_info=True)
+            return done
+
+
+@transaction.atomic
+def _drain_batch(actor, size: int) -> int:
+    events = list(
+        RawEvent.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("integration__organization", "integration__team")
+        .filter(status=RawEvent.Status.PENDING)
+        .order_by("received_at", "pk")[:size]
+    )
+    for event in events:
         try:
             with transaction.atomic():
-                parsed = normalizers.parse(event.integration.kind, event.event_type, event.payload, event.integration)
-                event.subject = parsed.subject[:250]
-                event.occurred_at = parsed.occurred_at
-                if parsed.ignored:
-                    event.status = RawEvent.Status.IGNORED
-                    event.note = parsed.ignored[:300]
-                else:
-                    result = apply_parsed(actor=actor, integration=event.integration, parsed=parsed)
-                    ignored = result.get("ignored") or []
-                    if ignored and len(ignored) == len(parsed.incidents) and not (parsed.changes or parsed.deployments):
-                        # Only updates of incidents not known here: nothing to change, say why.
-                        event.status = RawEvent.Status.IGNORED
-                        event.note = "; ".join(ignored)[:300]
-                    else:
-                        event.status = RawEvent.Status.PROCESSED
-                        unmatched = "; ".join(f"{k}: {why}" for k, why in result["unattributed"].items())
-                        event.note = (_summary(parsed) + (f" · no service for {unmatched}" if unmatched else ""))[:300]
-                        unattributed = result["unattributed"]
-                event.error = ""
-        except UnattributedError as exc:
-            # Nothing could be placed (no service, no team): keep the event until the key is mapped.
-            event.status = RawEvent.Status.UNATTRIBUTED
-            event.note = f"no service for {exc.key}: {exc.reason}; kept until it is mapped"[:300]
-            event.error = ""
-            unattributed = {exc.key: exc.reason}
-        except (normalizers.PayloadError, ValidationError) as exc:
-            event.status = RawEvent.Status.FAILED
-            event.error = error_text(exc)
+                _process_locked(actor, event)
         except Exception as exc:
             from apps.core.tasks import TRANSIENT_ERRORS
 
             if isinstance(exc, TRANSIENT_ERRORS):
                 raise
-            logger.exception("delivery: raw event %s failed", raw_event_id)
-            event.status = RawEvent.Status.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"[:4000]
-        event.processed_at = timezone.now()
-        event.unattributed_key = next(iter(unattributed), "")[:300]
-        event.save(
-            update_fields=[
-                "status",
-                "subject",
-                "occurred_at",
-                "attempts",
-                "error",
-                "note",
-                "unattributed_key",
-                "processed_at",
-            ]
-        )
-        for key, reason in unattributed.items():
-            _seen(event.integration, key, reason)
-        if held_for and held_for.lower() not in {k.lower() for k in unattributed}:
-            # Processed again after a mapping: the key's counts drop.
-            for row in UnattributedKey.objects.filter(integration=event.integration, key__iexact=held_for):
-                _recount(row)
-        return event.status
+            # Failed outside the normalizer's own guard: recorded, so it cannot block the drain.
+            logger.exception("delivery: raw event %s failed", event.pk)
+            RawEvent.objects.filter(pk=event.pk).update(
+                status=RawEvent.Status.FAILED,
+                error=f"{type(exc).__name__}: {exc}"[:4000],
+                attempts=event.attempts,
+                processed_at=timezone.now(),
+            )
+    return len(events)
+
+
+def _process_locked(actor, event: RawEvent) -> str:
+    """Normalize one pending event whose row lock this transaction holds."""
+    event.attempts += 1
+    held_for = event.unattributed_key
+    unattributed: dict[str, str] = {}
+    try:
+        with transaction.atomic():
+            parsed = normalizers.parse(event.integration.kind, event.event_type, event.payload, event.integration)
+            event.subject = parsed.subject[:250]
+            event.occurred_at = parsed.occurred_at
+            if parsed.ignored:
+                event.status = RawEvent.Status.IGNORED
+                event.note = parsed.ignored[:300]
+            else:
+                result = apply_parsed(actor=actor, integration=event.integration, parsed=parsed)
+                ignored = result.get("ignored") or []
+                if ignored and len(ignored) == len(parsed.incidents) and not (parsed.changes or parsed.deployments):
+                    # Only updates of incidents not known here: nothing to change, say why.
+                    event.status = RawEvent.Status.IGNORED
+                    event.note = "; ".join(ignored)[:300]
+                else:
+                    event.status = RawEvent.Status.PROCESSED
+                    unmatched = "; ".join(f"{k}: {why}" for k, why in result["unattributed"].items())
+                    event.note = (_summary(parsed) + (f" · no service for {unmatched}" if unmatched else ""))[:300]
+                    unattributed = result["unattributed"]
+            event.error = ""
+    except UnattributedError as exc:
+        # Nothing could be placed (no service, no team): keep the event until the key is mapped.
+        event.status = RawEvent.Status.UNATTRIBUTED
+        event.note = f"no service for {exc.key}: {exc.reason}; kept until it is mapped"[:300]
+        event.error = ""
+        unattributed = {exc.key: exc.reason}
+    except (normalizers.PayloadError, ValidationError) as exc:
+        event.status = RawEvent.Status.FAILED
+        event.error = error_text(exc)
+    except Exception as exc:
+        from apps.core.tasks import TRANSIENT_ERRORS
+
+        if isinstance(exc, TRANSIENT_ERRORS):
+            raise
+        logger.exception("delivery: raw event %s failed", event.pk)
+        event.status = RawEvent.Status.FAILED
+        event.error = f"{type(exc).__name__}: {exc}"[:4000]
+    event.processed_at = timezone.now()
+    event.unattributed_key = next(iter(unattributed), "")[:300]
+    event.save(
+        update_fields=[
+            "status",
+            "subject",
+            "occurred_at",
+            "attempts",
+            "error",
+            "note",
+            "unattributed_key",
+            "processed_at",
+        ]
+    )
+    for key, reason in unattributed.items():
+        _seen(event.integration, key, reason)
+    if held_for and held_for.lower() not in {k.lower() for k in unattributed}:
+        # Processed again after a mapping: the key's counts drop.
+        for row in UnattributedKey.objects.filter(integration=event.integration, key__iexact=held_for):
+            _recount(row)
+    return event.status
 
 
 def _summary(parsed) -> str:
