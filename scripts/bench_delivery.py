@@ -28,6 +28,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -36,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchserver import production_env, wait_for_port
+from benchserver import paced, production_env, raw_request, wait_for_port
 from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +180,7 @@ def bench_intake(
     runs: int = 3,
     worker_class: str = "gthread",
     threads: int = THREADS,
+    rate: float = 300,
 ) -> dict:
     """`runs` loads on one gunicorn, each with its own distinct deliveries and, with wrk, the
     same server's GET /healthz under the same load just before it (the same-run baseline)."""
@@ -213,6 +215,12 @@ def bench_intake(
             requests = _signed_pushes(secret, deliveries, prefix=f"bench{number}")
             all_requests += requests
             results.append(_intake_run(path, requests, clients, duration, client))
+            # The same senders at a steady `rate` (an open load, as webhook senders deliver: each
+            # on a new connection, whatever the answers' latency): the latency at that rate.
+            steady = _signed_pushes(secret, int(rate * duration * 1.2) + clients, prefix=f"steady{number}")
+            all_requests += steady
+            wire = [raw_request(path, port=PORT, method="POST", body=b, headers=h) for b, h in steady]
+            results[-1]["paced"] = paced(wire, port=PORT, clients=clients, rate=rate, duration=duration)
         # A redelivery of 200 stored deliveries is answered 200 and not stored again (after the
         # requests still in flight when wrk stopped have been answered).
         count = -1
@@ -253,6 +261,12 @@ def bench_intake(
         "redelivery_statuses": sorted(redelivered),
         "stored": stored,
         "healthz_baseline": best["healthz_baseline"],
+        "paced_rate": rate,
+        "paced_calls": sum(r["paced"]["calls"] for r in results),
+        "paced_statuses": sorted({code for r in results for code in r["paced"]["statuses"]}),
+        "paced_p99_ms": statistics.median(r["paced"]["p99_ms"] for r in results),
+        "paced_p99_ms_range": [min(r["paced"]["p99_ms"] for r in results), max(r["paced"]["p99_ms"] for r in results)],
+        "paced_p50_ms": statistics.median(r["paced"]["p50_ms"] for r in results),
     }
 
 
@@ -265,6 +279,9 @@ def _intake_run(path: str, requests: list, clients: int, duration: int, client: 
         run = _run_wrk(path, requests, clients, duration)
         elapsed, statuses, percentiles = run["seconds"], run["statuses"], run["percentiles_ms"]
         sent = run["requests"]
+        if sent >= len(requests):
+            # wrk's threads stopped when the deliveries ran out, but its clock ran on to the end.
+            print(f"WARNING: all {len(requests)} deliveries sent before {duration} s: the rate is a lower bound")
     else:
         # Clients in several processes (one Python process cannot saturate the server alone).
         processes = max(1, min(4, clients // 8))
@@ -630,10 +647,16 @@ def _compute_dora(org, days: int) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--deliveries", type=int, default=6000)
+    parser.add_argument(
+        "--deliveries",
+        type=int,
+        default=9000,
+        help="pre-signed deliveries per run: more than the server answers in --duration (wrk runs it all)",
+    )
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=320, help="deliveries/s offered by the steady (paced) load")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
-    parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load at most")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk load")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
     parser.add_argument("--runs", type=int, default=3, help="intake loads on the same server (their range is printed)")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
@@ -669,12 +692,18 @@ def main():
             runs=args.runs,
             worker_class=args.worker_class,
             threads=args.threads,
+            rate=args.rate,
         )
         n = intake["deliveries"]
         # wrk stops at its deadline with requests in flight: the server stores those too (at most
         # one per connection and run) without wrk counting them.
         in_flight = args.clients * args.runs if intake["client"] == "wrk" else 0
-        ok = intake["statuses"] == {202: n} and n <= intake["stored"] <= n + in_flight
+        n_paced = intake["paced_calls"]
+        ok = (
+            intake["statuses"] == {202: n}
+            and intake["paced_statuses"] == [202]
+            and n + n_paced <= intake["stored"] <= n + n_paced + in_flight
+        )
         print("\n== Verified webhook intake (gunicorn) ==")
         print(json.dumps(intake, indent=2))
         print(
@@ -689,6 +718,19 @@ def main():
             f"p99 {intake['p99_ms_range'][0]}-{intake['p99_ms_range'][1]} ms; no Celery worker running "
             "(the drain's wake-ups wait in Redis)"
         )
+        print(
+            f"steady load: {intake['paced_rate']:.0f} deliveries/s from {args.clients} senders, each delivery on a new "
+            f"connection, {args.duration} s per run: p50 {intake['paced_p50_ms']:.1f} ms, p99 "
+            f"{intake['paced_p99_ms']:.1f} ms (range {intake['paced_p99_ms_range'][0]:.1f}-"
+            f"{intake['paced_p99_ms_range'][1]:.1f}), target p99 < 250 ms at >= 300/s: "
+            f"{'met' if intake['paced_p99_ms'] < 250 and intake['paced_rate'] >= 300 else 'NOT met'}"
+        )
+        for number, run in enumerate(intake["runs"], 1):
+            steady = run["paced"]
+            print(
+                f"  steady run {number}: {steady['per_second']:.0f}/s, p50 {steady['p50_ms']:.1f} ms, "
+                f"p99 {steady['p99_ms']:.1f} ms, max {steady['max_ms']:.1f} ms {steady['statuses']}"
+            )
         for number, run in enumerate(intake["runs"], 1):
             base = run["healthz_baseline"]
             line = f"  run {number}: {run['per_second']}/s, p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms"

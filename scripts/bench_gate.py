@@ -38,7 +38,16 @@ import threading
 import time
 from pathlib import Path
 
-from benchserver import production_env, wait_for_port
+from benchserver import (
+    CLIENT_CPUS,
+    latency_figures,
+    on_client_cpus,
+    one_call,
+    paced,
+    production_env,
+    raw_request,
+    wait_for_port,
+)
 from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +57,6 @@ DB_URL = os.environ.get("BENCH_GATE_DATABASE_URL") or "postgres://postgres@127.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/13"
 PORT = int(os.environ.get("BENCH_PORT", "8197"))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "8"))
-CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "1" if (os.cpu_count() or 1) >= 2 else "")
 SERVER_CPUS = os.environ.get("BENCH_SERVER_CPUS", "")
 WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "1"))
 ENV = production_env(database_url=DB_URL, redis_url=REDIS_URL)
@@ -274,74 +282,10 @@ def _python_load(call, *, clients: int, duration: int) -> dict:
     }
 
 
-def _raw_request(path: str, *, method: str, body: bytes, headers: dict) -> bytes:
-    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{PORT}", "Connection: close"]
-    head += [f"{k}: {v}" for k, v in headers.items()] + [f"Content-Length: {len(body)}"]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-async def _one_call(request: bytes) -> tuple[float, int]:
-    """One call on a new connection, timed from the connect to the last byte of the answer."""
-    import asyncio
-
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
-    writer.write(request)
-    answer = await reader.read()
-    elapsed = time.perf_counter() - started
-    writer.close()
-    return elapsed, int(answer.split(b" ", 2)[1])
-
-
-def _on_client_cpus(coroutine):
-    """Run an asyncio client pinned to BENCH_CLIENT_CPUS, like wrk."""
-    import asyncio
-
-    affinity = os.sched_getaffinity(0)
-    if CLIENT_CPUS:
-        os.sched_setaffinity(0, {int(c) for c in CLIENT_CPUS.split(",")})
-    try:
-        return asyncio.run(coroutine)
-    finally:
-        os.sched_setaffinity(0, affinity)
-
-
-def _latency_figures(results: list[tuple[float, int]]) -> dict:
-    latencies = sorted(r[0] for r in results)
-    statuses: dict[int, int] = {}
-    for _, code in results:
-        statuses[code] = statuses.get(code, 0) + 1
-
-    def pct(q):
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-
-    return {"p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": latencies[-1] * 1000, "statuses": statuses}
-
-
 def _paced(path: str, *, method: str, body: bytes, headers: dict, clients: int, rate: float, duration: int) -> dict:
-    """`clients` CI pipelines calling concurrently, each on a new connection and again every
-    clients / rate seconds (starts spread over the first period): `rate` calls per second in all."""
-    import asyncio
-
-    request = _raw_request(path, method=method, body=body, headers=headers)
-    period = clients / rate
-
-    async def pipeline(n: int, deadline: float, out: list):
-        await asyncio.sleep(period * n / clients)
-        next_start = time.perf_counter()
-        while next_start < deadline:
-            out.append(await _one_call(request))
-            next_start += period
-            await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
-
-    async def all_pipelines():
-        out: list = []
-        started = time.perf_counter()
-        await asyncio.gather(*(pipeline(n, started + duration, out) for n in range(clients)))
-        return out, time.perf_counter() - started
-
-    results, elapsed = _on_client_cpus(all_pipelines())
-    return {**_latency_figures(results), "per_second": len(results) / elapsed}
+    """`clients` CI pipelines calling concurrently, `rate` calls per second in all (benchserver.paced)."""
+    request = raw_request(path, port=PORT, method=method, body=body, headers=headers)
+    return paced([request], port=PORT, clients=clients, rate=rate, duration=duration)
 
 
 def _bursts(path: str, *, method: str, body: bytes, headers: dict, clients: int, bursts: int) -> dict:
@@ -350,19 +294,19 @@ def _bursts(path: str, *, method: str, body: bytes, headers: dict, clients: int,
     starts once the server is idle again."""
     import asyncio
 
-    request = _raw_request(path, method=method, body=body, headers=headers)
+    request = raw_request(path, port=PORT, method=method, body=body, headers=headers)
 
     async def waves():
         out, spans = [], []
         for _ in range(bursts):
             started = time.perf_counter()
-            out += await asyncio.gather(*(_one_call(request) for _ in range(clients)))
+            out += await asyncio.gather(*(one_call(request, PORT) for _ in range(clients)))
             spans.append(time.perf_counter() - started)
             await asyncio.sleep(0.1)
         return out, spans
 
-    results, spans = _on_client_cpus(waves())
-    return {**_latency_figures(results), "wave_ms": statistics.median(spans) * 1000}
+    results, spans = on_client_cpus(waves())
+    return {**latency_figures(results), "wave_ms": statistics.median(spans) * 1000}
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -407,7 +351,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per route and run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=200, help="calls/s of the --clients paced pipelines")
+    parser.add_argument("--rate", type=float, default=100, help="calls/s of the --clients paced pipelines")
     parser.add_argument("--bursts", type=int, default=40, help="waves of --clients simultaneous calls per run")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)

@@ -1,10 +1,13 @@
 """What the benchmarks that drive a real gunicorn share: the production-settings environment
-it runs with, and waiting for it to listen."""
+it runs with, waiting for it to listen, and a paced asyncio client (each call on a new
+connection, as CI pipelines and webhook senders make them)."""
 
 import os
 import secrets
 import socket
 import time
+
+CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "1" if (os.cpu_count() or 1) >= 2 else "")
 
 
 def production_env(*, database_url: str, redis_url: str) -> dict:
@@ -31,3 +34,77 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"gunicorn did not start on port {port}")
+
+
+def raw_request(path: str, *, port: int, method: str, body: bytes, headers: dict) -> bytes:
+    """An HTTP/1.1 request, ready to send, on a connection it closes."""
+    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    head += [f"{k}: {v}" for k, v in headers.items()] + [f"Content-Length: {len(body)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def one_call(request: bytes, port: int) -> tuple[float, int]:
+    """One call on a new connection, timed from the connect to the last byte of the answer."""
+    import asyncio
+
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    answer = await reader.read()
+    elapsed = time.perf_counter() - started
+    writer.close()
+    return elapsed, int(answer.split(b" ", 2)[1])
+
+
+def on_client_cpus(coroutine):
+    """Run an asyncio client pinned to BENCH_CLIENT_CPUS (default CPU 1), like wrk."""
+    import asyncio
+
+    affinity = os.sched_getaffinity(0)
+    if CLIENT_CPUS:
+        os.sched_setaffinity(0, {int(c) for c in CLIENT_CPUS.split(",")})
+    try:
+        return asyncio.run(coroutine)
+    finally:
+        os.sched_setaffinity(0, affinity)
+
+
+def latency_figures(results: list[tuple[float, int]]) -> dict:
+    """p50, p99 and max in ms, and the count of each status, of (seconds, status) results."""
+    latencies = sorted(r[0] for r in results)
+    statuses: dict[int, int] = {}
+    for _, code in results:
+        statuses[code] = statuses.get(code, 0) + 1
+
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {"p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": latencies[-1] * 1000, "statuses": statuses}
+
+
+def paced(requests: list[bytes], *, port: int, clients: int, rate: float, duration: int) -> dict:
+    """`clients` senders calling concurrently, each on a new connection and again every clients / rate
+    seconds (their starts spread over the first period): `rate` calls per second in all, whatever the
+    answers' latency (an open load, the way CI pipelines and webhook senders call). Call n sends
+    requests[n % len(requests)]: give as many distinct ones as must not repeat."""
+    import asyncio
+
+    period = clients / rate
+    counter = iter(range(10**9))
+
+    async def sender(n: int, deadline: float, out: list):
+        await asyncio.sleep(period * n / clients)
+        next_start = time.perf_counter()
+        while next_start < deadline:
+            out.append(await one_call(requests[next(counter) % len(requests)], port))
+            next_start += period
+            await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
+
+    async def all_senders():
+        out: list = []
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(n, started + duration, out) for n in range(clients)))
+        return out, time.perf_counter() - started
+
+    results, elapsed = on_client_cpus(all_senders())
+    return {**latency_figures(results), "per_second": len(results) / elapsed, "calls": len(results)}
