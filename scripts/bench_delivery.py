@@ -37,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchserver import paced, production_env, raw_request, wait_for_port
+from benchserver import WRK_REPORT, paced, production_env, raw_request, wait_for_port
 from pgdb import recreate_migrated
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -316,7 +316,8 @@ def _intake_run(path: str, requests: list, clients: int, duration: int, client: 
     }
 
 
-WRK_SCRIPT = r"""
+WRK_SCRIPT = (
+    r"""
 -- Each wrk thread sends its own share of the pre-signed deliveries, each once, then stops.
 local threads, counter = {}, 0
 function setup(thread)
@@ -338,23 +339,9 @@ function request()
   sent = sent + 1
   return wrk.format("POST", d[1], d[2], d[3])
 end
-function response(status, headers, body)
-  codes[status] = (codes[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local out = {}
-  for _, t in ipairs(threads) do
-    for code, n in pairs(t:get("codes")) do out[code] = (out[code] or 0) + n end
-  end
-  io.write("WRK-STATUSES")
-  for code, n in pairs(out) do io.write(string.format(" %d=%d", code, n)) end
-  io.write(string.format("\nWRK-SUMMARY requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d max=%d\n",
-    summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.status + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
-end
 """
+    + WRK_REPORT
+)
 
 
 def _run_wrk_plain(path: str, connections: int, duration: int) -> dict:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from benchserver import (
     CLIENT_CPUS,
+    WRK_REPORT,
     latency_figures,
     on_client_cpus,
     one_call,
@@ -187,7 +188,8 @@ def in_process(path: str, token: str, body: bytes, calls: int = 1000) -> dict:
 
 # --- 2. under gunicorn -----------------------------------------------------------------
 
-WRK_SCRIPT = r"""
+WRK_SCRIPT = (
+    r"""
 -- args: method, body file (may be empty), then header name/value pairs
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
@@ -199,22 +201,9 @@ function init(args)
   for i = 3, #args, 2 do wrk.headers[args[i]] = args[i + 1] end
   codes = {}
 end
-function response(status, headers, body)
-  codes[status] = (codes[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local out = {}
-  for _, t in ipairs(threads) do
-    for code, n in pairs(t:get("codes")) do out[code] = (out[code] or 0) + n end
-  end
-  io.write("WRK-STATUSES")
-  for code, n in pairs(out) do io.write(string.format(" %d=%d", code, n)) end
-  io.write(string.format("\nWRK-SUMMARY requests=%d duration_us=%d errors=%d p50=%d p99=%d max=%d\n",
-    summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
 """
+    + WRK_REPORT
+)
 
 
 def _wrk(path: str, *, method: str, body: bytes, headers: dict, clients: int, duration: int) -> dict:

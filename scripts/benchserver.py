@@ -7,6 +7,28 @@ import secrets
 import socket
 import time
 
+# The end of the benchmarks' wrk scripts: each thread counts the statuses it got (`codes`, a
+# table its init() creates; setup() keeps the threads in `threads`), and done() prints them and the
+# summary in lines the scripts parse (WRK-STATUSES, WRK-SUMMARY).
+WRK_REPORT = r"""
+function response(status, headers, body)
+  codes[status] = (codes[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local out = {}
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("codes")) do out[code] = (out[code] or 0) + n end
+  end
+  io.write("WRK-STATUSES")
+  for code, n in pairs(out) do io.write(string.format(" %d=%d", code, n)) end
+  io.write(string.format("\nWRK-SUMMARY requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d max=%d\n",
+    summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
 CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "1" if (os.cpu_count() or 1) >= 2 else "")
 
 
