@@ -21,9 +21,12 @@ from django.http import Http404, JsonResponse
 
 from apps.accounts.models import ApiToken
 
+from .models import GateDecision
+
 GATE_PATH = re.compile(r"^/api/v1/sre/gate/(\d+)/$")
-KINDS = ("feature", "fix")
-REF_MAX = 200
+# The model's own rules, read once: the body check below takes plain bodies without the serializer.
+KINDS = tuple(GateDecision.Kind.values)
+REF_MAX = GateDecision._meta.get_field("ref").max_length
 
 
 def _error(status: int, detail, **headers) -> JsonResponse:

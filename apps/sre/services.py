@@ -217,7 +217,7 @@ def gate_decide(
         decided_at=now,
         allowed=allowed,
         kind=kind,
-        ref=ref[:200],
+        ref=ref[: GateDecision._meta.get_field("ref").max_length],
         reason=reason,
         override_id=used.pk if used is not None else None,
         requested_by_id=author.pk if author is not None else None,

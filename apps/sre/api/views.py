@@ -9,11 +9,14 @@ from apps.core import permissions
 from apps.teams.models import Service
 
 from .. import services
+from ..models import GateDecision
 
 
 class GateRequestSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["feature", "fix"], default="feature")
-    ref = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    kind = serializers.ChoiceField(choices=GateDecision.Kind.values, default=GateDecision.Kind.FEATURE)
+    ref = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=GateDecision._meta.get_field("ref").max_length
+    )
 
 
 class OverrideRequestSerializer(serializers.Serializer):
