@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark of the error-budget release gate under gunicorn (a script, not a test). Prints the figures.
 
-    .venv/bin/python scripts/bench_gate.py [--duration 10] [--runs 3] [--clients 50] [--workers 2]
+    .venv/bin/python scripts/bench_gate.py [--duration 10] [--runs 3] [--clients 50] [--workers 3]
                                            [--client wrk|python] [--days 30]
 
 Uses its own database (BENCH_GATE_DATABASE_URL, default .../dm_bench_gate), recreated and migrated
@@ -10,10 +10,12 @@ every feature call is a denial, which also reads the override), then:
 
 1. In-process: the gate call through the WSGI application (production settings, no HTTP), CPU time
    per call (time.process_time) and queries per warm call, beside GET /healthz the same way.
-2. Under gunicorn (production settings, gthread): `clients` concurrent CI calls with a personal API
-   token POST /api/v1/sre/gate/<service>/, answered by the gate's short path (apps/sre/fastpath.py),
-   each recording its decision; then GET /healthz under the same load, in the same run. `runs` runs:
-   the median and the run-to-run range of each figure, and the gate's ratio to /healthz per run.
+2. Under gunicorn (production settings, gunicorn.conf.py's workers: 3 sync), CI calls with a personal
+   API token POST /api/v1/sre/gate/<service>/, answered by the gate's short path (apps/sre/fastpath.py),
+   each recording its decision, under three loads: sustained (wrk), paced (`clients` pipelines at
+   `rate` calls/s in all) and bursts (waves of `clients` calls at once); each beside GET /healthz
+   under the same load in the same run. `runs` runs: the median and the run-to-run range of each
+   figure, the gate's ratio to /healthz per run, and the server's CPU per call.
 
 The client is wrk (C, epoll, keep-alive; one thread pinned to BENCH_CLIENT_CPUS, default CPU 1 on
 a machine with 2 or more) when installed, else Python threads (a new connection per call). gunicorn
@@ -23,11 +25,13 @@ runs on BENCH_SERVER_CPUS (default: not pinned). Target: p99 < 50 ms at 50 concu
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import io
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import statistics
@@ -41,10 +45,10 @@ from pathlib import Path
 from benchserver import (
     CLIENT_CPUS,
     WRK_REPORT,
+    burst,
     latency_figures,
-    on_client_cpus,
-    one_call,
     paced,
+    pinned,
     production_env,
     raw_request,
     wait_for_port,
@@ -280,22 +284,22 @@ def _paced(path: str, *, method: str, body: bytes, headers: dict, clients: int, 
 def _bursts(path: str, *, method: str, body: bytes, headers: dict, clients: int, bursts: int) -> dict:
     """`bursts` waves of `clients` calls sent at the same moment, each on its own connection (the
     worst case: every pipeline reaching its deploy step in the same millisecond); the next wave
-    starts once the server is idle again."""
-    import asyncio
-
+    starts once the server is idle again. The client is benchserver.burst (one epoll loop)."""
     request = raw_request(path, port=PORT, method=method, body=body, headers=headers)
 
-    async def waves():
+    def waves():
         out, spans = [], []
         for _ in range(bursts):
             started = time.perf_counter()
-            out += await asyncio.gather(*(one_call(request, PORT) for _ in range(clients)))
+            out += burst(request, PORT, clients)
             spans.append(time.perf_counter() - started)
-            await asyncio.sleep(0.1)
+            time.sleep(0.1)
         return out, spans
 
-    results, spans = on_client_cpus(waves())
-    return {**latency_figures(results), "wave_ms": statistics.median(spans) * 1000}
+    cpu = time.process_time()
+    results, spans = pinned(waves)
+    client_ms = (time.process_time() - cpu) * 1000 / len(results)
+    return {**latency_figures(results), "wave_ms": statistics.median(spans) * 1000, "client_cpu_ms": client_ms}
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -343,8 +347,9 @@ def main():
     parser.add_argument("--rate", type=float, default=100, help="calls/s of the --clients paced pipelines")
     parser.add_argument("--bursts", type=int, default=40, help="waves of --clients simultaneous calls per run")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
+    production = runpy.run_path(str(ROOT / "gunicorn.conf.py"))  # the image's workers, unless asked otherwise
+    parser.add_argument("--workers", type=int, default=production["workers"])
+    parser.add_argument("--worker-class", choices=["gthread", "sync"], default=production["worker_class"])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args()
@@ -392,12 +397,9 @@ def main():
                 )
             )
             wave = {"clients": args.clients, "bursts": args.bursts}
-            waves.append(
-                (
-                    _bursts(path, method="POST", body=body, headers=headers, **wave),
-                    _bursts("/healthz", method="GET", body=b"", headers={}, **wave),
-                )
-            )
+            gate_waves = functools.partial(_bursts, path, method="POST", body=body, headers=headers, **wave)
+            base_waves = functools.partial(_bursts, "/healthz", method="GET", body=b"", headers={}, **wave)
+            waves.append((_measured(gate_waves, pids), _measured(base_waves, pids)))
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
@@ -463,7 +465,9 @@ def main():
     for n, (gate, base) in enumerate(waves, 1):
         print(
             f"run {n}: gate p50 {gate['p50_ms']:.1f} p99 {gate['p99_ms']:.1f} max {gate['max_ms']:.1f} ms, a wave "
-            f"{gate['wave_ms']:.1f} ms {gate['statuses']} | healthz p50 {base['p50_ms']:.1f} p99 "
+            f"{gate['wave_ms']:.1f} ms {gate['statuses']}, CPU per call {gate['web_cpu_ms']:.2f} ms gunicorn + "
+            f"{gate['db_cpu_ms']:.2f} ms PostgreSQL + {gate['client_cpu_ms']:.2f} ms client | "
+            f"healthz p50 {base['p50_ms']:.1f} p99 "
             f"{base['p99_ms']:.1f} ms, a wave {base['wave_ms']:.1f} ms {base['statuses']} | "
             f"gate/healthz p99 x{gate['p99_ms'] / base['p99_ms']:.2f}"
         )

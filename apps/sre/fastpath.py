@@ -17,9 +17,11 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404, JsonResponse
 
 from apps.accounts.models import ApiToken
+from apps.core.db import fetchone_prepared
 
 from .models import GateDecision
 
@@ -94,7 +96,6 @@ def _body(raw: bytes) -> dict | JsonResponse:
 
 
 def answer(request, service_id: int) -> JsonResponse:
-    from django.db import connection
     from django.utils import timezone
 
     from apps.accounts.authentication import TOKEN_REFUSED, note_token_use
@@ -107,9 +108,7 @@ def answer(request, service_id: int) -> JsonResponse:
 
     raw = request.META["HTTP_AUTHORIZATION"].split(None, 1)[1].strip()
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(call_sql(), {"hash": hash_token(raw), "service": service_id, "now": now})
-        row = cursor.fetchone()
+    row = fetchone_prepared(call_sql(), {"hash": hash_token(raw), "service": service_id, "now": now})
     if row is None:
         return _error(401, TOKEN_REFUSED, **{"WWW-Authenticate": 'Bearer realm="api"'})
     token_id, last_used, user_id, superuser, sid, team_id, org_id, org, team, in_org, oid, expires, why = row
@@ -163,7 +162,13 @@ class GateFastPathMiddleware:
                 # JSON, or no body at all (whatever type it claims).
                 empty = request.META.get("CONTENT_LENGTH") in (None, "", "0")
                 json_body = empty or request.content_type == "application/json"
-                if json_body and scheme.lower() in ("bearer", "token") and key.strip().startswith(ApiToken.PREFIX):
+                if (
+                    json_body
+                    and scheme.lower() in ("bearer", "token")
+                    and key.strip().startswith(ApiToken.PREFIX)
+                    and connection.vendor == "postgresql"  # its one statement is PostgreSQL's (LATERAL)
+                ):
+                    request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it (DisallowedHost: 400)
                     response = answer(request, int(match[1]))
                     # What apps.core.middleware.SecurityHeadersMiddleware adds to every other response.
                     response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)

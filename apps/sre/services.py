@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core import permissions
+from apps.core.db import fetchone_prepared
 from apps.slos import selectors as slo_selectors
 from apps.slos.maths import policy_steps_reached
 
@@ -143,7 +144,9 @@ def _decision_insert_sql() -> str:
     qn = connection.ops.quote_name
     table = qn(GateDecision._meta.db_table)
     columns = ", ".join(qn(GateDecision._meta.get_field(name).column) for name in _DECISION_FIELDS)
-    marks = ", ".join("%s::jsonb" if name == "slos" else "%s" for name in _DECISION_FIELDS)
+    # PostgreSQL takes the JSON text as jsonb with a cast; SQLite stores the text as it is.
+    jsonb = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    marks = ", ".join(jsonb if name == "slos" else "%s" for name in _DECISION_FIELDS)
     return f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {qn('id')}"  # noqa: S608 (the model's table)
 
 
@@ -154,8 +157,6 @@ _decision_sql: list[str] = []
 def _decision_record(**values) -> GateDecision:
     """One raw INSERT of the decision (no model save, no query compilation): the model instance back."""
     import json
-
-    from django.db import connection
 
     if not _decision_sql:
         _decision_sql.append(_decision_insert_sql())
@@ -170,9 +171,7 @@ def _decision_record(**values) -> GateDecision:
         values["requested_by_id"],
         json.dumps(values["slos"]),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_decision_sql[0], row)
-        pk = cursor.fetchone()[0]
+    pk = fetchone_prepared(_decision_sql[0], row)[0]
     decision = GateDecision(pk=pk, **values)
     decision._state.adding = False
     decision._state.db = "default"
