@@ -4,6 +4,7 @@ Without REDIS_URL it refuses to start with a clear message (it used to start on 
 cache whose table nobody created, and sign-in failed with "no such table: django_cache")."""
 
 import http.client
+import json
 import os
 import re
 import shlex
@@ -97,8 +98,13 @@ def test_production_starts_and_a_person_signs_in(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    web = subprocess.Popen(  # noqa: S603 - the image's CMD, on a free local port
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+    # The image's CMD as written (gunicorn.conf.py's workers included), bound to a free local port.
+    image_cmd = json.loads(re.search(r"^CMD (\[.*\])$", (ROOT / "docker" / "Dockerfile").read_text(), re.M).group(1))
+    assert image_cmd[:2] == ["gunicorn", "config.wsgi:application"]
+    command = [sys.executable, "-m", *image_cmd]
+    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    web = subprocess.Popen(  # noqa: S603 - the image's CMD
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
