@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def fetchone_prepared(sql: str, params) -> tuple | None:
     """The first row of `sql` (psycopg placeholders, %s or %(name)s) run with `params`, or None."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute read through django.db.connection costs a lookup
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
     import psycopg
 
-    connection.ensure_connection()
-    raw = connection.connection
+    db.ensure_connection()
+    raw = db.connection
     if raw.prepare_threshold is None:
         # Django turns preparing off for the whole connection (for poolers in transaction mode;
         # PgBouncer 1.21+ with max_prepared_statements keeps protocol-level prepares working). A
@@ -33,9 +34,9 @@ def fetchone_prepared(sql: str, params) -> tuple | None:
     started = time.monotonic()
     # Errors go through Django's wrapper, so a broken connection is marked and closed at the
     # request's end as with any other query.
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+    with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         row = cursor.fetchone()
-    if connection.queries_logged:  # DEBUG and the tests' query counts see it like any other query
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    if db.queries_logged:  # DEBUG and the tests' query counts see it like any other query
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return row

@@ -172,10 +172,9 @@ def _decision_record(**values) -> GateDecision:
         json.dumps(values["slos"]),
     ]
     pk = fetchone_prepared(_decision_sql[0], row)[0]
-    decision = GateDecision(pk=pk, **values)
-    decision._state.adding = False
-    decision._state.db = "default"
-    return decision
+    # As a query would load it: positional values in the fields' order (half the cost of keywords).
+    saved = {"id": pk, **values}
+    return GateDecision.from_db("default", None, [saved[f.attname] for f in GateDecision._meta.concrete_fields])
 
 
 def gate_decide(
