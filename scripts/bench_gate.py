@@ -302,37 +302,43 @@ def _bursts(path: str, *, method: str, body: bytes, headers: dict, clients: int,
     return {**latency_figures(results), "wave_ms": statistics.median(spans) * 1000, "client_cpu_ms": client_ms}
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by these processes (Linux /proc)."""
-    total = 0
-    for pid in pids:
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds used so far by a server process and every child it ever had (Linux
+    /proc): its own time, its live children's, and its exited children's, which the kernel adds to the
+    parent's cutime/cstime when it reaps them. So a PostgreSQL backend that closed mid-run (Django
+    reconnects after CONN_MAX_AGE) or a restarted worker still counts."""
+
+    def fields(pid):
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
+            return [int(f) for f in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
+        except (OSError, ValueError):
+            return [0, 0, 0, 0]
+
+    total = sum(fields(root))  # utime, stime, cutime, cstime
+    for child in Path(f"/proc/{root}/task/{root}/children").read_text().split():
+        total += sum(fields(child)[:2])  # a live child's own children are reaped into its cutime later
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _server_pids(master: int) -> tuple[list[int], list[int]]:
-    """gunicorn's master and workers, and the PostgreSQL backends serving the benchmark database."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+def _server_roots(master: int) -> tuple[int, int]:
+    """gunicorn's master, and the PostgreSQL server's postmaster (the parent of any backend)."""
     import psycopg
 
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
-    return [master, *map(int, children)], [r[0] for r in rows]
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    status = Path(f"/proc/{backend}/status").read_text()
+    return master, int(re.search(r"^PPid:\s+(\d+)", status, re.M)[1])
 
 
-def _measured(load, pids) -> dict:
-    """Run `load` and add the server's CPU per call (gunicorn processes, PostgreSQL backends) to its figures."""
-    web, db = pids
-    before = _cpu_seconds(web), _cpu_seconds(db)
+def _measured(load, roots) -> dict:
+    """Run `load` and add the server's CPU per call to its figures: gunicorn's processes, and the whole
+    PostgreSQL server's (backends, WAL writer, checkpointer: whatever else it serves meanwhile too)."""
+    web, db = roots
+    before = _tree_cpu_seconds(web), _tree_cpu_seconds(db)
     out = load()
     calls = sum(out["statuses"].values()) or 1
-    out["web_cpu_ms"] = (_cpu_seconds(web) - before[0]) * 1000 / calls
-    out["db_cpu_ms"] = (_cpu_seconds(db) - before[1]) * 1000 / calls
+    out["web_cpu_ms"] = (_tree_cpu_seconds(web) - before[0]) * 1000 / calls
+    out["db_cpu_ms"] = (_tree_cpu_seconds(db) - before[1]) * 1000 / calls
     return out
 
 
@@ -376,7 +382,7 @@ def main():
         answer = json.loads(payload)
         for _ in range(args.workers * THREADS * 2):
             _request("GET", "/healthz")
-        pids = _server_pids(gunicorn.pid)
+        roots = _server_roots(gunicorn.pid)
         load = {"clients": args.clients, "duration": args.duration}
         for _ in range(args.runs):
             # The same load on the cheapest route of the same server right after: the ratio is what the
@@ -387,7 +393,7 @@ def main():
             else:
                 gate_load = lambda: _python_load(lambda: _post(path, token, body), **load)  # noqa: E731
                 base_load = lambda: _python_load(lambda: _request("GET", "/healthz"), **load)  # noqa: E731
-            gate, base = _measured(gate_load, pids), _measured(base_load, pids)
+            gate, base = _measured(gate_load, roots), _measured(base_load, roots)
             runs.append((gate, base))
             pace = {"clients": args.clients, "rate": args.rate, "duration": args.duration}
             paced.append(
@@ -399,7 +405,7 @@ def main():
             wave = {"clients": args.clients, "bursts": args.bursts}
             gate_waves = functools.partial(_bursts, path, method="POST", body=body, headers=headers, **wave)
             base_waves = functools.partial(_bursts, "/healthz", method="GET", body=b"", headers={}, **wave)
-            waves.append((_measured(gate_waves, pids), _measured(base_waves, pids)))
+            waves.append((_measured(gate_waves, roots), _measured(base_waves, roots)))
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)

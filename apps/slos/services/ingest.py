@@ -86,25 +86,27 @@ def _lock_and_stamp_postgresql(sli_ids: list[int]) -> dict[int, int | None]:
     stored statuses stale, see slo_statuses_due) in one statement, then read each one's
     latest stored bucket. Returns {sli_id: latest bucket or None}; raises for a missing SLI.
 
-    The read is a statement of its own: it must see what a batch we waited for committed
-    (a subquery of the locking statement would read that statement's older snapshot).
+    The read is a statement of its own (sent in the same round trip): it must see what a batch we
+    waited for committed (a subquery of the locking statement would read its older snapshot).
     """
     table = SLISample._meta.db_table
+    ids = _array_text(sli_ids)
     with connection.cursor() as cursor:
+        # Both statements in one round trip (client-side binding sends them as one simple query);
+        # each still takes its own snapshot, as READ COMMITTED gives every statement one.
         cursor.execute(
-            "WITH locked AS (SELECT id FROM slos_sli WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE) "
-            "UPDATE slos_sli SET data_changed_at = %s FROM locked WHERE slos_sli.id = locked.id RETURNING slos_sli.id",
-            [_array_text(sli_ids), timezone.now()],
+            "WITH locked AS (SELECT id FROM slos_sli WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE) "  # noqa: S608 (the model's table)
+            "UPDATE slos_sli SET data_changed_at = %s FROM locked WHERE slos_sli.id = locked.id "
+            "RETURNING slos_sli.id; "
+            f"SELECT b.sli, (SELECT max(s.bucket) FROM {table} s WHERE s.sli_id = b.sli) "
+            "FROM unnest(%s::bigint[]) AS b(sli)",
+            [ids, timezone.now(), ids],
         )
         found = {row[0] for row in cursor.fetchall()}
         missing = set(sli_ids) - found
         if missing:
             raise IntegrityError(f"Samples for SLI(s) that do not exist: {', '.join(map(str, sorted(missing)))}.")
-        cursor.execute(
-            f"SELECT b.sli, (SELECT max(s.bucket) FROM {table} s WHERE s.sli_id = b.sli) "  # noqa: S608
-            "FROM unnest(%s::bigint[]) AS b(sli)",
-            [_array_text(sli_ids)],
-        )
+        cursor.nextset()
         return dict(cursor.fetchall())
 
 
@@ -124,19 +126,27 @@ def _samples_upsert_postgresql(rows: list[tuple[int, int, float, float]], latest
     appended, merged = [], []
     fresh: dict[tuple[int, int], list[float]] = {}
     append, merge, sums_of, latest_of = appended.append, merged.append, fresh.get, latest.get
+    # Batches come SLI by SLI in time order: consecutive rows of one SLI share its latest bucket, and
+    # of one hour its sums, so those are looked up once per run of rows (any order stays correct).
+    last_sli = last_hour = sums = None
+    floor = -1
     for row in rows:
         sli_id, bucket, good, total = row
-        if bucket <= latest_of(sli_id, -1):
+        if sli_id != last_sli:
+            last_sli, last_hour, floor = sli_id, None, latest_of(sli_id, -1)
+        if bucket <= floor:
             merge(row)
             continue
         append(row)
-        key = (sli_id, bucket - bucket % 3600)
-        sums = sums_of(key)
-        if sums is None:
-            fresh[key] = [good, total]
-        else:
-            sums[0] += good
-            sums[1] += total
+        hour = bucket - bucket % 3600
+        if hour != last_hour:
+            last_hour = hour
+            sums = sums_of((sli_id, hour))
+            if sums is None:
+                fresh[(sli_id, hour)] = sums = [good, total]
+                continue
+        sums[0] += good
+        sums[1] += total
     # Rollups. An hour after an SLI's latest stored hour holds only appended rows, so its sums
     # are the ones added up above; every other hour the rows touched (merges, and the appends
     # sharing the latest stored bucket's hour) is summed again in SQL (LATERAL: one index range
