@@ -126,6 +126,33 @@ def test_a_well_formed_batch_takes_the_fast_path(setting):
     assert fast[0] == (sli, NOW_TS - 300, 9.0, 10.0)
 
 
+
+@pytest.mark.parametrize(
+    ("order", "fast"),
+    [
+        ([(0, 3), (0, 2), (0, 1)], True),  # one run per SLI, rising buckets: no set needed
+        ([(0, 3), (1, 3), (0, 1)], True),  # the SLI comes back for other buckets: the set says no repeat
+        ([(0, 1), (0, 3), (0, 1)], False),  # a bucket twice within the SLI's items
+        ([(0, 2), (1, 2), (0, 2)], False),  # the same bucket again after another SLI's
+        ([(0, 2), (0, 2)], False),  # twice in a row
+    ],
+)
+def test_a_bucket_twice_is_found_in_any_order(cast, order, fast):
+    slis = [make_sli(cast.service, name="One"), make_sli(cast.service, name="Two")]
+    items = [
+        {"sli": slis[which].pk, "timestamp": _iso(NOW - timedelta(minutes=5 * slot), 0), "good": 1, "total": 2}
+        for which, slot in order
+    ]
+    well_formed = services._well_formed_rows(items, NOW_TS)
+    assert (well_formed is not None) is fast
+    visible = {sli.pk: sli for sli in slis}
+    if fast:
+        assert well_formed[0] == services._checked_rows(items, visible, cast.lead, NOW_TS)
+    else:
+        with pytest.raises(ValidationError) as refused:
+            services._checked_rows(items, visible, cast.lead, NOW_TS)
+        assert "Same SLI and 5-minute bucket" in str(refused.value)
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -314,8 +314,11 @@ def _well_formed_rows(items: list, now_ts: int) -> tuple[list[tuple[int, int, fl
     accepts for pushable SLIs, that accepts too, with the same rows
     (tests/slos/test_push_validation.py).
     """
-    rows, keys, slis = [], set(), set()
-    last_sli = None
+    rows, slis = [], set()
+    # No bucket twice: true without a set of keys while each SLI's items come in one run of rising
+    # buckets (how agents send them); any other order is checked with the set at the end.
+    last_sli = last_bucket = None
+    in_runs = True
     parse, numbers, largest = datetime.fromisoformat, _NUMBER_TYPES, _LARGEST_COUNT
     # Pushes repeat timestamps (one instant for many SLIs): each distinct string is parsed once.
     seconds_of: dict[str, int] = {}
@@ -348,12 +351,17 @@ def _well_formed_rows(items: list, now_ts: int) -> tuple[list[tuple[int, int, fl
         if ts > now_ts:
             return None
         bucket = ts - ts % BUCKET_SECONDS
-        keys.add((sli, bucket))
-        rows.append((sli, bucket, float(good), float(total)))
-        if sli != last_sli:  # items come SLI by SLI: the set is touched once per run
+        if sli == last_sli:
+            if bucket <= last_bucket:
+                in_runs = False
+        else:
+            if sli in slis:
+                in_runs = False
             slis.add(sli)
             last_sli = sli
-    if len(keys) != len(rows):  # a bucket twice
+        last_bucket = bucket
+        rows.append((sli, bucket, float(good), float(total)))
+    if not in_runs and len({(sli, bucket) for sli, bucket, _, _ in rows}) != len(rows):  # a bucket twice
         return None
     return rows, slis
 
