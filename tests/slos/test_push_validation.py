@@ -126,7 +126,6 @@ def test_a_well_formed_batch_takes_the_fast_path(setting):
     assert fast[0] == (sli, NOW_TS - 300, 9.0, 10.0)
 
 
-
 @pytest.mark.parametrize(
     ("order", "fast"),
     [
@@ -152,6 +151,7 @@ def test_a_bucket_twice_is_found_in_any_order(cast, order, fast):
         with pytest.raises(ValidationError) as refused:
             services._checked_rows(items, visible, cast.lead, NOW_TS)
         assert "Same SLI and 5-minute bucket" in str(refused.value)
+
 
 @pytest.mark.parametrize(
     "change",
