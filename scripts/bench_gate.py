@@ -466,7 +466,7 @@ def main():
         )
     print(
         f"bursts: {args.bursts} waves per run of {args.clients} calls sent at the same moment, each on a new "
-        f"connection (asyncio client on CPU {CLIENT_CPUS or 'any'})"
+        f"connection (one epoll loop, benchserver.burst, on CPU {CLIENT_CPUS or 'any'})"
     )
     for n, (gate, base) in enumerate(waves, 1):
         print(
