@@ -5,19 +5,21 @@ text), so PostgreSQL parses and plans every call afresh: for the release gate's 
 that is about 0.5 ms of planning against 0.1 ms of execution. A psycopg cursor with
 `prepare=True` sends the text once per connection and then only the values, and PostgreSQL
 keeps the plan (0.12 ms of the server's CPU a call against 0.85 ms, measured on that statement).
-On other databases (the embedded SQLite default) this is Django's own cursor."""
+On other databases (the embedded SQLite default), or with DATABASE_PREPARED_STATEMENTS off (a
+transaction-mode pooler that cannot keep them), this is Django's own cursor."""
 
 from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def fetchone_prepared(sql: str, params) -> tuple | None:
     """The first row of `sql` (psycopg placeholders, %s or %(name)s) run with `params`, or None."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each attribute read through django.db.connection costs a lookup
-    if db.vendor != "postgresql":
+    if db.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()

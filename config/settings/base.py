@@ -38,6 +38,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+# The release gate's per-call statements are prepared once per connection (apps/core/db.py). Turn
+# this off behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer
+# before 1.21, or without max_prepared_statements); Django's own queries never prepare.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")

@@ -51,3 +51,11 @@ def test_errors_are_djangos_and_the_connection_recovers():
 def test_a_closed_connection_is_opened_again():
     connection.close()
     assert fetchone_prepared(SQL, {"a": 3, "b": 4}) == (7, "3")
+
+
+def test_behind_a_pooler_that_cannot_keep_them_nothing_is_prepared(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    before = _prepared_names()
+    for n in range(3):  # a statement no other test runs, so it cannot have been prepared already
+        assert fetchone_prepared("SELECT %(a)s::int * 2", {"a": n}) == (n * 2,)
+    assert _prepared_names() == before
