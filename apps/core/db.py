@@ -39,6 +39,8 @@ def fetchone_prepared(sql: str, params) -> tuple | None:
     with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         row = cursor.fetchone()
-    if db.queries_logged:  # DEBUG and the tests' query counts see it like any other query
+    # DEBUG and the tests' query counts see it like any other query; hooks added with
+    # connection.execute_wrapper() do not (it bypasses Django's cursor wrapper).
+    if db.queries_logged:
         db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return row

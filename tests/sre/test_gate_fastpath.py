@@ -233,3 +233,16 @@ def test_session_callers_and_other_routes_go_the_usual_way(spent, short_calls, a
     r = api_for("member").post(url, {"kind": "fix"}, format="json")
     assert r.status_code == 200 and r.json()["decision"] == "allow"
     assert short_calls == []
+
+
+def test_a_host_outside_allowed_hosts_is_400_and_records_nothing(spent, short_calls, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]  # as production lists its own (the test settings allow any)
+    _token_row, raw = _token(spent.member)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_HOST="gate.attacker.example")
+    r = client.post(reverse("api:sre-gate", args=[spent.service.pk]), "{}", content_type="application/json")
+    assert r.status_code == 400
+    assert not GateDecision.objects.filter(service=spent.service).exists()
+    # The same call on an allowed host is answered by the short path and recorded.
+    assert _site(raw, spent.service.pk, "{}")[0] == 200
+    assert GateDecision.objects.filter(service=spent.service).count() == 1
+    assert len(short_calls) == 1
