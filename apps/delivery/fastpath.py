@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
+from apps.core.middleware import short_path
 
 HOOK_PATH = re.compile(r"^/delivery/hooks/([^/]+)/$")
 
@@ -22,10 +22,5 @@ class IntakeFastPathMiddleware:
             if match:
                 from .views.intake import receive
 
-                request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it (DisallowedHost: 400)
-                response = receive(request, match[1])
-                # What apps.core.middleware.SecurityHeadersMiddleware adds to every other response.
-                response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
-                response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                return response
+                return short_path(request, receive, match[1])
         return self.get_response(request)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import re
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404, JsonResponse
 
 from apps.accounts.models import ApiToken
 from apps.core.db import fetchone_prepared
+from apps.core.middleware import short_path
 
 from .models import GateDecision
 
@@ -168,10 +168,5 @@ class GateFastPathMiddleware:
                     and key.strip().startswith(ApiToken.PREFIX)
                     and connection.vendor == "postgresql"  # its one statement is PostgreSQL's (LATERAL)
                 ):
-                    request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it (DisallowedHost: 400)
-                    response = answer(request, int(match[1]))
-                    # What apps.core.middleware.SecurityHeadersMiddleware adds to every other response.
-                    response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
-                    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                    return response
+                    return short_path(request, answer, int(match[1]))
         return self.get_response(request)
